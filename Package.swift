@@ -1,0 +1,60 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Where C targets find the public headers in `include/taskhost/`.
+let publicHeaders: [CSetting] = [.headerSearchPath("../../include")]
+/// C warnings we hold ourselves to.
+let strictC: [CSetting] = [.unsafeFlags(["-std=c11", "-Wall", "-Wextra", "-D_GNU_SOURCE"])]
+
+let package = Package(
+    name: "TaskHost",
+    products: [
+        .library(name: "TaskHost", type: .dynamic, targets: ["TaskHost"]),
+        .executable(name: "taskhost", targets: ["taskhost"]),
+        .executable(name: "taskhost-forkserver", targets: ["taskhost-forkserver"]),
+        .library(name: "square", type: .dynamic, targets: ["square"]),
+        .library(name: "print", type: .dynamic, targets: ["print"]),
+        .library(name: "text", type: .dynamic, targets: ["text"]),
+        .library(name: "imagefilter", type: .dynamic, targets: ["imagefilter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries.
+        .systemLibrary(name: "CFFI", path: "Sources/CFFI", pkgConfig: "libffi",
+                       providers: [.apt(["libffi-dev"])]),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+
+        // The C core: wire format, descriptor checks, libffi calls, worker loop, fork server.
+        .target(name: "CTaskHost", dependencies: ["CFFI"], path: "Sources/CTaskHost",
+                cSettings: publicHeaders + strictC),
+        .executableTarget(name: "taskhost-forkserver", dependencies: ["CTaskHost"],
+                          path: "Sources/taskhost-forkserver", cSettings: publicHeaders + strictC),
+
+        // The host library and the CLI.
+        .target(name: "TaskHost", dependencies: ["CTaskHost"], path: "Sources/TaskHost"),
+        .executableTarget(name: "taskhost",
+                          dependencies: ["TaskHost",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/taskhost"),
+
+        // Plugins that ship.
+        .target(name: "square", path: "Plugins/square", cSettings: publicHeaders + strictC),
+        .target(name: "print", path: "Plugins/print", cSettings: publicHeaders + strictC),
+        .target(name: "TaskHostPluginSupport", path: "Plugins/TaskHostPluginSupport",
+                cSettings: publicHeaders + strictC),
+        .target(name: "TaskHostPluginKit", dependencies: ["TaskHostPluginSupport"], path: "Plugins/TaskHostPluginKit"),
+        .target(name: "text", dependencies: ["TaskHostPluginKit"], path: "Plugins/text"),
+        .target(name: "imagefilter", dependencies: ["CJPEG", "CPNG"], path: "Plugins/imagefilter",
+                cSettings: publicHeaders + strictC + [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
+
+        // Tests.
+        .testTarget(name: "TaskHostTests", dependencies: ["TaskHost"], path: "Tests/TaskHostTests"),
+        .testTarget(name: "CLITests", dependencies: ["TaskHost"], path: "Tests/CLITests"),
+        .testTarget(name: "ImageFilterTests", dependencies: ["imagefilter"], path: "Tests/ImageFilterTests",
+                    exclude: ["Fixtures"]),
+    ]
+)

@@ -1,0 +1,63 @@
+/*
+ * th_protocol.h — the messages between host, fork server and workers.
+ *
+ * Host <-> worker: frames (th_wire.h) over two pipes.
+ *   TH_MSG_RUN      host -> worker  u32 plugin, u32 task, u32 item count, then
+ *                                    for each item its arguments as values
+ *   TH_MSG_QUIT     host -> worker  (empty) finish: run fini hooks and exit 0
+ *   TH_MSG_RESULTS  worker -> host  u32 count, then per item u8 status
+ *                                    (TH_ITEM_OK: a value; TH_ITEM_ERROR: a string)
+ *
+ * Host <-> fork server: one frame per SOCK_SEQPACKET message.
+ *   TH_MSG_LOAD     host -> server  u32 count, per file: str path
+ *   TH_MSG_PLUGINS  server -> host  u32 count, per file: u8 loaded, then either
+ *                                    str error, or the descriptor (th_table.h)
+ *   TH_MSG_SPAWN    host -> server  u32 request, u64 memory limit (0 none),
+ *                                    u8 task output (TH_OUTPUT_*)
+ *   TH_MSG_SPAWNED  server -> host  u32 request, i32 pid (0 on failure), str
+ *                                    error; SCM_RIGHTS: request pipe's write
+ *                                    end, result pipe's read end, page memfd
+ *   TH_MSG_KILL     host -> server  i32 pid: SIGKILL its process group
+ *   TH_MSG_EXITED   server -> host  i32 pid, i32 wait status
+ */
+#ifndef TH_PROTOCOL_H
+#define TH_PROTOCOL_H
+
+#include <stdint.h>
+
+enum {
+    TH_MSG_RUN = 1,
+    TH_MSG_QUIT = 2,
+    TH_MSG_RESULTS = 16,
+    TH_MSG_LOAD = 32,
+    TH_MSG_PLUGINS = 33,
+    TH_MSG_SPAWN = 34,
+    TH_MSG_SPAWNED = 35,
+    TH_MSG_KILL = 36,
+    TH_MSG_EXITED = 37,
+};
+
+enum { TH_ITEM_OK = 0, TH_ITEM_ERROR = 1 };
+
+/** Where a worker's own stdout goes. Its stderr is always the host's. */
+enum { TH_OUTPUT_STDERR = 0, TH_OUTPUT_STDOUT = 1 };
+
+/** The largest fork-server message. */
+#define TH_SERVER_MESSAGE_MAX 4194304
+
+/**
+ * A page of memory each worker shares with the host. The worker counts the
+ * items it starts and finishes; the host reads the counters to know which
+ * item a dead worker was running and how long the current one has run.
+ * Worker-written, so the host treats every field as untrusted.
+ */
+typedef struct th_worker_page {
+    volatile uint64_t started;   /**< items started since the worker began */
+    volatile uint64_t finished;  /**< items finished since the worker began */
+    volatile uint32_t memory_exhausted; /**< set when the worker died near its memory limit */
+    volatile uint32_t reserved;
+} th_worker_page;
+
+#define TH_WORKER_PAGE_SIZE 4096
+
+#endif /* TH_PROTOCOL_H */

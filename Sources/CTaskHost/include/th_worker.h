@@ -1,0 +1,50 @@
+/*
+ * th_worker.h — the plugins a fork server holds, and the worker loop that
+ * runs their tasks after fork().
+ *
+ * Everything here runs in a single-threaded process (the fork server or a
+ * worker forked from it) and stays C-simple: no threads, no Swift runtime.
+ */
+#ifndef TH_WORKER_H
+#define TH_WORKER_H
+
+#include <stdint.h>
+
+#include "th_call.h"
+#include "th_protocol.h"
+
+/** One plugin file as the fork server loaded it. */
+typedef struct th_loaded_plugin {
+    const th_plugin *descriptor; /**< NULL when the file failed to load */
+    th_call *calls;              /**< one prepared call per task */
+    int init_state;              /**< 0 not yet run, 1 ready, -1 failed (per worker) */
+    char *init_error;
+} th_loaded_plugin;
+
+typedef struct th_plugin_set {
+    th_loaded_plugin *plugins;
+    uint32_t count;
+} th_plugin_set;
+
+/** Settings a worker gets at birth. */
+typedef struct th_worker_settings {
+    uint64_t memory_limit; /**< bytes of address space, 0 for none */
+    uint8_t task_output;   /**< TH_OUTPUT_STDERR or TH_OUTPUT_STDOUT */
+} th_worker_settings;
+
+/**
+ * Runs the worker loop: reads TH_MSG_RUN frames from request_fd, runs each
+ * item, writes TH_MSG_RESULTS frames to result_fd, counts items in `page`.
+ * Returns only by exiting the process: 0 on TH_MSG_QUIT or end of input,
+ * 70 on a malformed request or a broken result pipe.
+ */
+_Noreturn void th_worker_run(th_plugin_set *set, int request_fd, int result_fd, th_worker_page *page);
+
+/**
+ * Prepares a freshly forked worker: own process group, dies with the fork
+ * server, no core files, the memory limit, stdin from /dev/null, stdout as
+ * settings say, and every descriptor closed but stdio and `keep`.
+ */
+void th_worker_setup(const th_worker_settings *settings, const int *keep, int keep_count, th_worker_page *page);
+
+#endif /* TH_WORKER_H */

@@ -1,0 +1,38 @@
+import Foundation
+
+/// The entry point of TaskHost: finds and loads plugins (in a fork server,
+/// so a plugin that crashes while loading can't take this process down) and
+/// runs their tasks in pools and processes.
+///
+/// ```swift
+/// let host = try Host()
+/// let pool = try Pool(host: host, processes: 2)
+/// let squares = try pool.map("square", [1, 2, 3, 4, 5])   // [1, 4, 9, 16, 25]
+/// ```
+public final class Host: @unchecked Sendable {
+    /// The loaded plugins and the task lookup.
+    public let catalog: PluginCatalog
+    let engine: Engine
+
+    /// Loads plugins from `pluginFiles` (each must be a valid plugin), the
+    /// folders in `pluginPath` (default: `TASKHOST_PLUGIN_PATH`), and — when
+    /// `includeBuiltin` — the folder of the executable and of the TaskHost
+    /// library. When two plugins share a name the more explicit source wins.
+    public init(pluginFiles: [String] = [], pluginPath: String? = nil, includeBuiltin: Bool = true) throws {
+        let server = try ForkServer(executable: try HostLocation.forkServerPath())
+        let searchPath = pluginPath ?? ProcessInfo.processInfo.environment["TASKHOST_PLUGIN_PATH"]
+        let candidates = try PluginDiscovery.candidates(
+            explicitFiles: pluginFiles, searchPath: searchPath,
+            builtin: includeBuiltin ? PluginDiscovery.builtinFolders() : [])
+        catalog = try PluginCatalog.load(candidates, server: server)
+        engine = Engine(server: server)
+    }
+
+    deinit { engine.shutdown() }
+
+    /// The loaded plugins, by name.
+    public var plugins: [PluginInfo] { catalog.plugins }
+
+    /// A task by `PLUGIN.TASK` or unambiguous bare name.
+    public func task(named name: String) throws -> TaskInfo { try catalog.task(named: name) }
+}

@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// Where plugin files come from, most explicit first: that order decides
+/// which plugin wins when two share a name.
+public enum PluginSource: Int, Sendable, Comparable {
+    /// A file named explicitly (`--plugin FILE`).
+    case explicit = 0
+    /// A folder in `TASKHOST_PLUGIN_PATH`.
+    case searchPath = 1
+    /// The folder of the executable or of the TaskHost library.
+    case builtin = 2
+
+    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// A candidate plugin file found on disk.
+struct PluginCandidate: Sendable {
+    var path: String
+    var source: PluginSource
+}
+
+enum PluginDiscovery {
+    /// The folders searched by default: the running executable's and the TaskHost library's.
+    static func builtinFolders() -> [String] {
+        var folders: [String] = []
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            folders.append((exe as NSString).deletingLastPathComponent)
+        }
+        if let library = HostLocation.libraryFolder, !folders.contains(library) { folders.append(library) }
+        return folders
+    }
+
+    /// Every candidate, deduplicated by real path (the most explicit source kept).
+    static func candidates(explicitFiles: [String], searchPath: String?, builtin: [String]) throws -> [PluginCandidate] {
+        var result: [PluginCandidate] = []
+        var seen = Set<String>()
+        func add(_ path: String, _ source: PluginSource) {
+            let real = realPath(path) ?? path
+            if seen.insert(real).inserted { result.append(PluginCandidate(path: real, source: source)) }
+        }
+        for file in explicitFiles {
+            guard FileManager.default.fileExists(atPath: file) else {
+                throw TaskHostError(.pluginError, "plugin file '\(file)' does not exist")
+            }
+            add(file, .explicit)
+        }
+        let folders = (searchPath ?? "").split(separator: ":").map(String.init).filter { !$0.isEmpty }
+        for folder in folders { for file in sharedObjects(in: folder) { add(file, .searchPath) } }
+        for folder in builtin { for file in sharedObjects(in: folder) { add(file, .builtin) } }
+        return result
+    }
+
+    private static func sharedObjects(in folder: String) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        return names.filter { $0.hasSuffix(".so") }.sorted().map { folder + "/" + $0 }
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+
+/// A pool of worker processes, as Python's `multiprocessing.Pool`:
+/// `map`, `starmap` and `apply` run tasks in the workers and return each
+/// item's result in input order. A worker that crashes, exits, hangs or runs
+/// out of memory fails only the item it was running; the pool replaces it.
+public final class Pool: @unchecked Sendable {
+    /// The host whose plugins this pool runs.
+    public let host: Host
+    /// The number of worker processes.
+    public let processes: Int
+    let core: PoolCore
+
+    /// Starts `processes` workers (default: the number of cores).
+    ///
+    /// - Parameters:
+    ///   - taskTimeout: seconds one item may run; past it its worker is
+    ///     killed and the item fails with `timedOut`.
+    ///   - memoryLimit: bytes of address space per worker (`RLIMIT_AS`).
+    ///   - maxTasksPerChild: items a worker runs before it is replaced.
+    ///   - retries: extra attempts for an item whose worker died or timed out.
+    ///   - initializer: a task and arguments run once in each new worker.
+    ///   - taskOutput: where the tasks' own stdout goes.
+    public init(host: Host, processes: Int? = nil, taskTimeout: Double? = nil, memoryLimit: UInt64? = nil,
+                maxTasksPerChild: Int? = nil, retries: Int = 0, initializer: (task: String, arguments: [Value])? = nil,
+                taskOutput: TaskOutput = .stderr) throws {
+        let count = processes ?? ProcessInfo.processInfo.activeProcessorCount
+        guard count >= 1 else { throw TaskHostError(.invalidArgument, "a pool needs at least 1 process, got \(count)") }
+        if let t = taskTimeout, !(t > 0) { throw TaskHostError(.invalidArgument, "the task timeout must be positive, got \(t)") }
+        if let m = maxTasksPerChild, m < 1 { throw TaskHostError(.invalidArgument, "maxTasksPerChild must be at least 1, got \(m)") }
+        guard retries >= 0 else { throw TaskHostError(.invalidArgument, "retries must be 0 or more, got \(retries)") }
+        var initializerConfig: (task: TaskInfo, arguments: [Value])?
+        if let initializer {
+            let task = try host.task(named: initializer.task)
+            initializerConfig = (task, try task.checkArguments(initializer.arguments).get())
+        }
+        self.host = host
+        self.processes = count
+        core = PoolCore(config: PoolConfig(processes: count, taskTimeout: taskTimeout, memoryLimit: memoryLimit,
+                                           maxTasksPerChild: maxTasksPerChild, retries: retries,
+                                           initializer: initializerConfig, taskOutput: taskOutput, respawn: true))
+        let core = self.core
+        host.engine.perform { [engine = host.engine] in engine.addPool(core) }
+    }
+
+    deinit { terminate() }
+
+    /// Python's default chunk size: items / (4 × processes), rounded up.
+    public func defaultChunksize(for count: Int) -> Int {
+        let (quotient, remainder) = count.quotientAndRemainder(dividingBy: processes * 4)
+        return max(1, quotient + (remainder > 0 ? 1 : 0))
+    }
+
+    /// Runs `task` once per argument; results in input order.
+    public func map(_ task: String, _ arguments: [Value], chunksize: Int? = nil, deadline: Double? = nil) throws -> [TaskResult] {
+        try starmap(task, arguments.map { [$0] }, chunksize: chunksize, deadline: deadline)
+    }
+
+    /// Runs `task` once per argument list; results in input order.
+    public func starmap(_ task: String, _ argumentLists: [[Value]], chunksize: Int? = nil, deadline: Double? = nil) throws -> [TaskResult] {
+        let info = try host.task(named: task)
+        let collector = ResultCollector(count: argumentLists.count)
+        let done = DispatchSemaphore(value: 0)
+        try run(info, AnyIterator(argumentLists.makeIterator()), chunksize: chunksize ?? defaultChunksize(for: argumentLists.count),
+                deadline: deadline, deliver: { index, result in collector.results[index] = result },
+                finished: { done.signal() })
+        done.wait()
+        return collector.results.map { $0 ?? .failure(TaskHostError(.cancelled, "not run")) }
+    }
+
+    /// Runs one call in a worker and returns its value, or throws its error.
+    public func apply(_ task: String, _ arguments: [Value] = []) throws -> Value {
+        try starmap(task, [arguments], chunksize: 1)[0].get()
+    }
+
+    /// Streams results of `task` over a sequence of argument lists as they
+    /// arrive, calling `onResult(index, result)` on the pool's supervisor
+    /// thread (keep it short). Blocks until every item has a result.
+    public func forEachResult<S: Sequence>(_ task: String, _ argumentLists: S, chunksize: Int = 1,
+                                           deadline: Double? = nil,
+                                           onResult: @escaping (Int, TaskResult) -> Void) throws where S.Element == [Value] {
+        let info = try host.task(named: task)
+        let done = DispatchSemaphore(value: 0)
+        try run(info, AnyIterator(argumentLists.makeIterator()), chunksize: chunksize, deadline: deadline,
+                deliver: onResult, finished: { done.signal() })
+        done.wait()
+    }
+
+    func run(_ task: TaskInfo, _ source: AnyIterator<[Value]>, chunksize: Int, deadline: Double?,
+             deliver: @escaping (Int, TaskResult) -> Void, finished: @escaping () -> Void) throws {
+        guard chunksize >= 1 else { throw TaskHostError(.invalidArgument, "chunksize must be at least 1, got \(chunksize)") }
+        let absoluteDeadline = deadline.map { monotonicNanoseconds() + UInt64(max(0, $0) * 1e9) }
+        let job = Job(task: task, chunksize: chunksize, source: source, deadline: absoluteDeadline,
+                      deliver: deliver, finished: finished)
+        let core = self.core
+        host.engine.perform { [engine = host.engine] in engine.submit(job, to: core) }
+    }
+
+    /// No more work will be submitted; workers exit once the queued work is done.
+    public func close() {
+        let core = self.core
+        host.engine.perform { [engine = host.engine] in engine.close(core, whenDone: {}) }
+    }
+
+    /// Waits for every worker to exit (call `close()` or `terminate()` first).
+    public func join() {
+        let done = DispatchSemaphore(value: 0)
+        let core = self.core
+        host.engine.perform { [engine = host.engine] in engine.close(core, whenDone: { done.signal() }) }
+        done.wait()
+    }
+
+    /// Stops now: kills every worker; unfinished items fail with `cancelled`.
+    public func terminate() {
+        let core = self.core
+        host.engine.perform { [engine = host.engine] in engine.terminate(core) }
+    }
+}
+
+/// Holds a call's results while they arrive (written on the supervisor thread,
+/// read after the call's semaphore).
+final class ResultCollector: @unchecked Sendable {
+    var results: [TaskResult?]
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+}

@@ -1,0 +1,52 @@
+/// The one error type of TaskHost: what failed, named by kind, with the facts.
+///
+/// Per-item failures use the kinds `crashed`, `exited`, `timedOut`,
+/// `memoryLimit`, `cancelled`, `taskError` and `invalidArgument` — the same
+/// names the CLI prints and the C API returns. Failures of the host itself
+/// (a plugin that won't load, a fork server that can't start) use
+/// `pluginError` and `systemError`.
+public struct TaskHostError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What kind of failure this is.
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// The worker was killed by a signal while running the item.
+        case crashed
+        /// The worker exited (for example the plugin called `exit`) while running the item.
+        case exited
+        /// The item ran past its timeout; its worker was killed.
+        case timedOut
+        /// The worker went past its memory limit.
+        case memoryLimit
+        /// The item was not run or not finished: a deadline passed, or the pool was terminated.
+        case cancelled
+        /// The plugin reported an error through its context.
+        case taskError
+        /// The arguments don't fit the task, or the task doesn't exist.
+        case invalidArgument
+        /// A plugin could not be loaded or is not a valid plugin.
+        case pluginError
+        /// The host could not do its own work (fork server, pipes, resources).
+        case systemError
+    }
+
+    /// What kind of failure this is.
+    public var kind: Kind
+    /// A sentence that says what happened, naming the task and item where known.
+    public var message: String
+    /// The signal's name (`SIGSEGV`) when `kind` is `crashed`.
+    public var signal: String?
+    /// The exit code when `kind` is `exited`.
+    public var code: Int?
+    /// How many times the item was run, when it was retried.
+    public var attempts: Int?
+
+    /// Makes an error.
+    public init(_ kind: Kind, _ message: String, signal: String? = nil, code: Int? = nil, attempts: Int? = nil) {
+        self.kind = kind
+        self.message = message
+        self.signal = signal
+        self.code = code
+        self.attempts = attempts
+    }
+
+    public var description: String { "\(kind.rawValue): \(message)" }
+}

@@ -1,0 +1,92 @@
+import CTaskHost
+
+/// A frame being built with the C codec (th_wire.h): the only encoder.
+final class FrameBuilder {
+    private(set) var raw = th_buf()
+    private var start = 0
+
+    init() { th_buf_init(&raw) }
+    deinit { th_buf_free(&raw) }
+
+    var isEmpty: Bool { raw.length == 0 }
+    var failed: Bool { raw.failed != 0 }
+
+    func begin(_ type: Int) { start = th_frame_begin(&raw, UInt8(type)) }
+    func end() { th_frame_end(&raw, start) }
+    func clear() { th_buf_clear(&raw) }
+    func putU8(_ v: UInt8) { th_buf_put_u8(&raw, v) }
+    func putU32(_ v: UInt32) { th_buf_put_u32(&raw, v) }
+    func putU64(_ v: UInt64) { th_buf_put_u64(&raw, v) }
+    func putString(_ s: String) { s.withCString { th_buf_put_str(&raw, $0) } }
+
+    /// Appends a typed value.
+    func put(_ value: Value) {
+        var v = th_value()
+        v.type = value.type.rawValue
+        switch value {
+        case .void: break
+        case .bool(let b): v.u.b = b
+        case .int32(let i): v.u.i32 = i
+        case .int64(let i): v.u.i64 = i
+        case .uint64(let i): v.u.u64 = i
+        case .double(let d): v.u.f64 = d
+        case .string(var s):
+            s.withUTF8 { bytes in
+                v.u.bytes.data = bytes.baseAddress
+                v.u.bytes.length = UInt32(bytes.count)
+                th_put_value(&raw, &v)
+            }
+            return
+        case .bytes(let array):
+            array.withUnsafeBufferPointer { bytes in
+                v.u.bytes.data = bytes.baseAddress
+                v.u.bytes.length = UInt32(bytes.count)
+                th_put_value(&raw, &v)
+            }
+            return
+        }
+        th_put_value(&raw, &v)
+    }
+
+    /// The bytes built so far.
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: raw.data, count: raw.length) }
+}
+
+/// Reads a frame body with the C codec's bounded reader.
+struct FrameReader {
+    var raw = th_reader()
+
+    init(_ body: UnsafeRawBufferPointer) { th_reader_init(&raw, body.baseAddress, body.count) }
+
+    var failed: Bool { raw.failed != 0 }
+    var remaining: Int { raw.length - raw.position }
+    mutating func u8() -> UInt8 { th_get_u8(&raw) }
+    mutating func u32() -> UInt32 { th_get_u32(&raw) }
+    mutating func u64() -> UInt64 { th_get_u64(&raw) }
+
+    mutating func string() -> String {
+        var length: UInt32 = 0
+        guard let p = th_get_str(&raw, &length) else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: p, count: Int(length)), as: UTF8.self)
+    }
+
+    /// A typed value, or nil when malformed.
+    mutating func value() -> Value? {
+        var v = th_value()
+        guard th_get_value(&raw, &v) == 0 else { return nil }
+        switch Int32(v.type) {
+        case Int32(TH_VOID.rawValue): return .void
+        case Int32(TH_BOOL.rawValue): return .bool(v.u.b)
+        case Int32(TH_INT32.rawValue): return .int32(v.u.i32)
+        case Int32(TH_INT64.rawValue): return .int64(v.u.i64)
+        case Int32(TH_UINT64.rawValue): return .uint64(v.u.u64)
+        case Int32(TH_DOUBLE.rawValue): return .double(v.u.f64)
+        case Int32(TH_STRING.rawValue):
+            let bytes = UnsafeRawBufferPointer(start: v.u.bytes.data, count: Int(v.u.bytes.length))
+            return .string(String(decoding: bytes, as: UTF8.self))
+        case Int32(TH_BYTES.rawValue):
+            return .bytes(Array(UnsafeRawBufferPointer(start: v.u.bytes.data, count: Int(v.u.bytes.length))))
+        default: return nil
+        }
+    }
+}

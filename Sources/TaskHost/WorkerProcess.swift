@@ -1,0 +1,108 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One task in its own process, as Python's `multiprocessing.Process`:
+/// `start()`, then `join()`, then read `exitCode` and `result`.
+///
+/// ```swift
+/// let p = try WorkerProcess(host: host, task: "print_numbers")
+/// try p.start(); p.join()
+/// ```
+public final class WorkerProcess: @unchecked Sendable {
+    /// The task this process runs.
+    public let task: TaskInfo
+    private let arguments: [Value]
+    private let host: Host
+    private let core: PoolCore
+    private let lock = NSLock()
+    private let finished = DispatchSemaphore(value: 0)
+    private var started = false
+    private var done = false
+    private var _pid: pid_t?
+    private var _status: Int32?
+    private var _result: TaskResult?
+
+    /// Prepares a process that will run `task` with `arguments`; its stdout
+    /// goes where `taskOutput` says (the host's stdout by default).
+    public init(host: Host, task: String, arguments: [Value] = [], taskOutput: TaskOutput = .stdout,
+                timeout: Double? = nil, memoryLimit: UInt64? = nil) throws {
+        self.task = try host.task(named: task)
+        self.arguments = try self.task.checkArguments(arguments).get()
+        self.host = host
+        core = PoolCore(config: PoolConfig(processes: 1, taskTimeout: timeout, memoryLimit: memoryLimit,
+                                           maxTasksPerChild: nil, retries: 0, initializer: nil,
+                                           taskOutput: taskOutput, respawn: false))
+    }
+
+    /// Starts the process. Calling it twice is an error.
+    public func start() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !started else { throw TaskHostError(.invalidArgument, "process \(task.qualifiedName) was already started") }
+        started = true
+        let core = self.core, task = self.task, arguments = self.arguments
+        core.onWorkerStart = { [weak self] pid in self?.set { $0._pid = pid } }
+        core.onWorkerExit = { [weak self] _, status in self?.set { $0._status = status } }
+        let job = Job(task: task, chunksize: 1, source: AnyIterator([arguments].makeIterator()), deadline: nil,
+                      deliver: { [weak self] _, result in self?.set { $0._result = result } }, finished: {})
+        host.engine.perform { [engine = host.engine] in
+            engine.addPool(core)
+            engine.submit(job, to: core)
+            engine.close(core, whenDone: { [weak self] in
+                self?.set { $0.done = true }
+                self?.finished.signal()
+            })
+        }
+    }
+
+    private func set(_ change: (WorkerProcess) -> Void) {
+        lock.lock()
+        change(self)
+        lock.unlock()
+    }
+
+    /// Waits until the process ends, or `timeout` seconds pass. True if it ended.
+    @discardableResult
+    public func join(timeout: Double? = nil) -> Bool {
+        lock.lock()
+        let isDone = done, isStarted = started
+        lock.unlock()
+        if isDone { return true }
+        guard isStarted else { return false }
+        let ended: Bool
+        if let timeout {
+            ended = finished.wait(timeout: .now() + timeout) == .success
+        } else {
+            finished.wait()
+            ended = true
+        }
+        if ended { finished.signal() } // let later joins return at once
+        return ended
+    }
+
+    /// The worker's process id, once started.
+    public var pid: pid_t? { lock.lock(); defer { lock.unlock() }; return _pid }
+
+    /// True between start and the end of the process.
+    public var isAlive: Bool { lock.lock(); defer { lock.unlock() }; return started && !done }
+
+    /// As Python: nil while running, 0 or the exit code, or minus the signal number.
+    public var exitCode: Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard done, let status = _status else { return nil }
+        if th_status_signaled_swift(status) { return -th_status_signal_swift(status) }
+        return th_status_exit_code_swift(status)
+    }
+
+    /// The task's result (a value or the error), once it has one.
+    public var result: TaskResult? { lock.lock(); defer { lock.unlock() }; return _result }
+
+    /// Kills the process; its task fails with `cancelled` if it had not finished.
+    public func terminate() {
+        let core = self.core
+        host.engine.perform { [engine = host.engine] in engine.terminate(core) }
+    }
+}

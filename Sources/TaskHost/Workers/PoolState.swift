@@ -1,0 +1,187 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CTaskHost
+
+/// Nanoseconds on the monotonic clock.
+func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// Where the tasks' own stdout goes.
+public enum TaskOutput: Sendable {
+    /// To the host's stderr (map, starmap, apply: stdout stays the caller's).
+    case stderr
+    /// To the host's stdout (run, filter: the seed's programs print).
+    case stdout
+}
+
+/// How a pool runs its workers.
+struct PoolConfig: Sendable {
+    var processes: Int
+    var taskTimeout: Double?
+    var memoryLimit: UInt64?
+    var maxTasksPerChild: Int?
+    var retries: Int
+    var initializer: (task: TaskInfo, arguments: [Value])?
+    var taskOutput: TaskOutput
+    /// Replace workers that die or retire (pools do; a single process doesn't).
+    var respawn: Bool
+}
+
+/// One item on its way through the pool.
+struct ItemRun {
+    let index: Int
+    let arguments: [Value]
+    var attempts: Int = 0
+}
+
+/// One call (a map, a starmap, an apply) the engine works through.
+final class Job {
+    let task: TaskInfo
+    let chunksize: Int
+    /// The items not yet pulled; nil when exhausted.
+    var source: AnyIterator<[Value]>?
+    var nextIndex = 0
+    /// Items to run before pulling more: retries and runs lost with a worker.
+    var requeued: [ItemRun] = []
+    /// Items dispatched or queued whose result is not delivered yet.
+    var outstanding = 0
+    /// Absolute deadline (monotonic ns) for the whole call.
+    let deadline: UInt64?
+    let deliver: (Int, TaskResult) -> Void
+    let finished: () -> Void
+    var isDone = false
+
+    init(task: TaskInfo, chunksize: Int, source: AnyIterator<[Value]>, deadline: UInt64?,
+         deliver: @escaping (Int, TaskResult) -> Void, finished: @escaping () -> Void) {
+        self.task = task
+        self.chunksize = max(1, chunksize)
+        self.source = source
+        self.deadline = deadline
+        self.deliver = deliver
+        self.finished = finished
+    }
+
+    var hasWork: Bool { !requeued.isEmpty || source != nil }
+
+    /// Delivers a result and ends the job when nothing is left.
+    func resolve(_ index: Int, _ result: TaskResult) {
+        outstanding -= 1
+        deliver(index, result)
+        finishIfDone()
+    }
+
+    func finishIfDone() {
+        if !isDone && outstanding == 0 && requeued.isEmpty && source == nil {
+            isDone = true
+            finished()
+        }
+    }
+
+    /// Pulls the next item, checking its arguments; a bad item is failed at once.
+    func pull() -> ItemRun? {
+        while let it = source {
+            guard let arguments = it.next() else {
+                source = nil
+                finishIfDone()
+                return nil
+            }
+            let index = nextIndex
+            nextIndex += 1
+            outstanding += 1
+            switch task.checkArguments(arguments) {
+            case .success(let checked): return ItemRun(index: index, arguments: checked)
+            case .failure(let error): resolve(index, .failure(TaskHostError(error.kind, "item \(index): \(error.message)")))
+            }
+        }
+        return nil
+    }
+}
+
+/// A chunk of one job's items sent to one worker.
+final class Chunk {
+    let job: Job
+    let items: [ItemRun]
+    /// Items whose results have arrived (always a prefix: workers answer in order).
+    var received = 0
+    init(job: Job, items: [ItemRun]) {
+        self.job = job
+        self.items = items
+    }
+}
+
+/// Why the host killed a worker, which decides how its item fails.
+enum KillReason {
+    case timeout(item: Int)
+    case malformed(String)
+    case deadline
+    case terminated
+}
+
+/// A worker process as the host sees it: its pipes, its shared page, its chunk.
+final class Worker {
+    let pid: pid_t
+    let requestFD: Int32
+    let resultFD: Int32
+    let page: UnsafePointer<th_worker_page>
+    unowned let pool: PoolCore
+    /// Bytes waiting to be written to the request pipe.
+    var pendingOutput: [UInt8] = []
+    var pendingOffset = 0
+    /// Bytes read from the result pipe, not yet parsed.
+    var input: [UInt8] = []
+    var inputOffset = 0
+    var chunk: Chunk?
+    /// The page's `started` count when the current chunk was sent.
+    var chunkBase: UInt64 = 0
+    /// Items sent to this worker so far.
+    var itemsSent: UInt64 = 0
+    /// When the running item was first seen running (timeouts).
+    var observedStarted: UInt64 = 0
+    var observedAt: UInt64 = 0
+    var lastReadAt: UInt64 = 0
+    var killReason: KillReason?
+    var killRequested = false
+    var resultEOF = false
+    var eofAt: UInt64 = 0
+    /// Sent QUIT: retiring after maxTasksPerChild or at the pool's end.
+    var retiring = false
+    var initializerFailure: String?
+    var initializing = false
+
+    init(pid: pid_t, requestFD: Int32, resultFD: Int32, page: UnsafePointer<th_worker_page>, pool: PoolCore) {
+        self.pid = pid
+        self.requestFD = requestFD
+        self.resultFD = resultFD
+        self.page = page
+        self.pool = pool
+    }
+
+    var isIdle: Bool { chunk == nil && !initializing && !retiring && killReason == nil && !resultEOF }
+}
+
+/// The engine's side of a pool: its workers, its queue of jobs, its state.
+final class PoolCore {
+    let config: PoolConfig
+    var workers: [Worker] = []
+    var starting = 0
+    var jobs: [Job] = []
+    var closed = false
+    var terminated = false
+    /// Worker deaths in a row that no running item explains; see Engine.workerDied.
+    var unexplainedDeaths = 0
+    var spawnFailures = 0
+    var lastSpawnError = ""
+    /// Called once every job is done and every worker is gone after close().
+    var joinWaiters: [() -> Void] = []
+    /// Told of each worker's start and exit status (WorkerProcess uses them).
+    var onWorkerStart: ((pid_t) -> Void)?
+    var onWorkerExit: ((pid_t, Int32) -> Void)?
+
+    init(config: PoolConfig) { self.config = config }
+
+    var activeWorkerCount: Int { workers.filter { !$0.retiring && $0.killReason == nil }.count + starting }
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import TaskHost
+
+struct ApplyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "apply",
+        abstract: "Run one call of a task in a worker; print its JSON result.")
+
+    @OptionGroup var host: HostOptions
+    @OptionGroup var pool: PoolOptions
+
+    @Argument(help: "The task, as PLUGIN.TASK or its bare name.")
+    var task: String
+
+    @Argument(parsing: .allUnrecognized, help: "The task's arguments.")
+    var arguments: [String] = []
+
+    func run() throws {
+        try runReportingErrors {
+            let host = try self.host.makeHost()
+            let task = try host.task(named: self.task)
+            let values = try parseArguments(arguments, for: task)
+            var options = self.pool
+            if options.processes == nil { options.processes = 1 }
+            let pool = try options.makePool(host)
+            let result = try pool.starmap(task.qualifiedName, [values], chunksize: 1, deadline: options.deadline)[0]
+            pool.close()
+            print(JSON.encode(result))
+            try summarizeFailures([(0, result)])
+        }
+    }
+}

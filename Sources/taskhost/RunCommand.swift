@@ -1,0 +1,44 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import TaskHost
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run",
+        abstract: "Start one process per zero-argument task, join them all, then print 'Processes finished'.",
+        discussion: "The seed's first program: taskhost run print_numbers print_letters")
+
+    @OptionGroup var host: HostOptions
+
+    @Argument(help: "Zero-argument tasks, each run in its own process.")
+    var tasks: [String]
+
+    @Option(help: ArgumentHelp("Kill a process that runs longer than this.", valueName: "SECONDS"))
+    var timeout: Double?
+
+    func run() throws {
+        try runReportingErrors {
+            let host = try self.host.makeHost()
+            try runProcesses(host, tasks, timeout: timeout)
+        }
+    }
+}
+
+/// Starts every task in its own process, joins them, prints "Processes finished".
+func runProcesses(_ host: Host, _ names: [String], timeout: Double? = nil) throws {
+    var processes: [WorkerProcess] = []
+    for name in names {
+        let task = try host.task(named: name)
+        guard task.parameters.isEmpty else {
+            throw CLIError.usage("run needs tasks without parameters; \(task.signature) has \(task.parameters.count)")
+        }
+        processes.append(try WorkerProcess(host: host, task: task.qualifiedName, timeout: timeout))
+    }
+    fflush(nil)
+    for process in processes { try process.start() }
+    for process in processes { process.join() }
+    print("Processes finished")
+    let results = processes.enumerated().map { ($0.offset, $0.element.result ?? .failure(TaskHostError(.cancelled, "no result"))) }
+    try summarizeFailures(results)
+}

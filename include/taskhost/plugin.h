@@ -1,0 +1,232 @@
+/*
+ * taskhost/plugin.h — the contract between TaskHost and a task plugin.
+ *
+ * A plugin is a shared library (C, C++, Swift, Rust ...) that exports one
+ * entry function. The entry returns a constant descriptor: the ABI version,
+ * the plugin's name, version and summary, and a table of tasks. Each task is
+ * an ordinary C function; TaskHost calls it through libffi from the
+ * signature written in the table. A plugin links against nothing but libc:
+ * the few host services it may use (errors, byte results, logging) reach it
+ * through a table of function pointers inside the context argument.
+ *
+ * A complete plugin (build: cc -shared -fPIC -I include mathx.c -o mathx.so):
+ *
+ *     #include <taskhost/plugin.h>
+ *     #include <stdint.h>
+ *
+ *     static int64_t cube(int64_t x) { return x * x * x; }
+ *     static double scale(double x, int64_t k) { return x * (double)k; }
+ *
+ *     static const th_param cube_params[]  = { { "x", TH_INT64 } };
+ *     static const th_param scale_params[] = { { "x", TH_DOUBLE }, { "k", TH_INT64 } };
+ *     static const th_task tasks[] = {
+ *         { .name = "cube",  .summary = "x cubed",   .function = TH_FN(cube),
+ *           .result = TH_INT64,  .params = cube_params,  .param_count = 1 },
+ *         { .name = "scale", .summary = "x times k", .function = TH_FN(scale),
+ *           .result = TH_DOUBLE, .params = scale_params, .param_count = 2 },
+ *     };
+ *     TH_EXPORT_PLUGIN("mathx", "1.0.0", "Small math tasks", tasks)
+ *
+ * Then: taskhost map mathx.cube 1 2 3 --plugin ./mathx.so   prints [1, 8, 27]
+ *
+ * Types and their C shapes (parameter / result):
+ *
+ *     TH_VOID     —                    / void
+ *     TH_BOOL     bool                 / bool
+ *     TH_INT32    int32_t              / int32_t
+ *     TH_INT64    int64_t              / int64_t
+ *     TH_UINT64   uint64_t             / uint64_t
+ *     TH_DOUBLE   double               / double
+ *     TH_STRING   const char *         / char *  (see ownership)
+ *     TH_BYTES    const void *, size_t / void    (see ownership)
+ *
+ * A TH_BYTES parameter arrives as TWO C parameters: a pointer and a length.
+ *
+ * Ownership:
+ *   - Every argument is borrowed for the duration of the call; copy what you
+ *     keep. Strings are NUL-terminated UTF-8.
+ *   - A TH_STRING result is malloc()'d by the plugin; the host free()s it.
+ *     Returning NULL is reported as a task error.
+ *   - A TH_BYTES result needs TH_TASK_CONTEXT: the function returns void and
+ *     hands its bytes over with th_return_bytes(ctx, data, length), which
+ *     copies them. Not calling it yields empty bytes.
+ *
+ * The context: a task whose flags include TH_TASK_CONTEXT receives a
+ * `th_context *` as its FIRST C parameter (before the declared parameters).
+ * Through it the task reports a failure with th_set_error(ctx, "message")
+ * (the value it returns is then ignored and the item fails with kind
+ * taskError), returns bytes, or writes a log line to the host's stderr.
+ *
+ * Per-worker hooks: a plugin may set `init` and `fini` through
+ * TH_EXPORT_PLUGIN_WITH_HOOKS. `init` runs once in each worker process
+ * before that worker's first task of this plugin; a non-zero return (with an
+ * optional message set on the context) fails every item that worker is given
+ * for this plugin. `fini` runs when a worker shuts down normally.
+ *
+ * Compatibility: the descriptor carries TH_ABI_MAJOR and its own size. A host
+ * refuses a plugin of another major version with a clear error. Within one
+ * major version, structures only ever grow at their end, so a plugin built
+ * against an older header keeps loading on a newer host.
+ *
+ * Isolation: tasks run in forked worker processes. A task may crash, exit,
+ * hang or leak; the host survives and fails only that item. Process
+ * isolation protects the host from faulty plugins, not malicious ones.
+ */
+#ifndef TASKHOST_PLUGIN_H
+#define TASKHOST_PLUGIN_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The plugin ABI's major version. A host loads plugins of its own major. */
+#define TH_ABI_MAJOR 1
+
+/** The name of the one exported entry function. */
+#define TH_ENTRY_SYMBOL "taskhost_plugin_entry"
+
+/** Value types of parameters and results. The numbers are part of the ABI. */
+typedef enum th_type {
+    TH_VOID = 0,
+    TH_BOOL = 1,
+    TH_INT32 = 2,
+    TH_INT64 = 3,
+    TH_UINT64 = 4,
+    TH_DOUBLE = 5,
+    TH_STRING = 6,
+    TH_BYTES = 7
+} th_type;
+
+/** Task flag: the function takes a `th_context *` as its first parameter. */
+#define TH_TASK_CONTEXT 0x1u
+
+/** An untyped function pointer; the table's types say how to call it. */
+typedef void (*th_function)(void);
+
+/** Casts any plain C function to a table entry. */
+#define TH_FN(f) ((th_function)(void (*)(void))(f))
+
+/** One parameter of a task: a name (shown in signatures and errors) and a type. */
+typedef struct th_param {
+    const char *name;
+    th_type type;
+} th_param;
+
+/** One task: what the host lists, checks arguments against, and calls. */
+typedef struct th_task {
+    const char *name;        /**< unique within the plugin: [A-Za-z_][A-Za-z0-9_]* */
+    const char *summary;     /**< one line shown by `taskhost plugins`; may be NULL */
+    th_function function;    /**< the C function, wrapped with TH_FN */
+    th_type result;          /**< the result type (TH_VOID for none) */
+    const th_param *params;  /**< param_count entries; may be NULL when 0 */
+    uint32_t param_count;    /**< at most 32 */
+    uint32_t flags;          /**< TH_TASK_CONTEXT or 0 */
+} th_task;
+
+typedef struct th_context th_context;
+
+/** Services the host offers a plugin. Grows only at its end (check `size`). */
+typedef struct th_host_api {
+    uint32_t size;       /**< sizeof(th_host_api) as the host knows it */
+    uint32_t abi_major;  /**< the host's TH_ABI_MAJOR */
+    /** Fails the current item with kind taskError and this message (copied). */
+    void (*set_error)(th_context *ctx, const char *message);
+    /** Sets the bytes result of the current item (copied). */
+    void (*return_bytes)(th_context *ctx, const void *data, size_t length);
+    /** Writes one line to the host's stderr, prefixed with the plugin's name. */
+    void (*log)(th_context *ctx, const char *message);
+} th_host_api;
+
+/** What a task receives when it sets TH_TASK_CONTEXT. Opaque beyond `api`. */
+struct th_context {
+    const th_host_api *api;
+};
+
+/** The plugin descriptor returned by the entry function. */
+typedef struct th_plugin {
+    uint32_t abi_major;       /**< TH_ABI_MAJOR at build time */
+    uint32_t size;            /**< sizeof(th_plugin) at build time */
+    uint32_t task_size;       /**< sizeof(th_task) at build time */
+    uint32_t task_count;      /**< entries in `tasks` */
+    const char *name;         /**< the plugin's name: [A-Za-z_][A-Za-z0-9_]* */
+    const char *version;      /**< free-form, e.g. "1.0.0" */
+    const char *summary;      /**< one line; may be NULL */
+    const th_task *tasks;
+    /** Optional: once per worker, before its first task. 0 means ready. */
+    int (*init)(th_context *ctx);
+    /** Optional: once per worker, at a normal shutdown. */
+    void (*fini)(void);
+} th_plugin;
+
+/** The entry function's type. */
+typedef const th_plugin *(*th_entry_function)(void);
+
+/** Fails the current item with `message` (kind taskError). */
+static inline void th_set_error(th_context *ctx, const char *message) {
+    ctx->api->set_error(ctx, message);
+}
+
+/** Like th_set_error, with a printf format. Messages are cut at 4 KiB. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static inline void th_set_errorf(th_context *ctx, const char *format, ...) {
+    char message[4096];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof message, format, args);
+    va_end(args);
+    ctx->api->set_error(ctx, message);
+}
+
+/** Sets the bytes result of the current item; the host copies them. */
+static inline void th_return_bytes(th_context *ctx, const void *data, size_t length) {
+    ctx->api->return_bytes(ctx, data, length);
+}
+
+/** Writes a line to the host's stderr. */
+static inline void th_log(th_context *ctx, const char *message) {
+    ctx->api->log(ctx, message);
+}
+
+#if defined(_WIN32)
+#define TH_EXPORT __declspec(dllexport)
+#else
+#define TH_EXPORT __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+#define TH_EXTERN_C extern "C"
+#else
+#define TH_EXTERN_C
+#endif
+
+/**
+ * Defines the plugin's entry function with per-worker hooks (either may be
+ * NULL). `tasks` must be an array (not a pointer): its length is counted.
+ */
+#define TH_EXPORT_PLUGIN_WITH_HOOKS(NAME, VERSION, SUMMARY, TASKS, INIT, FINI) \
+    TH_EXTERN_C TH_EXPORT const th_plugin *taskhost_plugin_entry(void);        \
+    TH_EXTERN_C TH_EXPORT const th_plugin *taskhost_plugin_entry(void) {       \
+        static const th_plugin descriptor = {                                  \
+            TH_ABI_MAJOR, (uint32_t)sizeof(th_plugin),                         \
+            (uint32_t)sizeof(th_task),                                         \
+            (uint32_t)(sizeof(TASKS) / sizeof((TASKS)[0])),                    \
+            NAME, VERSION, SUMMARY, TASKS, INIT, FINI};                        \
+        return &descriptor;                                                    \
+    }
+
+/** Defines the plugin's entry function. `tasks` must be an array. */
+#define TH_EXPORT_PLUGIN(NAME, VERSION, SUMMARY, TASKS) \
+    TH_EXPORT_PLUGIN_WITH_HOOKS(NAME, VERSION, SUMMARY, TASKS, NULL, NULL)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TASKHOST_PLUGIN_H */
