@@ -659,9 +659,9 @@ final class Engine: @unchecked Sendable {
                 kill(worker, .timeout(item: max(0, position)))
                 continue
             }
-            if worker.inputOffset < worker.input.count, started == finished,
-               now - worker.lastReadAt > 2_000_000_000 {
-                // Idle, yet a frame it began never completes: a lying length prefix.
+            if worker.inputOffset < worker.input.count, now - worker.lastReadAt > 2_000_000_000 {
+                // Workers write each frame in one go, so a frame that stays incomplete
+                // with nothing more arriving is a lying length prefix.
                 kill(worker, .malformed("sent an incomplete frame (a length prefix it never filled)"))
             }
         }
