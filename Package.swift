@@ -52,8 +52,9 @@ let package = Package(
                 cSettings: publicHeaders + strictC + [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
 
         // Tests.
-        .testTarget(name: "TaskHostTests", dependencies: ["TaskHost"], path: "Tests/TaskHostTests"),
-        .testTarget(name: "CLITests", dependencies: ["TaskHost"], path: "Tests/CLITests"),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "TaskHostTests", dependencies: ["TaskHost", "TestSupport"], path: "Tests/TaskHostTests"),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"], path: "Tests/CLITests"),
         .testTarget(name: "ImageFilterTests", dependencies: ["imagefilter"], path: "Tests/ImageFilterTests",
                     exclude: ["Fixtures"]),
     ]

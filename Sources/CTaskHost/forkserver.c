@@ -39,12 +39,12 @@ static void send_frame(server *s, th_buf *buf, const int *fds, int fd_count) {
 static const th_plugin *open_plugin(const char *path, void **handle, char *error, size_t error_size) {
     *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!*handle) {
-        snprintf(error, error_size, "cannot be loaded: %s", dlerror());
+        snprintf(error, error_size, "dlopen failed: %s", dlerror());
         return NULL;
     }
     th_entry_function entry = (th_entry_function)(void (*)(void))dlsym(*handle, TH_ENTRY_SYMBOL);
     if (!entry) {
-        snprintf(error, error_size, "has no entry symbol '%s': it is not a TaskHost plugin", TH_ENTRY_SYMBOL);
+        snprintf(error, error_size, "it has no entry symbol '%s', so it is not a TaskHost plugin", TH_ENTRY_SYMBOL);
         return NULL;
     }
     const th_plugin *plugin = entry();
@@ -96,11 +96,11 @@ static int probe_plugin(const char *path, char *error, size_t error_size) {
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     if (WIFSIGNALED(status)) {
-        snprintf(error, error_size, "crashed while loading (%s)", strsignal(WTERMSIG(status)));
+        snprintf(error, error_size, "it crashed while loading (%s)", strsignal(WTERMSIG(status)));
         return -1;
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        snprintf(error, error_size, "%s", length ? message : "exited while loading");
+        snprintf(error, error_size, "%s", length ? message : "it exited while loading");
         return -1;
     }
     return 0;
@@ -122,9 +122,9 @@ static void load_plugins(server *s, th_reader *r) {
         const th_plugin *plugin = NULL;
         int exported = th_elf_exports(path, TH_ENTRY_SYMBOL);
         if (exported < 0) {
-            snprintf(error, sizeof error, "cannot be read: %s", strerror(errno));
+            snprintf(error, sizeof error, "it cannot be read: %s", strerror(errno));
         } else if (exported == 0) {
-            snprintf(error, sizeof error, "has no entry symbol '%s': it is not a TaskHost plugin",
+            snprintf(error, sizeof error, "it has no entry symbol '%s', so it is not a TaskHost plugin",
                      TH_ENTRY_SYMBOL);
         } else if (probe_plugin(path, error, sizeof error) == 0) {
             void *handle;
@@ -287,6 +287,10 @@ int th_forkserver_main(int socket_fd) {
     s.message = malloc(TH_SERVER_MESSAGE_MAX);
     if (!s.message) return 71;
 
+    /* A runtime linked into this executable may have installed crash
+     * handlers; plugins' probes and workers must die of their signals. */
+    for (int signo = 1; signo < NSIG; signo++)
+        if (signo != SIGKILL && signo != SIGSTOP) signal(signo, SIG_DFL);
     signal(SIGINT, SIG_IGN); /* Ctrl-C reaches the whole group; the host decides */
     signal(SIGPIPE, SIG_IGN);
     sigset_t child;

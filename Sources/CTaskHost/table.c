@@ -42,7 +42,7 @@ int th_plugin_validate(const th_plugin *plugin, char *error, size_t error_size) 
         return -1;
     }
     if (!is_identifier(plugin->name)) {
-        snprintf(error, error_size, "its name is missing or not an identifier");
+        snprintf(error, error_size, "its descriptor's name is missing or not an identifier");
         return -1;
     }
     if (!plugin->version) {

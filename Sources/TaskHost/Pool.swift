@@ -6,7 +6,7 @@ import Foundation
 /// out of memory fails only the item it was running; the pool replaces it.
 public final class Pool: @unchecked Sendable {
     /// The host whose plugins this pool runs.
-    public let host: Host
+    public let host: PluginHost
     /// The number of worker processes.
     public let processes: Int
     let core: PoolCore
@@ -21,7 +21,7 @@ public final class Pool: @unchecked Sendable {
     ///   - retries: extra attempts for an item whose worker died or timed out.
     ///   - initializer: a task and arguments run once in each new worker.
     ///   - taskOutput: where the tasks' own stdout goes.
-    public init(host: Host, processes: Int? = nil, taskTimeout: Double? = nil, memoryLimit: UInt64? = nil,
+    public init(host: PluginHost, processes: Int? = nil, taskTimeout: Double? = nil, memoryLimit: UInt64? = nil,
                 maxTasksPerChild: Int? = nil, retries: Int = 0, initializer: (task: String, arguments: [Value])? = nil,
                 taskOutput: TaskOutput = .stderr) throws {
         let count = processes ?? ProcessInfo.processInfo.activeProcessorCount

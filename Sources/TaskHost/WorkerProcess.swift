@@ -14,7 +14,7 @@ public final class WorkerProcess: @unchecked Sendable {
     /// The task this process runs.
     public let task: TaskInfo
     private let arguments: [Value]
-    private let host: Host
+    private let host: PluginHost
     private let core: PoolCore
     private let lock = NSLock()
     private let finished = DispatchSemaphore(value: 0)
@@ -26,7 +26,7 @@ public final class WorkerProcess: @unchecked Sendable {
 
     /// Prepares a process that will run `task` with `arguments`; its stdout
     /// goes where `taskOutput` says (the host's stdout by default).
-    public init(host: Host, task: String, arguments: [Value] = [], taskOutput: TaskOutput = .stdout,
+    public init(host: PluginHost, task: String, arguments: [Value] = [], taskOutput: TaskOutput = .stdout,
                 timeout: Double? = nil, memoryLimit: UInt64? = nil) throws {
         self.task = try host.task(named: task)
         self.arguments = try self.task.checkArguments(arguments).get()

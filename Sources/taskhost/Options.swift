@@ -9,8 +9,8 @@ struct HostOptions: ParsableArguments {
     @Flag(name: .long, help: "Say which plugin files were skipped or shadowed.")
     var verbose = false
 
-    func makeHost() throws -> Host {
-        let host = try Host(pluginFiles: pluginFiles)
+    func makeHost() throws -> PluginHost {
+        let host = try PluginHost(pluginFiles: pluginFiles)
         if verbose { for note in host.catalog.notes { printError("taskhost: \(note)") } }
         return host
     }
@@ -57,7 +57,7 @@ struct PoolOptions: ParsableArguments {
         }
     }
 
-    func makePool(_ host: Host, output: TaskOutput = .stderr) throws -> Pool {
+    func makePool(_ host: PluginHost, output: TaskOutput = .stderr) throws -> Pool {
         var initializerSpec: (task: String, arguments: [Value])?
         if let name = initializer {
             let task = try host.task(named: name)

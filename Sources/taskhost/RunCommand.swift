@@ -26,7 +26,7 @@ struct RunCommand: ParsableCommand {
 }
 
 /// Starts every task in its own process, joins them, prints "Processes finished".
-func runProcesses(_ host: Host, _ names: [String], timeout: Double? = nil) throws {
+func runProcesses(_ host: PluginHost, _ names: [String], timeout: Double? = nil) throws {
     var processes: [WorkerProcess] = []
     for name in names {
         let task = try host.task(named: name)

@@ -31,7 +31,7 @@ public struct PluginCatalog: Sendable {
             if !loaded {
                 let reason = reader.string()
                 if candidate.source == .explicit {
-                    throw TaskHostError(.pluginError, "plugin file '\(candidate.path)' \(reason)")
+                    throw TaskHostError(.pluginError, "cannot load plugin file '\(candidate.path)': \(reason)")
                 }
                 catalog.notes.append("skipped \(candidate.path): \(reason)")
                 continue

@@ -395,8 +395,13 @@ final class Engine: @unchecked Sendable {
     // MARK: Starting and retiring workers
 
     private func fillPool(_ pool: PoolCore) {
-        guard broken == nil, !pool.terminated, !(pool.closed && pool.jobs.isEmpty) else { return }
-        if !pool.config.respawn && (pool.starting + pool.workers.count > 0 || pool.spawnFailures > 0 || pool.unexplainedDeaths > 0) {
+        guard broken == nil, !pool.terminated, !(pool.closed && pool.jobs.allSatisfy(\.isDone)) else { return }
+        // A single process (respawn off) gets exactly one worker in its life;
+        // once it is gone, whatever is left can never run.
+        if !pool.config.respawn && pool.spawnRequests > 0 {
+            if pool.workers.isEmpty && pool.starting == 0 {
+                for job in pool.jobs { cancelAll(job, TaskHostError(.cancelled, "its process had already ended")) }
+            }
             return
         }
         while pool.activeWorkerCount < pool.config.processes {
@@ -414,6 +419,7 @@ final class Engine: @unchecked Sendable {
             }
             spawns[request] = pool
             pool.starting += 1
+            pool.spawnRequests += 1
             if !pool.config.respawn { break }
         }
     }

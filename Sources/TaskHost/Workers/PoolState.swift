@@ -174,6 +174,7 @@ final class PoolCore {
     /// Worker deaths in a row that no running item explains; see Engine.workerDied.
     var unexplainedDeaths = 0
     var spawnFailures = 0
+    var spawnRequests = 0
     var lastSpawnError = ""
     /// Called once every job is done and every worker is gone after close().
     var joinWaiters: [() -> Void] = []

@@ -5,11 +5,11 @@ import Foundation
 /// runs their tasks in pools and processes.
 ///
 /// ```swift
-/// let host = try Host()
+/// let host = try PluginHost()
 /// let pool = try Pool(host: host, processes: 2)
 /// let squares = try pool.map("square", [1, 2, 3, 4, 5])   // [1, 4, 9, 16, 25]
 /// ```
-public final class Host: @unchecked Sendable {
+public final class PluginHost: @unchecked Sendable {
     /// The loaded plugins and the task lookup.
     public let catalog: PluginCatalog
     let engine: Engine
