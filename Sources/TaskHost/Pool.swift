@@ -89,11 +89,96 @@ public final class Pool: @unchecked Sendable {
     func run(_ task: TaskInfo, _ source: AnyIterator<[Value]>, chunksize: Int, deadline: Double?,
              deliver: @escaping (Int, TaskResult) -> Void, finished: @escaping () -> Void) throws {
         guard chunksize >= 1 else { throw TaskHostError(.invalidArgument, "chunksize must be at least 1, got \(chunksize)") }
-        let absoluteDeadline = deadline.map { monotonicNanoseconds() + UInt64(max(0, $0) * 1e9) }
-        let job = Job(task: task, chunksize: chunksize, source: source, deadline: absoluteDeadline,
+        let job = Job(task: task, chunksize: chunksize, source: SequenceSource(source), deadline: absoluteDeadline(deadline),
                       deliver: deliver, finished: finished)
         let core = self.core
         host.engine.perform { [engine = host.engine] in engine.submit(job, to: core) }
+    }
+
+    private func absoluteDeadline(_ seconds: Double?) -> UInt64? {
+        seconds.map { monotonicNanoseconds() + UInt64(max(0, $0) * 1e9) }
+    }
+
+    // MARK: Streaming
+
+    /// Streams `task` over argument lists, in input order, as results arrive
+    /// (Python's `imap`). The sequence is read lazily on the pool's supervisor
+    /// thread, never materialised; at most `backlog` results wait for you
+    /// before the pool pauses. With no `chunksize`, chunks adapt: they grow
+    /// while items are quick and shrink when they are slow.
+    public func imap<S: Sequence>(_ task: String, _ argumentLists: S, chunksize: Int? = nil, deadline: Double? = nil,
+                                  backlog: Int? = nil) throws -> ResultStream where S.Element == [Value] {
+        try stream(task, SequenceSource(AnyIterator(argumentLists.makeIterator())), ordered: true,
+                   chunksize: chunksize, deadline: deadline, backlog: backlog)
+    }
+
+    /// As `imap`, but results come as they finish (Python's `imap_unordered`).
+    public func imapUnordered<S: Sequence>(_ task: String, _ argumentLists: S, chunksize: Int? = nil,
+                                           deadline: Double? = nil, backlog: Int? = nil) throws -> ResultStream
+        where S.Element == [Value]
+    {
+        try stream(task, SequenceSource(AnyIterator(argumentLists.makeIterator())), ordered: false,
+                   chunksize: chunksize, deadline: deadline, backlog: backlog)
+    }
+
+    /// Streams `task` over an asynchronous sequence of argument lists, read as
+    /// the pool needs them. An error thrown by the sequence ends the input.
+    public func imap<S: AsyncSequence & Sendable>(_ task: String, _ argumentLists: S, ordered: Bool = true,
+                                                  chunksize: Int? = nil, deadline: Double? = nil,
+                                                  backlog: Int? = nil) throws -> ResultStream where S.Element == [Value] {
+        let channel = ChannelSource(capacity: 4096)
+        let stream = try self.stream(task, channel, ordered: ordered, chunksize: chunksize, deadline: deadline, backlog: backlog)
+        Task.detached {
+            do {
+                for try await arguments in argumentLists {
+                    if await !channel.pushAsync(arguments) { break }
+                }
+            } catch {}
+            channel.close()
+        }
+        return stream
+    }
+
+    /// Streams `task` over argument lists that a producer pushes into
+    /// `channel` from any thread (the CLI reads stdin this way); call
+    /// `channel.close()` after the last one.
+    public func imap(_ task: String, channel: ChannelSource, ordered: Bool = true, chunksize: Int? = nil,
+                     deadline: Double? = nil, backlog: Int? = nil) throws -> ResultStream {
+        try stream(task, channel, ordered: ordered, chunksize: chunksize, deadline: deadline, backlog: backlog)
+    }
+
+    private func stream(_ task: String, _ source: JobSource, ordered: Bool, chunksize: Int?, deadline: Double?,
+                        backlog: Int?) throws -> ResultStream {
+        if let chunksize, chunksize < 1 { throw TaskHostError(.invalidArgument, "chunksize must be at least 1, got \(chunksize)") }
+        let info = try host.task(named: task)
+        let capacity = backlog ?? max(4096, processes * 1024)
+        let buffer = ResultBuffer(ordered: ordered, capacity: capacity)
+        let engine = host.engine
+        buffer.onRoom = { engine.perform {} }
+        let job = Job(task: info, chunksize: chunksize, source: source, deadline: absoluteDeadline(deadline),
+                      window: capacity, consumerReady: { buffer.hasRoom() },
+                      deliver: { buffer.deliver($0, $1) }, finished: { buffer.finish() })
+        if let channel = source as? ChannelSource { channel.onAvailable = { engine.perform {} } }
+        let core = self.core
+        engine.perform { engine.submit(job, to: core) }
+        return ResultStream(buffer: buffer) {
+            (source as? ChannelSource)?.cancel()
+            engine.perform { engine.cancel(job) }
+        }
+    }
+
+    /// Starts one call and returns at once (Python's `apply_async`).
+    public func applyAsync(_ task: String, _ arguments: [Value] = []) throws -> AsyncResult {
+        AsyncResult(stream: try imap(task, [arguments], chunksize: 1))
+    }
+
+    /// `map` without blocking a thread.
+    public func mapAsync(_ task: String, _ arguments: [Value], chunksize: Int? = nil, deadline: Double? = nil) async throws -> [TaskResult] {
+        let stream = try imap(task, arguments.lazy.map { [$0] }, chunksize: chunksize ?? defaultChunksize(for: arguments.count),
+                              deadline: deadline, backlog: max(1, arguments.count))
+        var results = [TaskResult?](repeating: nil, count: arguments.count)
+        for await item in stream { results[item.index] = item.result }
+        return results.map { $0 ?? .failure(TaskHostError(.cancelled, "the call was cancelled")) }
     }
 
     /// No more work will be submitted; workers exit once the queued work is done.

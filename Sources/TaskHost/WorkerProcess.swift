@@ -45,7 +45,7 @@ public final class WorkerProcess: @unchecked Sendable {
         let core = self.core, task = self.task, arguments = self.arguments
         core.onWorkerStart = { [weak self] pid in self?.set { $0._pid = pid } }
         core.onWorkerExit = { [weak self] _, status in self?.set { $0._status = status } }
-        let job = Job(task: task, chunksize: 1, source: AnyIterator([arguments].makeIterator()), deadline: nil,
+        let job = Job(task: task, chunksize: 1, source: SequenceSource(AnyIterator([arguments].makeIterator())), deadline: nil,
                       deliver: { [weak self] _, result in self?.set { $0._result = result } }, finished: {})
         host.engine.perform { [engine = host.engine] in
             engine.addPool(core)

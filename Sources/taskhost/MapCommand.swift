@@ -4,15 +4,20 @@ import TaskHost
 struct MapCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "map",
         abstract: "Run a one-parameter task over each ARG in a pool; print a JSON array of results.",
-        discussion: "Example: taskhost map square 1 2 3 4 5 -p 2   prints [1, 4, 9, 16, 25]")
+        discussion: """
+        Example: taskhost map square 1 2 3 4 5 -p 2   prints [1, 4, 9, 16, 25]
+        With - as the only ARG, reads one argument per line from stdin (seq 1 1000 | taskhost map square -);
+        results stream out as they come, and memory stays flat however long the input.
+        """)
 
     @OptionGroup var host: HostOptions
     @OptionGroup var pool: PoolOptions
+    @OptionGroup var output: StreamOptions
 
     @Argument(help: "The task, as PLUGIN.TASK or its bare name.")
     var task: String
 
-    @Argument(parsing: .allUnrecognized, help: "One argument per item (negative numbers are fine).")
+    @Argument(parsing: .allUnrecognized, help: "One argument per item (negative numbers are fine), or - for stdin.")
     var arguments: [String] = []
 
     func run() throws {
@@ -22,11 +27,33 @@ struct MapCommand: ParsableCommand {
             guard task.parameters.count == 1 else {
                 throw CLIError.usage("map needs a task with one parameter; \(task.signature) has \(task.parameters.count) (use starmap)")
             }
-            let values = try arguments.map { try parseArguments([$0], for: task)[0] }
             let pool = try self.pool.makePool(host)
-            let results = try pool.map(task.qualifiedName, values, chunksize: self.pool.chunksize, deadline: self.pool.deadline)
+            let stream: ResultStream
+            var total: Int?
+            if arguments == ["-"] {
+                let channel = ChannelSource()
+                stream = try pool.imap(task.qualifiedName, channel: channel, ordered: !output.unordered,
+                                       chunksize: self.pool.chunksize, deadline: self.pool.deadline)
+                let parameter = task.parameters[0], name = task.qualifiedName
+                readLines(into: channel) { line, number in
+                    guard let value = Value.parse(line, as: parameter.type) else {
+                        return .failure(TaskHostError(.invalidArgument,
+                            "line \(number): \(name): parameter '\(parameter.name)' expects \(parameter.type), got '\(line)'"))
+                    }
+                    return .success([value])
+                }
+            } else {
+                // Command-line values are checked before any worker runs.
+                let values = try arguments.map { try parseArguments([$0], for: task)[0] }
+                total = values.count
+                let chunksize = self.pool.chunksize ?? pool.defaultChunksize(for: values.count)
+                let items = values.lazy.map { [$0] }
+                stream = output.unordered
+                    ? try pool.imapUnordered(task.qualifiedName, items, chunksize: chunksize, deadline: self.pool.deadline)
+                    : try pool.imap(task.qualifiedName, items, chunksize: chunksize, deadline: self.pool.deadline)
+            }
+            try printStream(stream, total: total, jsonl: output.jsonl)
             pool.close()
-            try reportResults(results)
         }
     }
 }

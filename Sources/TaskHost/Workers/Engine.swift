@@ -93,6 +93,15 @@ final class Engine: @unchecked Sendable {
         checkJoined(pool)
     }
 
+    /// Stops one job: nothing more of it starts; workers running it are killed.
+    func cancel(_ job: Job) {
+        guard !job.isDone else { return }
+        cancelAll(job, TaskHostError(.cancelled, "cancelled before it ran"))
+        for pool in pools {
+            for worker in pool.workers where worker.chunk?.job === job { kill(worker, .cancelled) }
+        }
+    }
+
     // MARK: The loop
 
     private func run() {
@@ -211,7 +220,7 @@ final class Engine: @unchecked Sendable {
         }
         var sent = items
         for i in sent.indices { sent[i].attempts += 1 }
-        worker.chunk = Chunk(job: job, items: sent)
+        worker.chunk = Chunk(job: job, items: sent, sentAt: monotonicNanoseconds())
         worker.chunkBase = worker.itemsSent
         worker.itemsSent += UInt64(items.count)
         worker.observedStarted = worker.page.pointee.started
@@ -341,6 +350,7 @@ final class Engine: @unchecked Sendable {
         }
         if chunk.received == chunk.items.count {
             worker.chunk = nil
+            chunk.job.chunkFinished(items: chunk.items.count, nanoseconds: monotonicNanoseconds() - chunk.sentAt)
             worker.pool.unexplainedDeaths = 0
             if let limit = worker.pool.config.maxTasksPerChild, worker.itemsSent >= UInt64(limit) { retire(worker) }
         }
@@ -580,6 +590,8 @@ final class Engine: @unchecked Sendable {
             let item = chunk.items[position]
             if case .terminated? = worker.killReason {
                 job.resolve(item.index, .failure(TaskHostError(.cancelled, "\(describe(job.task, item)) was cancelled: the pool was terminated")))
+            } else if case .cancelled? = worker.killReason {
+                job.resolve(item.index, .failure(TaskHostError(.cancelled, "\(describe(job.task, item)) was cancelled while running")))
             } else if case .deadline? = worker.killReason {
                 job.resolve(item.index, .failure(TaskHostError(.cancelled, "\(describe(job.task, item)) did not finish before the deadline")))
             } else if position == blamed {
@@ -636,7 +648,12 @@ final class Engine: @unchecked Sendable {
             job.requeued.removeFirst()
             job.resolve(item.index, .failure(TaskHostError(error.kind, "\(describe(job.task, item)): \(error.message)")))
         }
-        while let item = job.pull() {
+        while job.source != nil {
+            guard let item = job.pull(ignoringWindow: true) else {
+                // A stream with nothing more yet: stop reading it.
+                job.source = nil
+                break
+            }
             job.resolve(item.index, .failure(TaskHostError(error.kind, "\(describe(job.task, item)): \(error.message)")))
         }
         job.finishIfDone()

@@ -38,78 +38,17 @@ struct ItemRun {
     var attempts: Int = 0
 }
 
-/// One call (a map, a starmap, an apply) the engine works through.
-final class Job {
-    let task: TaskInfo
-    let chunksize: Int
-    /// The items not yet pulled; nil when exhausted.
-    var source: AnyIterator<[Value]>?
-    var nextIndex = 0
-    /// Items to run before pulling more: retries and runs lost with a worker.
-    var requeued: [ItemRun] = []
-    /// Items dispatched or queued whose result is not delivered yet.
-    var outstanding = 0
-    /// Absolute deadline (monotonic ns) for the whole call.
-    let deadline: UInt64?
-    let deliver: (Int, TaskResult) -> Void
-    let finished: () -> Void
-    var isDone = false
-
-    init(task: TaskInfo, chunksize: Int, source: AnyIterator<[Value]>, deadline: UInt64?,
-         deliver: @escaping (Int, TaskResult) -> Void, finished: @escaping () -> Void) {
-        self.task = task
-        self.chunksize = max(1, chunksize)
-        self.source = source
-        self.deadline = deadline
-        self.deliver = deliver
-        self.finished = finished
-    }
-
-    var hasWork: Bool { !requeued.isEmpty || source != nil }
-
-    /// Delivers a result and ends the job when nothing is left.
-    func resolve(_ index: Int, _ result: TaskResult) {
-        outstanding -= 1
-        deliver(index, result)
-        finishIfDone()
-    }
-
-    func finishIfDone() {
-        if !isDone && outstanding == 0 && requeued.isEmpty && source == nil {
-            isDone = true
-            finished()
-        }
-    }
-
-    /// Pulls the next item, checking its arguments; a bad item is failed at once.
-    func pull() -> ItemRun? {
-        while let it = source {
-            guard let arguments = it.next() else {
-                source = nil
-                finishIfDone()
-                return nil
-            }
-            let index = nextIndex
-            nextIndex += 1
-            outstanding += 1
-            switch task.checkArguments(arguments) {
-            case .success(let checked): return ItemRun(index: index, arguments: checked)
-            case .failure(let error): resolve(index, .failure(TaskHostError(error.kind, "item \(index): \(error.message)")))
-            }
-        }
-        return nil
-    }
-}
-
 /// A chunk of one job's items sent to one worker.
 final class Chunk {
     let job: Job
     let items: [ItemRun]
     /// Items whose results have arrived (always a prefix: workers answer in order).
     var received = 0
-    init(job: Job, items: [ItemRun]) {
+    let sentAt: UInt64
+    init(job: Job, items: [ItemRun], sentAt: UInt64) {
         self.job = job
         self.items = items
+        self.sentAt = sentAt
     }
 }
 
@@ -119,6 +58,7 @@ enum KillReason {
     case malformed(String)
     case deadline
     case terminated
+    case cancelled
 }
 
 /// A worker process as the host sees it: its pipes, its shared page, its chunk.

@@ -1,0 +1,114 @@
+/// What a job's input gives when asked for the next item.
+enum SourceStep {
+    case item([Value])
+    /// An input that could not even be read as arguments: it fails its own item.
+    case invalid(TaskHostError)
+    /// Nothing yet (a stream still being read); the engine is woken when more arrives.
+    case pending
+    case end
+}
+
+/// The input of a job, read on the supervisor thread only.
+protocol JobSource: AnyObject, Sendable {
+    func next() -> SourceStep
+}
+
+/// A source over a Swift sequence, iterated on the supervisor thread.
+final class SequenceSource: JobSource, @unchecked Sendable {
+    private var iterator: AnyIterator<[Value]>
+    init(_ iterator: AnyIterator<[Value]>) { self.iterator = iterator }
+    func next() -> SourceStep { iterator.next().map(SourceStep.item) ?? .end }
+}
+
+/// One call (a map, a starmap, an apply, a stream) the engine works through.
+/// Touched only on the supervisor thread; other threads only hand it over.
+final class Job: @unchecked Sendable {
+    let task: TaskInfo
+    /// Items per chunk; grows and shrinks by itself when `adaptive`.
+    var chunksize: Int
+    let adaptive: Bool
+    /// The items not yet pulled; nil when exhausted.
+    var source: JobSource?
+    var nextIndex = 0
+    /// Items to run before pulling more: retries and runs lost with a worker.
+    var requeued: [ItemRun] = []
+    /// Items pulled whose result is not delivered yet.
+    var outstanding = 0
+    /// At most this many items pulled and not yet delivered (back-pressure).
+    let window: Int
+    /// Tells whether the consumer can take more results now (back-pressure).
+    let consumerReady: () -> Bool
+    /// Absolute deadline (monotonic ns) for the whole call.
+    let deadline: UInt64?
+    let deliver: (Int, TaskResult) -> Void
+    let finished: () -> Void
+    var isDone = false
+
+    init(task: TaskInfo, chunksize: Int?, source: JobSource, deadline: UInt64?, window: Int = .max,
+         consumerReady: @escaping () -> Bool = { true },
+         deliver: @escaping (Int, TaskResult) -> Void, finished: @escaping () -> Void) {
+        self.task = task
+        self.chunksize = max(1, chunksize ?? 1)
+        self.adaptive = chunksize == nil
+        self.source = source
+        self.deadline = deadline
+        self.window = max(1, window)
+        self.consumerReady = consumerReady
+        self.deliver = deliver
+        self.finished = finished
+    }
+
+    /// Delivers a result and ends the job when nothing is left.
+    func resolve(_ index: Int, _ result: TaskResult) {
+        outstanding -= 1
+        deliver(index, result)
+        finishIfDone()
+    }
+
+    func finishIfDone() {
+        if !isDone && outstanding == 0 && requeued.isEmpty && source == nil {
+            isDone = true
+            finished()
+        }
+    }
+
+    /// Pulls the next item, checking its arguments; a bad item is failed at once.
+    /// nil when the source is exhausted, has nothing yet, or the window is full.
+    func pull(ignoringWindow: Bool = false) -> ItemRun? {
+        while let source, ignoringWindow || (outstanding < window && consumerReady()) {
+            switch source.next() {
+            case .end:
+                self.source = nil
+                finishIfDone()
+                return nil
+            case .pending:
+                return nil
+            case .invalid(let error):
+                let index = nextIndex
+                nextIndex += 1
+                outstanding += 1
+                resolve(index, .failure(TaskHostError(error.kind, "item \(index): \(error.message)")))
+            case .item(let arguments):
+                let index = nextIndex
+                nextIndex += 1
+                outstanding += 1
+                switch task.checkArguments(arguments) {
+                case .success(let checked): return ItemRun(index: index, arguments: checked)
+                case .failure(let error):
+                    resolve(index, .failure(TaskHostError(error.kind, "item \(index): \(error.message)")))
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Adaptive chunking for inputs of unknown length: aim at chunks that take
+    /// about 20 ms, so tiny tasks travel in big batches and slow ones alone.
+    func chunkFinished(items: Int, nanoseconds: UInt64) {
+        guard adaptive, items > 0 else { return }
+        let perItem = max(1, nanoseconds / UInt64(items))
+        let target = Int(min(65_536, max(1, 20_000_000 / perItem)))
+        // Move at most 4x per step, so one odd chunk can't swing it wildly.
+        chunksize = min(max(target, chunksize / 4, 1), chunksize * 4)
+    }
+}
