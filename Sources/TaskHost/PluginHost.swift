@@ -13,6 +13,8 @@ public final class PluginHost: @unchecked Sendable {
     /// The loaded plugins and the task lookup.
     public let catalog: PluginCatalog
     let engine: Engine
+    /// The process id of this host's fork server (the parent of every worker).
+    public let forkServerPID: Int32
 
     /// Loads plugins from `pluginFiles` (each must be a valid plugin), the
     /// folders in `pluginPath` (default: `TASKHOST_PLUGIN_PATH`), and — when
@@ -25,6 +27,7 @@ public final class PluginHost: @unchecked Sendable {
             explicitFiles: pluginFiles, searchPath: searchPath,
             builtin: includeBuiltin ? PluginDiscovery.builtinFolders() : [])
         catalog = try PluginCatalog.load(candidates, server: server)
+        forkServerPID = server.pid
         engine = Engine(server: server)
     }
 
