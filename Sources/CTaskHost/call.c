@@ -47,7 +47,7 @@ int th_call_prepare(th_call *call, const th_task *task) {
     return 0;
 }
 
-static bool call_direct(const th_call *call, const th_value *args, th_value *result) {
+static bool call_direct(const th_call *call, const th_wire_value *args, th_wire_value *result) {
     th_function f = call->task->function;
     switch (call->shape) {
     case SHAPE_I64_I64:
@@ -66,7 +66,7 @@ static bool call_direct(const th_call *call, const th_value *args, th_value *res
     }
 }
 
-void th_call_invoke(const th_call *call, const th_value *args, th_context *context, th_value *result,
+void th_call_invoke(const th_call *call, const th_wire_value *args, th_context *context, th_wire_value *result,
                     char **owned) {
     const th_task *task = call->task;
     memset(result, 0, sizeof *result);
@@ -91,7 +91,7 @@ void th_call_invoke(const th_call *call, const th_value *args, th_context *conte
         n++;
     }
     for (uint32_t i = 0; i < task->param_count; i++) {
-        const th_value *a = &args[i];
+        const th_wire_value *a = &args[i];
         switch (task->params[i].type) {
         case TH_BOOL: slots[n].u8 = a->u.b ? 1 : 0; break;
         case TH_INT32: slots[n].i32 = a->u.i32; break;

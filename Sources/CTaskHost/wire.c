@@ -142,7 +142,7 @@ char *th_get_str_dup(th_reader *r) {
     return copy;
 }
 
-void th_put_value(th_buf *buf, const th_value *v) {
+void th_put_value(th_buf *buf, const th_wire_value *v) {
     th_buf_put_u8(buf, v->type);
     switch (v->type) {
     case TH_VOID: break;
@@ -169,7 +169,7 @@ void th_put_value(th_buf *buf, const th_value *v) {
     }
 }
 
-int th_get_value(th_reader *r, th_value *v) {
+int th_get_value(th_reader *r, th_wire_value *v) {
     v->type = th_get_u8(r);
     switch (v->type) {
     case TH_VOID: break;

@@ -257,7 +257,7 @@ static void run_chunk(th_plugin_set *set, th_reader *r, results *out, int result
     th_loaded_plugin *plugin = &set->plugins[plugin_index];
     const th_call *call = &plugin->calls[task_index];
     const th_task *task = call->task;
-    th_value args[TH_MAX_PARAMS];
+    th_wire_value args[TH_MAX_PARAMS];
 
     for (uint32_t item = 0; item < count; item++) {
         for (uint32_t p = 0; p < task->param_count; p++) {
@@ -268,7 +268,7 @@ static void run_chunk(th_plugin_set *set, th_reader *r, results *out, int result
             put_error(out, plugin->init_error);
         } else {
             context_reset(ctx, plugin->descriptor->name);
-            th_value result;
+            th_wire_value result;
             char *owned = NULL;
             th_call_invoke(call, args, &ctx->base, &result, &owned);
             if (ctx->error) {

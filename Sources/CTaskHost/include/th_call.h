@@ -30,7 +30,7 @@ int th_call_prepare(th_call *call, const th_task *task);
  * the task's result type; a TH_STRING result points at a malloc'd string that
  * is also stored in *owned for the caller to free (NULL result: *owned NULL).
  */
-void th_call_invoke(const th_call *call, const th_value *args, th_context *context, th_value *result,
+void th_call_invoke(const th_call *call, const th_wire_value *args, th_context *context, th_wire_value *result,
                     char **owned);
 
 #endif /* TH_CALL_H */

@@ -74,7 +74,7 @@ const char *th_get_str(th_reader *r, uint32_t *length);
 char *th_get_str_dup(th_reader *r);
 
 /** A typed value. Strings and bytes point into memory owned elsewhere. */
-typedef struct th_value {
+typedef struct th_wire_value {
     uint8_t type; /* th_type */
     union {
         bool b;
@@ -87,12 +87,12 @@ typedef struct th_value {
             uint32_t length;
         } bytes; /* TH_STRING (NUL follows data on the wire) and TH_BYTES */
     } u;
-} th_value;
+} th_wire_value;
 
-void th_put_value(th_buf *buf, const th_value *v);
+void th_put_value(th_buf *buf, const th_wire_value *v);
 /** Reads a value; returns 0, or -1 on a malformed value (unknown tag, overrun,
  *  string without its NUL). */
-int th_get_value(th_reader *r, th_value *v);
+int th_get_value(th_reader *r, th_wire_value *v);
 
 /** The name of a type as users see it: "int64", "string", ... */
 const char *th_type_name(uint8_t type);

@@ -21,7 +21,7 @@ final class FrameBuilder {
 
     /// Appends a typed value.
     func put(_ value: Value) {
-        var v = th_value()
+        var v = th_wire_value()
         v.type = value.type.rawValue
         switch value {
         case .void: break
@@ -72,7 +72,7 @@ struct FrameReader {
 
     /// A typed value, or nil when malformed.
     mutating func value() -> Value? {
-        var v = th_value()
+        var v = th_wire_value()
         guard th_get_value(&raw, &v) == 0 else { return nil }
         switch Int32(v.type) {
         case Int32(TH_VOID.rawValue): return .void
