@@ -1,0 +1,145 @@
+import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import TaskHost
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench",
+        abstract: "Measure the standard workloads through the Swift API and print one table.",
+        discussion: "Build with -c release for meaningful numbers: swift build -c release && .build/release/taskhost bench")
+
+    @OptionGroup var host: HostOptions
+
+    @Flag(help: "A smoke run: small sizes, a few seconds.")
+    var quick = false
+
+    @Option(name: [.customShort("p"), .customLong("processes")], help: "Worker processes.")
+    var processes: Int = 2
+
+    @Option(help: ArgumentHelp("Keep the generated images here (default: a temporary folder, removed).", valueName: "DIR"))
+    var workdir: String?
+
+    func run() throws {
+        try runReportingErrors {
+            let host = try self.host.makeHost()
+            let rows = try Benchmarks(host: host, processes: processes, quick: quick, workdir: workdir).runAll()
+            print(BenchTable.render(rows))
+        }
+    }
+}
+
+/// One line of the benchmark table.
+struct BenchRow {
+    var workload: String
+    var value: Double
+    var unit: String
+    var note: String = ""
+}
+
+enum BenchTable {
+    static func render(_ rows: [BenchRow]) -> String {
+        let width = max(40, rows.map(\.workload.count).max() ?? 0)
+        var lines = ["workload".padding(toLength: width, withPad: " ", startingAt: 0) + "  " + "value".leftPad(14) + "  unit"]
+        lines.append(String(repeating: "-", count: width + 30))
+        for row in rows {
+            let value = row.value >= 100 ? String(format: "%.0f", row.value) : String(format: "%.2f", row.value)
+            lines.append(row.workload.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value.leftPad(14)
+                         + "  " + row.unit + (row.note.isEmpty ? "" : "   " + row.note))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+}
+
+/// Seconds taken by `body`.
+func measure(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+/// Peak resident set (VmHWM) of a process, in bytes.
+func peakResidentBytes(_ pid: pid_t = getpid()) -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+    for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
+    }
+    return 0
+}
+
+struct Benchmarks {
+    let host: PluginHost
+    let processes: Int
+    let quick: Bool
+    let workdir: String?
+
+    func runAll() throws -> [BenchRow] {
+        var rows: [BenchRow] = []
+        rows += try squareMap()
+        rows += try applyRoundTrip()
+        rows += try processStartJoin()
+        rows += try ImageBenchmarks(host: host, processes: processes, quick: quick, workdir: workdir).run()
+        rows.append(BenchRow(workload: "peak RSS, host", value: Double(peakResidentBytes()) / 1_048_576, unit: "MiB"))
+        return rows
+    }
+
+    func squareMap() throws -> [BenchRow] {
+        let count = quick ? 1_000_000 : 10_000_000
+        let pool = try Pool(host: host, processes: processes)
+        defer { pool.terminate() }
+        _ = try pool.map("square.square", [1, 2, 3])
+        var checksum: Int64 = 0
+        let seconds = try measure {
+            let stream = try pool.imap("square.square", (1...count).lazy.map { [Value.int64(Int64($0))] },
+                                       chunksize: 4096)
+            for item in stream { if case .success(.int64(let v)) = item.result { checksum &+= v } }
+        }
+        let expected = (1...Int64(count)).reduce(Int64(0)) { $0 &+ $1 &* $1 }
+        guard checksum == expected else { throw TaskHostError(.systemError, "square map checksum mismatch") }
+        return [BenchRow(workload: "square map, \(count) items, \(processes) workers", value: Double(count) / seconds,
+                         unit: "items/s")]
+    }
+
+    func applyRoundTrip() throws -> [BenchRow] {
+        let calls = quick ? 2_000 : 20_000
+        let pool = try Pool(host: host, processes: processes)
+        defer { pool.terminate() }
+        for _ in 0..<100 { _ = try pool.apply("square.square", [3]) }
+        let seconds = try measure {
+            for i in 0..<calls { _ = try pool.apply("square.square", [.int64(Int64(i))]) }
+        }
+        return [BenchRow(workload: "apply round trip, warm pool", value: seconds / Double(calls) * 1e6, unit: "µs/call")]
+    }
+
+    func processStartJoin() throws -> [BenchRow] {
+        let count = quick ? 50 : 300
+        let seconds = try measure {
+            for i in 0..<count {
+                let p = try WorkerProcess(host: host, task: "square.square", arguments: [.int64(Int64(i))], taskOutput: .stderr)
+                try p.start()
+                p.join()
+            }
+        }
+        return [BenchRow(workload: "process start + join", value: seconds / Double(count) * 1e3, unit: "ms")]
+    }
+}
+
+/// The image workloads need the imagefilter plugin; without it they are skipped.
+struct ImageBenchmarks {
+    let host: PluginHost
+    let processes: Int
+    let quick: Bool
+    let workdir: String?
+
+    func run() throws -> [BenchRow] {
+        guard host.plugins.contains(where: { $0.name == "imagefilter" }) else {
+            return [BenchRow(workload: "image workloads", value: 0, unit: "", note: "skipped: imagefilter plugin not loaded")]
+        }
+        return []
+    }
+}
