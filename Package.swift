@@ -35,7 +35,8 @@ let package = Package(
                           path: "Sources/taskhost-forkserver", cSettings: publicHeaders + strictC),
 
         // The host library and the CLI.
-        .target(name: "TaskHost", dependencies: ["CTaskHost"], path: "Sources/TaskHost"),
+        .target(name: "TaskHost", dependencies: ["CTaskHost"], path: "Sources/TaskHost",
+                swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .executableTarget(name: "taskhost",
                           dependencies: ["TaskHost",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],

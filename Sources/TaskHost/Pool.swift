@@ -53,17 +53,33 @@ public final class Pool: @unchecked Sendable {
 
     /// Runs `task` once per argument; results in input order.
     public func map(_ task: String, _ arguments: [Value], chunksize: Int? = nil, deadline: Double? = nil) throws -> [TaskResult] {
-        try starmap(task, arguments.map { [$0] }, chunksize: chunksize, deadline: deadline)
+        var position = 0
+        let source = SingleValueSource {
+            guard position < arguments.count else { return nil }
+            position += 1
+            return arguments[position - 1]
+        }
+        return try collect(task, source, count: arguments.count, chunksize: chunksize, deadline: deadline)
     }
 
     /// Runs `task` once per argument list; results in input order.
     public func starmap(_ task: String, _ argumentLists: [[Value]], chunksize: Int? = nil, deadline: Double? = nil) throws -> [TaskResult] {
+        try collect(task, SequenceSource(AnyIterator(argumentLists.makeIterator())), count: argumentLists.count,
+                    chunksize: chunksize, deadline: deadline)
+    }
+
+    /// Runs a known number of items and gathers their results in input order.
+    private func collect(_ task: String, _ source: JobSource, count: Int, chunksize: Int?, deadline: Double?) throws -> [TaskResult] {
         let info = try host.task(named: task)
-        let collector = ResultCollector(count: argumentLists.count)
+        let size = chunksize ?? defaultChunksize(for: count)
+        guard size >= 1 else { throw TaskHostError(.invalidArgument, "chunksize must be at least 1, got \(size)") }
+        let collector = ResultCollector(count: count)
         let done = DispatchSemaphore(value: 0)
-        try run(info, AnyIterator(argumentLists.makeIterator()), chunksize: chunksize ?? defaultChunksize(for: argumentLists.count),
-                deadline: deadline, deliver: { index, result in collector.results[index] = result },
-                finished: { done.signal() })
+        let job = Job(task: info, chunksize: size, source: source, deadline: absoluteDeadline(deadline),
+                      deliver: { index, result in collector.results[index] = result }, finished: { done.signal() })
+        job.deliverBatch = { batch in for r in batch { collector.results[r.index] = r.result } }
+        let core = self.core
+        host.engine.perform { [engine = host.engine] in engine.submit(job, to: core) }
         done.wait()
         return collector.results.map { $0 ?? .failure(TaskHostError(.cancelled, "not run")) }
     }
@@ -71,28 +87,6 @@ public final class Pool: @unchecked Sendable {
     /// Runs one call in a worker and returns its value, or throws its error.
     public func apply(_ task: String, _ arguments: [Value] = []) throws -> Value {
         try starmap(task, [arguments], chunksize: 1)[0].get()
-    }
-
-    /// Streams results of `task` over a sequence of argument lists as they
-    /// arrive, calling `onResult(index, result)` on the pool's supervisor
-    /// thread (keep it short). Blocks until every item has a result.
-    public func forEachResult<S: Sequence>(_ task: String, _ argumentLists: S, chunksize: Int = 1,
-                                           deadline: Double? = nil,
-                                           onResult: @escaping (Int, TaskResult) -> Void) throws where S.Element == [Value] {
-        let info = try host.task(named: task)
-        let done = DispatchSemaphore(value: 0)
-        try run(info, AnyIterator(argumentLists.makeIterator()), chunksize: chunksize, deadline: deadline,
-                deliver: onResult, finished: { done.signal() })
-        done.wait()
-    }
-
-    func run(_ task: TaskInfo, _ source: AnyIterator<[Value]>, chunksize: Int, deadline: Double?,
-             deliver: @escaping (Int, TaskResult) -> Void, finished: @escaping () -> Void) throws {
-        guard chunksize >= 1 else { throw TaskHostError(.invalidArgument, "chunksize must be at least 1, got \(chunksize)") }
-        let job = Job(task: task, chunksize: chunksize, source: SequenceSource(source), deadline: absoluteDeadline(deadline),
-                      deliver: deliver, finished: finished)
-        let core = self.core
-        host.engine.perform { [engine = host.engine] in engine.submit(job, to: core) }
     }
 
     private func absoluteDeadline(_ seconds: Double?) -> UInt64? {
@@ -106,19 +100,46 @@ public final class Pool: @unchecked Sendable {
     /// thread, never materialised; at most `backlog` results wait for you
     /// before the pool pauses. With no `chunksize`, chunks adapt: they grow
     /// while items are quick and shrink when they are slow.
+    @inlinable
     public func imap<S: Sequence>(_ task: String, _ argumentLists: S, chunksize: Int? = nil, deadline: Double? = nil,
                                   backlog: Int? = nil) throws -> ResultStream where S.Element == [Value] {
-        try stream(task, SequenceSource(AnyIterator(argumentLists.makeIterator())), ordered: true,
-                   chunksize: chunksize, deadline: deadline, backlog: backlog)
+        // The closure is compiled where the sequence's type is known: no generic dispatch per item.
+        var iterator = argumentLists.makeIterator()
+        return try streamLists(task, next: { iterator.next() }, ordered: true, chunksize: chunksize,
+                               deadline: deadline, backlog: backlog)
+    }
+
+    /// Streams a one-parameter task over single values, in input order: the
+    /// cheapest way to stream a large map.
+    @inlinable
+    public func imap<S: Sequence>(_ task: String, values: S, ordered: Bool = true, chunksize: Int? = nil,
+                                  deadline: Double? = nil, backlog: Int? = nil) throws -> ResultStream where S.Element == Value {
+        var iterator = values.makeIterator()
+        return try streamValues(task, next: { iterator.next() }, ordered: ordered, chunksize: chunksize,
+                                deadline: deadline, backlog: backlog)
+    }
+
+    @usableFromInline
+    func streamLists(_ task: String, next: @escaping () -> [Value]?, ordered: Bool, chunksize: Int?, deadline: Double?,
+                     backlog: Int?) throws -> ResultStream {
+        try stream(task, SequenceSource(next: next), ordered: ordered, chunksize: chunksize, deadline: deadline, backlog: backlog)
+    }
+
+    @usableFromInline
+    func streamValues(_ task: String, next: @escaping () -> Value?, ordered: Bool, chunksize: Int?, deadline: Double?,
+                      backlog: Int?) throws -> ResultStream {
+        try stream(task, SingleValueSource(next: next), ordered: ordered, chunksize: chunksize, deadline: deadline, backlog: backlog)
     }
 
     /// As `imap`, but results come as they finish (Python's `imap_unordered`).
+    @inlinable
     public func imapUnordered<S: Sequence>(_ task: String, _ argumentLists: S, chunksize: Int? = nil,
                                            deadline: Double? = nil, backlog: Int? = nil) throws -> ResultStream
         where S.Element == [Value]
     {
-        try stream(task, SequenceSource(AnyIterator(argumentLists.makeIterator())), ordered: false,
-                   chunksize: chunksize, deadline: deadline, backlog: backlog)
+        var iterator = argumentLists.makeIterator()
+        return try streamLists(task, next: { iterator.next() }, ordered: false, chunksize: chunksize,
+                               deadline: deadline, backlog: backlog)
     }
 
     /// Streams `task` over an asynchronous sequence of argument lists, read as
@@ -158,6 +179,7 @@ public final class Pool: @unchecked Sendable {
         let job = Job(task: info, chunksize: chunksize, source: source, deadline: absoluteDeadline(deadline),
                       window: capacity, consumerReady: { buffer.hasRoom() },
                       deliver: { buffer.deliver($0, $1) }, finished: { buffer.finish() })
+        job.deliverBatch = { buffer.deliverBatch($0) }
         if let channel = source as? ChannelSource { channel.onAvailable = { engine.perform {} } }
         let core = self.core
         engine.perform { engine.submit(job, to: core) }

@@ -28,24 +28,72 @@ public struct TaskHostError: Error, Sendable, Hashable, CustomStringConvertible 
         case systemError
     }
 
+    /// The facts live in one shared box, so a result that carries an error
+    /// stays small and cheap to copy (copy-on-write keeps it a value).
+    private final class Storage: @unchecked Sendable {
+        var kind: Kind
+        var message: String
+        var signal: String?
+        var code: Int?
+        var attempts: Int?
+        init(kind: Kind, message: String, signal: String?, code: Int?, attempts: Int?) {
+            self.kind = kind
+            self.message = message
+            self.signal = signal
+            self.code = code
+            self.attempts = attempts
+        }
+        func copy() -> Storage { Storage(kind: kind, message: message, signal: signal, code: code, attempts: attempts) }
+    }
+
+    private var storage: Storage
+
+    private mutating func unique() -> Storage {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        return storage
+    }
+
     /// What kind of failure this is.
-    public var kind: Kind
+    public var kind: Kind {
+        get { storage.kind }
+        set { unique().kind = newValue }
+    }
     /// A sentence that says what happened, naming the task and item where known.
-    public var message: String
+    public var message: String {
+        get { storage.message }
+        set { unique().message = newValue }
+    }
     /// The signal's name (`SIGSEGV`) when `kind` is `crashed`.
-    public var signal: String?
+    public var signal: String? {
+        get { storage.signal }
+        set { unique().signal = newValue }
+    }
     /// The exit code when `kind` is `exited`.
-    public var code: Int?
+    public var code: Int? {
+        get { storage.code }
+        set { unique().code = newValue }
+    }
     /// How many times the item was run, when it was retried.
-    public var attempts: Int?
+    public var attempts: Int? {
+        get { storage.attempts }
+        set { unique().attempts = newValue }
+    }
 
     /// Makes an error.
     public init(_ kind: Kind, _ message: String, signal: String? = nil, code: Int? = nil, attempts: Int? = nil) {
-        self.kind = kind
-        self.message = message
-        self.signal = signal
-        self.code = code
-        self.attempts = attempts
+        storage = Storage(kind: kind, message: message, signal: signal, code: code, attempts: attempts)
+    }
+
+    public static func == (a: TaskHostError, b: TaskHostError) -> Bool {
+        a.kind == b.kind && a.message == b.message && a.signal == b.signal && a.code == b.code && a.attempts == b.attempts
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(kind)
+        hasher.combine(message)
+        hasher.combine(signal)
+        hasher.combine(code)
+        hasher.combine(attempts)
     }
 
     public var description: String { "\(kind.rawValue): \(message)" }

@@ -95,8 +95,8 @@ struct Benchmarks {
         _ = try pool.map("square.square", [1, 2, 3])
         var checksum: Int64 = 0
         let seconds = try measure {
-            let stream = try pool.imap("square.square", (1...count).lazy.map { [Value.int64(Int64($0))] },
-                                       chunksize: 4096)
+            let stream = try pool.imap("square.square", values: (1...Int64(count)).lazy.map { Value.int64($0) },
+                                       chunksize: 8192)
             for item in stream { if case .success(.int64(let v)) = item.result { checksum &+= v } }
         }
         let expected = (1...Int64(count)).reduce(Int64(0)) { $0 &+ $1 &* $1 }

@@ -130,16 +130,15 @@ func printStream(_ stream: ResultStream, total: Int?, jsonl: Bool) throws {
     }
 
     while true {
-        // Drain what is ready, then flush before waiting, so lines appear as items complete.
-        if let item = stream.nextIfReady() {
+        // Whatever is ready comes in one batch; flush after it, so lines appear as items complete.
+        let batch = stream.nextBatch()
+        if batch.isEmpty { break }
+        for item in batch {
             emit(item)
             if out.pending >= 1 << 16 { out.flush() }
-            continue
         }
         out.flush()
         progress.update(done)
-        guard let item = stream.buffer_next() else { break }
-        emit(item)
     }
     if !jsonl { out.append("]\n") }
     out.flush()
@@ -155,14 +154,6 @@ func printStream(_ stream: ResultStream, total: Int?, jsonl: Bool) throws {
     case SIGINT: throw ExitCode(130)
     case SIGTERM: throw ExitCode(143)
     default: if failureCount > 0 { throw CLIError.itemsFailed }
-    }
-}
-
-extension ResultStream {
-    /// The next result, waiting for it.
-    func buffer_next() -> IndexedResult? {
-        var iterator = makeIterator()
-        return iterator.next()
     }
 }
 

@@ -16,7 +16,9 @@ final class ResultBuffer: @unchecked Sendable {
     private let capacity: Int
     private var ready: [IndexedResult] = []
     private var readyHead = 0
-    private var early: [Int: TaskResult] = [:]
+    /// Ordered mode: runs of results that arrived before their turn, by first index.
+    private var early: [Int: ArraySlice<IndexedResult>] = [:]
+    private var earlyCount = 0
     private var nextIndex = 0
     private var finished = false
     private var waiter: CheckedContinuation<IndexedResult?, Never>?
@@ -29,7 +31,7 @@ final class ResultBuffer: @unchecked Sendable {
         self.capacity = max(1, capacity)
     }
 
-    private var backlog: Int { ready.count - readyHead + early.count }
+    private var backlog: Int { ready.count - readyHead + earlyCount }
 
     /// Supervisor side: can the consumer take more?
     func hasRoom() -> Bool {
@@ -42,21 +44,51 @@ final class ResultBuffer: @unchecked Sendable {
 
     /// Supervisor side: a result arrived.
     func deliver(_ index: Int, _ result: TaskResult) {
+        deliverBatch([IndexedResult(index: index, result: result)])
+    }
+
+    /// Supervisor side: several results arrived (a worker's frame: usually
+    /// consecutive indices, kept together as runs while they wait their turn).
+    func deliverBatch(_ results: [IndexedResult]) {
         condition.lock()
-        if ordered && index != nextIndex {
-            early[index] = result
+        if !ordered {
+            ready.append(contentsOf: results)
         } else {
-            ready.append(IndexedResult(index: index, result: result))
-            if ordered {
-                nextIndex += 1
-                while let next = early.removeValue(forKey: nextIndex) {
-                    ready.append(IndexedResult(index: nextIndex, result: next))
-                    nextIndex += 1
+            var start = 0
+            while start < results.count {
+                var end = start + 1
+                while end < results.count && results[end].index == results[end - 1].index + 1 { end += 1 }
+                let run = results[start..<end]
+                if run.first!.index == nextIndex {
+                    ready.append(contentsOf: run)
+                    nextIndex += run.count
+                    while let next = early.removeValue(forKey: nextIndex) {
+                        earlyCount -= next.count
+                        ready.append(contentsOf: next)
+                        nextIndex += next.count
+                    }
+                } else {
+                    early[run.first!.index] = run
+                    earlyCount += run.count
                 }
+                start = end
             }
         }
         resumeWaiter()
         condition.unlock()
+    }
+
+    /// Consumer side, blocking: every result ready now (at least one), or
+    /// an empty array at the end.
+    func nextBatch() -> [IndexedResult] {
+        condition.lock()
+        while readyHead == ready.count && !finished { condition.wait() }
+        let batch = Array(ready[readyHead...])
+        ready.removeAll(keepingCapacity: true)
+        readyHead = 0
+        condition.unlock()
+        if !batch.isEmpty { afterTake() }
+        return batch
     }
 
     /// Supervisor side: no more results will come.

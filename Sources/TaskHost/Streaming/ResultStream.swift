@@ -45,13 +45,27 @@ public final class ResultStream: AsyncSequence, Sequence, @unchecked Sendable {
 
     public struct Iterator: IteratorProtocol {
         let stream: ResultStream
-        public mutating func next() -> IndexedResult? { stream.buffer.next() }
+        private var batch: [IndexedResult] = []
+        private var position = 0
+        init(stream: ResultStream) { self.stream = stream }
+
+        /// Takes whatever is ready in one go, so a fast stream costs one lock per batch.
+        public mutating func next() -> IndexedResult? {
+            if position == batch.count {
+                batch = stream.buffer.nextBatch()
+                position = 0
+                if batch.isEmpty { return nil }
+            }
+            position += 1
+            return batch[position - 1]
+        }
     }
 
     public func makeIterator() -> Iterator { Iterator(stream: self) }
 
-    /// A result if one is ready now, without waiting.
-    public func nextIfReady() -> IndexedResult? { buffer.tryNext() }
+    /// Every result ready now (waiting for at least one), or an empty array
+    /// at the end. Don't mix with an iterator of the same stream.
+    public func nextBatch() -> [IndexedResult] { buffer.nextBatch() }
 }
 
 /// The handle `Pool.applyAsync` returns: one call's result, when it is ready.

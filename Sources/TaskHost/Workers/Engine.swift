@@ -212,7 +212,12 @@ final class Engine: @unchecked Sendable {
         frame.putU32(job.task.pluginIndex)
         frame.putU32(job.task.taskIndex)
         frame.putU32(UInt32(items.count))
-        for item in items { for argument in item.arguments { frame.put(argument) } }
+        for item in items {
+            switch item.arguments {
+            case .one(let value): frame.put(value)
+            case .many(let values): for value in values { frame.put(value) }
+            }
+        }
         frame.end()
         guard !frame.failed else {
             for item in items { job.resolve(item.index, .failure(TaskHostError(.systemError, "out of memory encoding item \(item.index)"))) }
@@ -328,6 +333,9 @@ final class Engine: @unchecked Sendable {
             kill(worker, .malformed("sent \(count) results it was not asked for"))
             return false
         }
+        var batch: [IndexedResult] = []
+        batch.reserveCapacity(count)
+        var malformed: String?
         for _ in 0..<count {
             let status = reader.u8()
             let item = chunk.items[chunk.received]
@@ -338,15 +346,20 @@ final class Engine: @unchecked Sendable {
                 let message = reader.string()
                 result = .failure(TaskHostError(.taskError, "\(describe(chunk.job.task, item)): \(message)"))
             } else {
-                kill(worker, .malformed("sent a malformed result"))
-                return false
+                malformed = "sent a malformed result"
+                break
             }
             if reader.failed {
-                kill(worker, .malformed("sent a truncated result"))
-                return false
+                malformed = "sent a truncated result"
+                break
             }
             chunk.received += 1
-            chunk.job.resolve(item.index, result)
+            batch.append(IndexedResult(index: item.index, result: result))
+        }
+        chunk.job.resolveBatch(batch)
+        if let malformed {
+            kill(worker, .malformed(malformed))
+            return false
         }
         if chunk.received == chunk.items.count {
             worker.chunk = nil
@@ -700,7 +713,7 @@ final class Engine: @unchecked Sendable {
 
 /// `square.square(3)`: the task and the item's arguments, for messages.
 func describe(_ task: TaskInfo, _ item: ItemRun) -> String {
-    let arguments = item.arguments.map { value -> String in
+    let arguments = item.arguments.values.map { value -> String in
         switch value {
         case .string(let s): return s.count > 60 ? "\"\(s.prefix(57))...\"" : "\"\(s)\""
         default: return value.description

@@ -1,6 +1,8 @@
 /// What a job's input gives when asked for the next item.
 enum SourceStep {
     case item([Value])
+    /// An item of a one-parameter task: its single argument.
+    case single(Value)
     /// An input that could not even be read as arguments: it fails its own item.
     case invalid(TaskHostError)
     /// Nothing yet (a stream still being read); the engine is woken when more arrives.
@@ -15,9 +17,17 @@ protocol JobSource: AnyObject, Sendable {
 
 /// A source over a Swift sequence, iterated on the supervisor thread.
 final class SequenceSource: JobSource, @unchecked Sendable {
-    private var iterator: AnyIterator<[Value]>
-    init(_ iterator: AnyIterator<[Value]>) { self.iterator = iterator }
-    func next() -> SourceStep { iterator.next().map(SourceStep.item) ?? .end }
+    private let nextItem: () -> [Value]?
+    init(_ iterator: AnyIterator<[Value]>) { nextItem = iterator.next }
+    init(next: @escaping () -> [Value]?) { nextItem = next }
+    func next() -> SourceStep { nextItem().map(SourceStep.item) ?? .end }
+}
+
+/// A source of single arguments (a map), with no array per item.
+final class SingleValueSource: JobSource, @unchecked Sendable {
+    private let nextValue: () -> Value?
+    init(next: @escaping () -> Value?) { nextValue = next }
+    func next() -> SourceStep { nextValue().map(SourceStep.single) ?? .end }
 }
 
 /// One call (a map, a starmap, an apply, a stream) the engine works through.
@@ -41,6 +51,8 @@ final class Job: @unchecked Sendable {
     /// Absolute deadline (monotonic ns) for the whole call.
     let deadline: UInt64?
     let deliver: (Int, TaskResult) -> Void
+    /// Takes a whole frame's results at once when set (one lock, not one per item).
+    var deliverBatch: (([IndexedResult]) -> Void)?
     let finished: () -> Void
     var isDone = false
 
@@ -62,6 +74,18 @@ final class Job: @unchecked Sendable {
     func resolve(_ index: Int, _ result: TaskResult) {
         outstanding -= 1
         deliver(index, result)
+        finishIfDone()
+    }
+
+    /// Delivers several results at once.
+    func resolveBatch(_ results: [IndexedResult]) {
+        guard !results.isEmpty else { return }
+        outstanding -= results.count
+        if let deliverBatch {
+            deliverBatch(results)
+        } else {
+            for r in results { deliver(r.index, r.result) }
+        }
         finishIfDone()
     }
 
@@ -88,12 +112,24 @@ final class Job: @unchecked Sendable {
                 nextIndex += 1
                 outstanding += 1
                 resolve(index, .failure(TaskHostError(error.kind, "item \(index): \(error.message)")))
+            case .single(let value):
+                let index = nextIndex
+                nextIndex += 1
+                outstanding += 1
+                if task.parameters.count == 1 && task.parameters[0].type == value.type {
+                    return ItemRun(index: index, arguments: .one(value))
+                }
+                switch task.checkArguments([value]) {
+                case .success(let checked): return ItemRun(index: index, arguments: .one(checked[0]))
+                case .failure(let error):
+                    resolve(index, .failure(TaskHostError(error.kind, "item \(index): \(error.message)")))
+                }
             case .item(let arguments):
                 let index = nextIndex
                 nextIndex += 1
                 outstanding += 1
                 switch task.checkArguments(arguments) {
-                case .success(let checked): return ItemRun(index: index, arguments: checked)
+                case .success(let checked): return ItemRun(index: index, arguments: .many(checked))
                 case .failure(let error):
                     resolve(index, .failure(TaskHostError(error.kind, "item \(index): \(error.message)")))
                 }

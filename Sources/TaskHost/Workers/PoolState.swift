@@ -31,10 +31,23 @@ struct PoolConfig: Sendable {
     var respawn: Bool
 }
 
+/// An item's arguments: one value (a map, with no array to allocate) or a list.
+enum Arguments {
+    case one(Value)
+    case many([Value])
+
+    var values: [Value] {
+        switch self {
+        case .one(let v): return [v]
+        case .many(let list): return list
+        }
+    }
+}
+
 /// One item on its way through the pool.
 struct ItemRun {
     let index: Int
-    let arguments: [Value]
+    let arguments: Arguments
     var attempts: Int = 0
 }
 
