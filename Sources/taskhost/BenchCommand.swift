@@ -21,17 +21,22 @@ struct BenchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Keep the generated images here (default: a temporary folder, removed).", valueName: "DIR"))
     var workdir: String?
 
+    @Flag(help: "Print key, value and unit per line, tab-separated (for bench/compare.sh).")
+    var tsv = false
+
     func run() throws {
         try runReportingErrors {
             let host = try self.host.makeHost()
             let rows = try Benchmarks(host: host, processes: processes, quick: quick, workdir: workdir).runAll()
-            print(BenchTable.render(rows))
+            print(tsv ? rows.map { "\($0.key)\t\($0.value)\t\($0.unit)" }.joined(separator: "\n") : BenchTable.render(rows))
         }
     }
 }
 
 /// One line of the benchmark table.
 struct BenchRow {
+    /// A stable name for scripts: square_map, apply_us, filter_CONTOUR, …
+    var key: String
     var workload: String
     var value: Double
     var unit: String
@@ -84,7 +89,7 @@ struct Benchmarks {
         rows += try applyRoundTrip()
         rows += try processStartJoin()
         rows += try ImageBenchmarks(host: host, processes: processes, quick: quick, workdir: workdir).run()
-        rows.append(BenchRow(workload: "peak RSS, host", value: Double(peakResidentBytes()) / 1_048_576, unit: "MiB"))
+        rows.append(BenchRow(key: "rss_host_mib", workload: "peak RSS, host", value: Double(peakResidentBytes()) / 1_048_576, unit: "MiB"))
         return rows
     }
 
@@ -101,7 +106,7 @@ struct Benchmarks {
         }
         let expected = (1...Int64(count)).reduce(Int64(0)) { $0 &+ $1 &* $1 }
         guard checksum == expected else { throw TaskHostError(.systemError, "square map checksum mismatch") }
-        return [BenchRow(workload: "square map, \(count) items, \(processes) workers", value: Double(count) / seconds,
+        return [BenchRow(key: "square_map", workload: "square map, \(count) items, \(processes) workers", value: Double(count) / seconds,
                          unit: "items/s")]
     }
 
@@ -113,7 +118,7 @@ struct Benchmarks {
         let seconds = try measure {
             for i in 0..<calls { _ = try pool.apply("square.square", [.int64(Int64(i))]) }
         }
-        return [BenchRow(workload: "apply round trip, warm pool", value: seconds / Double(calls) * 1e6, unit: "µs/call")]
+        return [BenchRow(key: "apply_us", workload: "apply round trip, warm pool", value: seconds / Double(calls) * 1e6, unit: "µs/call")]
     }
 
     func processStartJoin() throws -> [BenchRow] {
@@ -125,7 +130,7 @@ struct Benchmarks {
                 p.join()
             }
         }
-        return [BenchRow(workload: "process start + join", value: seconds / Double(count) * 1e3, unit: "ms")]
+        return [BenchRow(key: "process_ms", workload: "process start + join", value: seconds / Double(count) * 1e3, unit: "ms")]
     }
 }
 
@@ -138,7 +143,7 @@ struct ImageBenchmarks {
 
     func run() throws -> [BenchRow] {
         guard host.plugins.contains(where: { $0.name == "imagefilter" }) else {
-            return [BenchRow(workload: "image workloads", value: 0, unit: "", note: "skipped: imagefilter plugin not loaded")]
+            return [BenchRow(key: "images_skipped", workload: "image workloads", value: 0, unit: "", note: "skipped: imagefilter plugin not loaded")]
         }
         return []
     }

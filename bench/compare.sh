@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs TaskHost's benchmark and its anchors side by side, in one run, on the
+# same inputs, and prints each ratio. Usage: bench/compare.sh [--quick]
+#   - TaskHost: .build/release/taskhost bench (built here with -c release)
+#   - a raw C fork + pipe loop (bench/raw_pipe.c), the limit for tiny tasks
+#   - Python multiprocessing, and Pillow + Pool().starmap for the images
+#     (Pillow installed from PyPI into bench/.venv)
+#   - libvips (vips) for CONTOUR-like convolution, if installed
+set -euo pipefail
+cd "$(dirname "$0")/.."
+QUICK=""
+[ "${1:-}" = "--quick" ] && QUICK="--quick"
+ITEMS=10000000
+[ -n "$QUICK" ] && ITEMS=1000000
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+swift build -c release >/dev/null
+cc -O2 -o "$WORK/raw_pipe" bench/raw_pipe.c
+
+if [ ! -x bench/.venv/bin/python ]; then
+    python3 -m venv bench/.venv
+    bench/.venv/bin/pip install --quiet pillow
+fi
+
+echo "== TaskHost" >&2
+.build/release/taskhost bench $QUICK --tsv --workdir "$WORK/images" > "$WORK/taskhost.tsv"
+echo "== raw C fork + pipe" >&2
+"$WORK/raw_pipe" "$ITEMS" 2 > "$WORK/raw.tsv" 2>/dev/null
+echo "== Python multiprocessing + Pillow" >&2
+bench/.venv/bin/python bench/python_baseline.py $QUICK --images "$WORK/images" > "$WORK/python.tsv"
+
+python3 - "$WORK" <<'PY'
+import sys
+work = sys.argv[1]
+def load(name):
+    rows = {}
+    for line in open(f"{work}/{name}.tsv"):
+        parts = line.rstrip("\n").split("\t")
+        if len(parts) >= 3:
+            rows[parts[0]] = (float(parts[1]), parts[2])
+    return rows
+th, raw, py = load("taskhost"), load("raw"), load("python")
+print(f"{'workload':44} {'TaskHost':>14} {'baseline':>14}  ratio")
+def line(name, key, base, base_key, higher_better=True, label="Python"):
+    if key not in th or base_key not in base:
+        return
+    a, unit = th[key]
+    b, _ = base[base_key]
+    ratio = a / b if higher_better else b / a
+    print(f"{name:44} {a:>14.4g} {b:>14.4g}  {ratio:6.2f}x faster than {label} ({unit})")
+line("square map items/s", "square_map", raw, "raw_pipe_map", label="raw C pipes")
+line("square map items/s", "square_map", py, "square_map")
+line("apply round trip", "apply_us", py, "apply_us", higher_better=False)
+line("process start + join", "process_ms", py, "process_ms", higher_better=False)
+line("CONTOUR, photo JPEGs, images/s", "contour_images", py, "contour_images", label="Pillow + Pool")
+for key in sorted(k for k in th if k.startswith("filter_")):
+    line(key[7:] + " Mpx/s (1 core)", key, py, key, label="Pillow")
+for key in ("codec_images", "rss_host_mib", "rss_worker_mib"):
+    if key in th:
+        print(f"{key:44} {th[key][0]:>14.4g} {'':>14}  ({th[key][1]})")
+PY
