@@ -188,7 +188,7 @@ final class Engine: @unchecked Sendable {
 
     private func nextItems(_ pool: PoolCore, for worker: Worker) -> (Job, [ItemRun])? {
         var allowance = Int.max
-        if let limit = pool.config.maxTasksPerChild { allowance = max(1, limit - Int(worker.itemsSent)) }
+        if let limit = pool.config.maxTasksPerChild { allowance = max(1, limit - Int(worker.tasksSent)) }
         for job in pool.jobs where !job.isDone {
             if !job.requeued.isEmpty {
                 // Retried and lost items go one at a time, so a second crash is pinned exactly.
@@ -228,6 +228,7 @@ final class Engine: @unchecked Sendable {
         worker.chunk = Chunk(job: job, items: sent, sentAt: monotonicNanoseconds())
         worker.chunkBase = worker.itemsSent
         worker.itemsSent += UInt64(items.count)
+        worker.tasksSent += UInt64(items.count)
         worker.observedStarted = worker.page.pointee.started
         worker.observedAt = monotonicNanoseconds()
         queue(frame, to: worker)
@@ -365,7 +366,7 @@ final class Engine: @unchecked Sendable {
             worker.chunk = nil
             chunk.job.chunkFinished(items: chunk.items.count, nanoseconds: monotonicNanoseconds() - chunk.sentAt)
             worker.pool.unexplainedDeaths = 0
-            if let limit = worker.pool.config.maxTasksPerChild, worker.itemsSent >= UInt64(limit) { retire(worker) }
+            if let limit = worker.pool.config.maxTasksPerChild, worker.tasksSent >= UInt64(limit) { retire(worker) }
         }
         return true
     }
@@ -607,7 +608,8 @@ final class Engine: @unchecked Sendable {
                 job.resolve(item.index, .failure(TaskHostError(.cancelled, "\(describe(job.task, item)) was cancelled while running")))
             } else if case .deadline? = worker.killReason {
                 job.resolve(item.index, .failure(TaskHostError(.cancelled, "\(describe(job.task, item)) did not finish before the deadline")))
-            } else if position == blamed {
+            } else if position == blamed || (position < finishedInChunk && item.resultLost) {
+                // The item it was running; or one whose result died with its worker a second time.
                 let retries = worker.pool.config.retries
                 let retriable = death.kind == .crashed || death.kind == .timedOut || death.kind == .exited || death.kind == .memoryLimit
                 if retriable && item.attempts <= retries {
@@ -621,9 +623,16 @@ final class Engine: @unchecked Sendable {
                     }
                     job.resolve(item.index, .failure(error))
                 }
+            } else if position >= startedInChunk {
+                // Not started: it used no attempt; run it on another worker.
+                var fresh = item
+                fresh.attempts -= 1
+                job.requeued.append(fresh)
             } else {
-                // Not started, or finished with its result lost: run it (again) on another worker.
-                job.requeued.append(item)
+                // Finished with its result lost: run it again, once, on another worker.
+                var again = item
+                again.resultLost = true
+                job.requeued.append(again)
             }
         }
         job.finishIfDone()

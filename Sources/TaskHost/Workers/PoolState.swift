@@ -49,6 +49,8 @@ struct ItemRun {
     let index: Int
     let arguments: Arguments
     var attempts: Int = 0
+    /// It finished once but its result died with its worker; it runs again only once.
+    var resultLost = false
 }
 
 /// A chunk of one job's items sent to one worker.
@@ -90,8 +92,11 @@ final class Worker {
     var chunk: Chunk?
     /// The page's `started` count when the current chunk was sent.
     var chunkBase: UInt64 = 0
-    /// Items sent to this worker so far.
+    /// Items sent to this worker so far, the initializer's run included
+    /// (it moves the page's counters too).
     var itemsSent: UInt64 = 0
+    /// Items of jobs sent to this worker: what maxTasksPerChild counts.
+    var tasksSent: UInt64 = 0
     /// When the running item was first seen running (timeouts).
     var observedStarted: UInt64 = 0
     var observedAt: UInt64 = 0
