@@ -18,8 +18,10 @@ public final class PluginHost: @unchecked Sendable {
 
     /// Loads plugins from `pluginFiles` (each must be a valid plugin), the
     /// folders in `pluginPath` (default: `TASKHOST_PLUGIN_PATH`), and — when
-    /// `includeBuiltin` — the folder of the executable and of the TaskHost
-    /// library. When two plugins share a name the more explicit source wins.
+    /// `includeBuiltin` — the shipped plugins: the folder of the binary that
+    /// holds TaskHost (the executable, or libTaskHost.so), or in an installed
+    /// layout its `taskhost/plugins/`. When two plugins share a name the more
+    /// explicit source wins.
     public init(pluginFiles: [String] = [], pluginPath: String? = nil, includeBuiltin: Bool = true) throws {
         let server = try ForkServer(executable: try HostLocation.forkServerPath())
         let searchPath = pluginPath ?? ProcessInfo.processInfo.environment["TASKHOST_PLUGIN_PATH"]

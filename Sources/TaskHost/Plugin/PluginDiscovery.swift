@@ -10,7 +10,7 @@ public enum PluginSource: Int, Sendable, Comparable {
     case explicit = 0
     /// A folder in `TASKHOST_PLUGIN_PATH`.
     case searchPath = 1
-    /// The folder of the executable or of the TaskHost library.
+    /// The shipped plugins' folder (beside the binary holding TaskHost, or its installed `taskhost/plugins/`).
     case builtin = 2
 
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
@@ -23,14 +23,17 @@ struct PluginCandidate: Sendable {
 }
 
 enum PluginDiscovery {
-    /// The folders searched by default: the running executable's and the TaskHost library's.
+    /// The folder of shipped plugins: in an installed layout
+    /// `taskhost/plugins/` beside the binary holding TaskHost (or
+    /// `../lib/taskhost/plugins/`), else that binary's own folder (the build
+    /// folder, where `swift build` puts the plugins). See HostLocation.
     static func builtinFolders() -> [String] {
-        var folders: [String] = []
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            folders.append((exe as NSString).deletingLastPathComponent)
+        guard let base = HostLocation.baseFolder else { return [] }
+        for folder in HostLocation.installedFolders(base, "/plugins") {
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue { return [folder] }
         }
-        if let library = HostLocation.libraryFolder, !folders.contains(library) { folders.append(library) }
-        return folders
+        return [base]
     }
 
     /// Every candidate, deduplicated by real path (the most explicit source kept).

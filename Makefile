@@ -1,0 +1,60 @@
+# Build and install TaskHost: the CLI, libTaskHost.so with its C headers, the
+# fork server and the shipped plugins.
+#
+#   make                                  # swift build -c release
+#   sudo make install PREFIX=/usr/local   # installs what `make` built (never builds as root)
+#   make uninstall PREFIX=/usr/local
+#
+# Installed layout:
+#   PREFIX/bin/taskhost
+#   PREFIX/lib/libTaskHost.so
+#   PREFIX/lib/taskhost/taskhost-forkserver
+#   PREFIX/lib/taskhost/plugins/lib{square,print,text,imagefilter}.so
+#   PREFIX/include/taskhost/{plugin.h,taskhost.h}
+#   PREFIX/lib/pkgconfig/taskhost.pc
+#
+# The library and the CLI find the fork server and the plugins from where they
+# are (see include/taskhost/taskhost.h, "WHERE THINGS ARE FOUND"). They need
+# the Swift runtime libraries of the toolchain they were built with (their
+# RUNPATH names its lib/swift/linux folder).
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CONFIG ?= release
+SCRATCH ?= .build
+SWIFT ?= swift
+# Where the built products are; `make install PRODUCTS=.build/debug` installs a debug build.
+PRODUCTS ?= $(SCRATCH)/$(CONFIG)
+
+PLUGINS := libsquare.so libprint.so libtext.so libimagefilter.so
+HEADERS := include/taskhost/plugin.h include/taskhost/taskhost.h
+VERSION := $(shell sed -n 's/^\#define TH_VERSION_STRING "\(.*\)"/\1/p' include/taskhost/taskhost.h)
+
+BIN := $(DESTDIR)$(PREFIX)/bin
+LIB := $(DESTDIR)$(PREFIX)/lib
+INCLUDE := $(DESTDIR)$(PREFIX)/include/taskhost
+
+.PHONY: all install uninstall
+
+all:
+	$(SWIFT) build -c $(CONFIG) --scratch-path $(SCRATCH)
+
+$(PRODUCTS)/libTaskHost.so:
+	@echo "nothing built in $(PRODUCTS): run 'make' first (or set PRODUCTS=)" >&2; exit 1
+
+install: $(PRODUCTS)/libTaskHost.so
+	install -d $(BIN) $(LIB)/taskhost/plugins $(LIB)/pkgconfig $(INCLUDE)
+	install -m 755 $(PRODUCTS)/taskhost $(BIN)/taskhost
+	install -m 755 $(PRODUCTS)/libTaskHost.so $(LIB)/libTaskHost.so
+	install -m 755 $(PRODUCTS)/taskhost-forkserver $(LIB)/taskhost/taskhost-forkserver
+	install -m 755 $(addprefix $(PRODUCTS)/,$(PLUGINS)) $(LIB)/taskhost/plugins/
+	install -m 644 $(HEADERS) $(INCLUDE)/
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	    'Name: taskhost' 'Description: Crash-safe parallel execution of task plugins' 'Version: $(VERSION)' \
+	    'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -Wl,-rpath,$${libdir} -lTaskHost' > $(LIB)/pkgconfig/taskhost.pc
+
+uninstall:
+	rm -f $(BIN)/taskhost $(LIB)/libTaskHost.so $(LIB)/pkgconfig/taskhost.pc
+	rm -f $(addprefix $(INCLUDE)/,$(notdir $(HEADERS))) $(addprefix $(LIB)/taskhost/plugins/,$(PLUGINS))
+	rm -f $(LIB)/taskhost/taskhost-forkserver
+	-rmdir $(INCLUDE) $(LIB)/taskhost/plugins $(LIB)/taskhost 2>/dev/null
