@@ -34,8 +34,11 @@ let package = Package(
         .executableTarget(name: "taskhost-forkserver", dependencies: ["CTaskHost"],
                           path: "Sources/taskhost-forkserver", cSettings: publicHeaders + strictC),
 
+        // The public C API's header (include/taskhost/taskhost.h), for the Swift code that implements it.
+        .target(name: "CTaskHostAPI", path: "Sources/CTaskHostAPI", cSettings: strictC),
+
         // The host library and the CLI.
-        .target(name: "TaskHost", dependencies: ["CTaskHost"], path: "Sources/TaskHost",
+        .target(name: "TaskHost", dependencies: ["CTaskHost", "CTaskHostAPI"], path: "Sources/TaskHost",
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .executableTarget(name: "taskhost",
                           dependencies: ["TaskHost",
@@ -56,6 +59,8 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TaskHostTests", dependencies: ["TaskHost", "TestSupport"], path: "Tests/TaskHostTests"),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], path: "Tests/CLITests"),
+        .testTarget(name: "EmbeddingTests", dependencies: ["TestSupport"], path: "Tests/EmbeddingTests",
+                    exclude: ["embedding.c"]),
         .testTarget(name: "ImageFilterTests", dependencies: ["imagefilter"], path: "Tests/ImageFilterTests",
                     exclude: ["Fixtures"]),
     ]

@@ -1,0 +1,114 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CTaskHostAPI
+
+/// What a `th_error *` points at: a TaskHostError and its text as C strings.
+final class ErrorBox {
+    let error: TaskHostError
+    let arena = CArena()
+    let message: UnsafePointer<CChar>
+    let signal: UnsafePointer<CChar>?
+
+    init(_ error: TaskHostError) {
+        self.error = error
+        message = arena.string(error.message)
+        signal = error.signal.map(arena.string)
+    }
+}
+
+/// Stores a new error for the caller, who frees it with th_error_free.
+func storeError(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ error: any Error) {
+    guard let out else { return }
+    let hostError = (error as? TaskHostError) ?? TaskHostError(.systemError, "\(error)")
+    out.pointee = retainedHandle(ErrorBox(hostError))
+}
+
+extension TaskHostError.Kind {
+    /// The C enumerator for this kind.
+    var cKind: th_error_kind {
+        switch self {
+        case .crashed: TH_ERR_CRASHED
+        case .exited: TH_ERR_EXITED
+        case .timedOut: TH_ERR_TIMED_OUT
+        case .memoryLimit: TH_ERR_MEMORY_LIMIT
+        case .cancelled: TH_ERR_CANCELLED
+        case .taskError: TH_ERR_TASK_ERROR
+        case .invalidArgument: TH_ERR_INVALID_ARGUMENT
+        case .pluginError: TH_ERR_PLUGIN
+        case .systemError: TH_ERR_SYSTEM
+        }
+    }
+}
+
+/// The kinds' names as C strings, made once from the Swift names.
+private struct KindNames: @unchecked Sendable {
+    let arena = CArena()
+    let byKind: [UInt32: UnsafePointer<CChar>]
+    let ok: UnsafePointer<CChar>
+    let unknown: UnsafePointer<CChar>
+    let empty: UnsafePointer<CChar>
+
+    init() {
+        var names: [UInt32: UnsafePointer<CChar>] = [:]
+        for kind in TaskHostError.Kind.allCases { names[kind.cKind.rawValue] = arena.string(kind.rawValue) }
+        byKind = names
+        ok = arena.string("ok")
+        unknown = arena.string("unknown")
+        empty = arena.string("")
+    }
+}
+
+private let kindNames = KindNames()
+
+@c(th_error_kind_of)
+func th_error_kind_of_(_ error: OpaquePointer?) -> th_error_kind {
+    box(error, as: ErrorBox.self)?.error.kind.cKind ?? TH_OK
+}
+
+@c(th_error_message)
+func th_error_message_(_ error: OpaquePointer?) -> UnsafePointer<CChar> {
+    box(error, as: ErrorBox.self)?.message ?? kindNames.empty
+}
+
+@c(th_error_kind_name)
+func th_error_kind_name_(_ kind: th_error_kind) -> UnsafePointer<CChar> {
+    if kind == TH_OK { return kindNames.ok }
+    return kindNames.byKind[kind.rawValue] ?? kindNames.unknown
+}
+
+@c(th_error_signal)
+func th_error_signal_(_ error: OpaquePointer?) -> UnsafePointer<CChar>? {
+    box(error, as: ErrorBox.self)?.signal
+}
+
+@c(th_error_exit_code)
+func th_error_exit_code_(_ error: OpaquePointer?, _ code: UnsafeMutablePointer<Int32>?) -> Int32 {
+    guard let value = box(error, as: ErrorBox.self)?.error.code else { return 0 }
+    code?.pointee = Int32(truncatingIfNeeded: value)
+    return 1
+}
+
+@c(th_error_attempts)
+func th_error_attempts_(_ error: OpaquePointer?) -> Int32 {
+    Int32(truncatingIfNeeded: box(error, as: ErrorBox.self)?.error.attempts ?? 0)
+}
+
+@c(th_error_free)
+func th_error_free_(_ error: OpaquePointer?) {
+    release(error, as: ErrorBox.self)
+}
+
+@c(th_version)
+func th_version_() -> UnsafePointer<CChar> { versionString.pointer }
+
+@c(th_abi_version)
+func th_abi_version_() -> Int32 { Int32(TH_ABI_MAJOR) }
+
+private struct VersionString: @unchecked Sendable {
+    let arena = CArena()
+    let pointer: UnsafePointer<CChar>
+    init() { pointer = arena.string(TH_VERSION_STRING) }
+}
+
+private let versionString = VersionString()

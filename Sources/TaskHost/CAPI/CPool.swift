@@ -1,0 +1,130 @@
+import Foundation
+import CTaskHostAPI
+
+/// What a `th_pool *` points at: a Pool, the per-call options the C API
+/// keeps at the pool, and whether it was closed.
+final class PoolBox: @unchecked Sendable {
+    let pool: Pool
+    let chunksize: Int?
+    let deadline: Double?
+    private let lock = NSLock()
+    private var closed = false
+
+    init(pool: Pool, chunksize: Int?, deadline: Double?) {
+        self.pool = pool
+        self.chunksize = chunksize
+        self.deadline = deadline
+    }
+
+    /// Marks the pool closed; calls after this are refused.
+    func close() {
+        lock.lock()
+        closed = true
+        lock.unlock()
+    }
+
+    var isClosed: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return closed
+    }
+}
+
+@c(th_pool_new)
+func th_pool_new_(_ host: OpaquePointer?, _ options: UnsafePointer<th_pool_options>?,
+                  _ error: UnsafeMutablePointer<OpaquePointer?>?) -> OpaquePointer? {
+    catching(error, failure: nil) {
+        guard let host = box(host, as: HostBox.self) else { throw nullArgument("host") }
+        var defaults = th_pool_options()
+        th_pool_options_init(&defaults)
+        let o = try readOptions(options, defaults: defaults, name: "th_pool_options")
+        guard o.deadline >= 0 else { throw TaskHostError(.invalidArgument, "the deadline must be 0 (none) or positive, got \(o.deadline)") }
+        let pool = try Pool(host: host.host,
+                            processes: o.processes == 0 ? nil : o.processes,
+                            taskTimeout: o.task_timeout == 0 ? nil : o.task_timeout,
+                            memoryLimit: o.memory_limit == 0 ? nil : o.memory_limit,
+                            maxTasksPerChild: o.max_tasks_per_child == 0 ? nil : o.max_tasks_per_child,
+                            retries: o.retries,
+                            taskOutput: o.task_output_to_stdout ? .stdout : .stderr)
+        return retainedHandle(PoolBox(pool: pool, chunksize: o.chunksize == 0 ? nil : o.chunksize,
+                                      deadline: o.deadline == 0 ? nil : o.deadline))
+    }
+}
+
+/// The common part of map, starmap and apply: checks the call, converts the
+/// arguments (`rows` × `arity` values), runs `body`, and hands the results to
+/// the caller.
+private func poolCall(_ pool: OpaquePointer?, _ task: UnsafePointer<CChar>?, _ args: UnsafePointer<th_value>?,
+                      rows: Int, arity: Int, _ out: UnsafeMutablePointer<OpaquePointer?>?,
+                      _ error: UnsafeMutablePointer<OpaquePointer?>?,
+                      _ body: (PoolBox, TaskInfo, [Value]) throws -> [TaskResult]) -> Int32 {
+    catching(error, failure: -1) {
+        guard let pool = box(pool, as: PoolBox.self) else { throw nullArgument("pool") }
+        guard let task else { throw nullArgument("the task name") }
+        guard let out else { throw nullArgument("out") }
+        guard !pool.isClosed else { throw TaskHostError(.invalidArgument, "the pool is closed") }
+        let info = try pool.pool.host.task(named: String(cString: task))
+        guard arity == info.parameters.count else {
+            throw TaskHostError(.invalidArgument,
+                "\(info.signature) takes \(info.parameters.count) argument\(info.parameters.count == 1 ? "" : "s"), got rows of \(arity)")
+        }
+        let (total, overflow) = rows.multipliedReportingOverflow(by: arity)
+        guard !overflow, rows >= 0 else { throw TaskHostError(.invalidArgument, "count × arity overflows") }
+        let values = try Value.fromC(args, count: total)
+        out.pointee = retainedHandle(ResultsBox(try body(pool, info, values)))
+        return 0
+    }
+}
+
+@c(th_pool_map)
+func th_pool_map_(_ pool: OpaquePointer?, _ task: UnsafePointer<CChar>?, _ args: UnsafePointer<th_value>?, _ count: Int,
+                  _ out: UnsafeMutablePointer<OpaquePointer?>?, _ error: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    poolCall(pool, task, args, rows: count, arity: 1, out, error) { pool, info, values in
+        try pool.pool.map(info.qualifiedName, values, chunksize: pool.chunksize, deadline: pool.deadline)
+    }
+}
+
+@c(th_pool_starmap)
+func th_pool_starmap_(_ pool: OpaquePointer?, _ task: UnsafePointer<CChar>?, _ args: UnsafePointer<th_value>?, _ count: Int,
+                      _ arity: Int, _ out: UnsafeMutablePointer<OpaquePointer?>?,
+                      _ error: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    poolCall(pool, task, args, rows: count, arity: arity, out, error) { pool, info, values in
+        let rows = (0..<count).map { row in Array(values[row * arity ..< row * arity + arity]) }
+        return try pool.pool.starmap(info.qualifiedName, rows, chunksize: pool.chunksize, deadline: pool.deadline)
+    }
+}
+
+@c(th_pool_apply)
+func th_pool_apply_(_ pool: OpaquePointer?, _ task: UnsafePointer<CChar>?, _ args: UnsafePointer<th_value>?, _ arity: Int,
+                    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ error: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    poolCall(pool, task, args, rows: 1, arity: arity, out, error) { pool, info, values in
+        // Pool.apply is this starmap of one row; here its outcome stays a result, not a throw.
+        try pool.pool.starmap(info.qualifiedName, [values], chunksize: 1, deadline: pool.deadline)
+    }
+}
+
+@c(th_pool_close)
+func th_pool_close_(_ pool: OpaquePointer?) {
+    guard let pool = box(pool, as: PoolBox.self) else { return }
+    pool.close()
+    pool.pool.close()
+}
+
+@c(th_pool_join)
+func th_pool_join_(_ pool: OpaquePointer?) {
+    guard let pool = box(pool, as: PoolBox.self) else { return }
+    pool.close()
+    pool.pool.join()
+}
+
+@c(th_pool_terminate)
+func th_pool_terminate_(_ pool: OpaquePointer?) {
+    guard let pool = box(pool, as: PoolBox.self) else { return }
+    pool.close()
+    pool.pool.terminate()
+}
+
+@c(th_pool_free)
+func th_pool_free_(_ pool: OpaquePointer?) {
+    release(pool, as: PoolBox.self)  // Pool's deinit terminates what still runs
+}

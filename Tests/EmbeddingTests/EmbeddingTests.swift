@@ -1,0 +1,141 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+import TestSupport
+
+/// The C API from the outside: C programs written against
+/// include/taskhost/taskhost.h, compiled with `cc` here, linked to the built
+/// libTaskHost.so with the README's line, and run.
+@Suite struct EmbeddingTests {
+    static let root = TestSupport.repositoryRoot
+    static let products = TestSupport.productsFolder
+
+    /// Compiles a C program with the README's link line (plus warnings as
+    /// errors); returns the executable's path.
+    static func compile(_ source: String, name: String, libraryFolder: String = products,
+                        extraFlags: [String] = []) throws -> String {
+        let output = TestSupport.temporaryFolder("embed-\(name)") + "/" + name
+        let result = try TestSupport.run("/usr/bin/env", ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-pthread",
+                                                          "-I", root + "/include", source, "-o", output,
+                                                          "-L", libraryFolder, "-Wl,-rpath," + libraryFolder, "-lTaskHost"]
+                                                          + extraFlags)
+        try #require(result.status == 0, "cc failed: \(result.stderr)")
+        return output
+    }
+
+    /// What the test program prints when every check passes.
+    static let expectedChecks = """
+        ok version
+        ok abi version
+        ok kind names
+        ok listing shows square.square(x: int64) -> int64
+        ok listing out of range is NULL
+        ok find task by bare name
+        ok find unknown task says did you mean
+        ok map square over 1...1000 on 2 workers
+        ok a crash is a per-item error with kind crashed and SIGSEGV
+        ok an exit is a per-item error with its code
+        ok a task error is a per-item error
+        ok apply text.upper("seed") is "SEED"
+        ok starmap text.repeat with an int64 for an int32
+        ok apply of a crash returns 0 and the item's error
+        ok a value of the wrong type fails its item
+        ok an unknown task fails the call
+        ok a wrong arity fails the call
+        ok a TH_VOID argument fails the call
+        ok a NULL pool fails the call
+        ok an empty map
+        ok two threads map on one pool at once
+        ok a hanging item times out
+        ok options of an older, smaller size
+        ok a closed pool refuses calls
+        ok options without size are refused
+        ok a negative timeout is refused
+        ok a missing plugin file fails the host
+        ok a new process is not started
+        ok process start
+        ok starting twice is refused
+        Number 1
+        Number 2
+        Number 3
+        Number 4
+        Number 5
+        ok process print_numbers exits 0
+        ok a crashing process's exit code is -11
+        ok join with a timeout returns 0 while it runs
+        ok a terminated process's exit code is -9
+        ok a process with the wrong arity is refused
+        all passed
+
+        """
+
+    @Test func theExampleMapsSquare() throws {
+        let embed = try Self.compile(Self.root + "/Examples/embed.c", name: "embed")
+        let result = try TestSupport.run(embed, [])
+        #expect(result.stdout == "[1, 4, 9, 16, 25]\n")
+        #expect(result.stderr == "")
+        #expect(result.status == 0)
+    }
+
+    @Test func theExampleFiltersImagesOrSkipsCleanly() throws {
+        let embed = try Self.compile(Self.root + "/Examples/embed.c", name: "embed")
+        let folder = (embed as NSString).deletingLastPathComponent
+        let result = try TestSupport.run(embed, ["-o", folder + "/out", folder + "/missing.png"], directory: folder)
+        #expect(result.stdout.hasPrefix("[1, 4, 9, 16, 25]\n"))
+        if result.stdout.contains("image filter skipped") {
+            // The imagefilter plugin (or a task of a signature the example knows) isn't built.
+            #expect(result.stdout == "[1, 4, 9, 16, 25]\nimage filter skipped: the imagefilter plugin with filter_image or apply_filter is not loaded\n")
+            #expect(result.status == 0)
+        } else {
+            // It is: the missing image fails its own item, and the program says so.
+            #expect(result.stdout.hasSuffix("Image processing finished\n"))
+            #expect(result.stderr.contains("embed: \(folder)/missing.png failed ("))
+            #expect(result.status == 1)
+        }
+    }
+
+    @Test func theCAPIEndToEnd() throws {
+        let program = try Self.compile(Self.root + "/Tests/EmbeddingTests/embedding.c", name: "embedding")
+        let result = try TestSupport.run(program, [TestSupport.faultyPlugin])
+        #expect(result.stdout == Self.expectedChecks)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+    }
+
+    @Test func theHeaderIsC99AndCPlusPlusClean() throws {
+        let folder = TestSupport.temporaryFolder("embed-header")
+        let source = "#include <taskhost/taskhost.h>\nint main(void) { th_value v = th_string(\"x\"); return (int)v.as.bytes.length - 1; }\n"
+        try source.write(toFile: folder + "/h.c", atomically: true, encoding: .utf8)
+        try source.write(toFile: folder + "/h.cpp", atomically: true, encoding: .utf8)
+        let c = try TestSupport.run("/usr/bin/env", ["cc", "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror",
+                                                     "-I", Self.root + "/include", "-fsyntax-only", folder + "/h.c"])
+        #expect(c.status == 0, "\(c.stderr)")
+        let cxx = try TestSupport.run("/usr/bin/env", ["c++", "-std=c++11", "-Wall", "-Wextra", "-pedantic", "-Werror",
+                                                       "-I", Self.root + "/include", "-fsyntax-only", folder + "/h.cpp"])
+        #expect(cxx.status == 0, "\(cxx.stderr)")
+    }
+
+    /// The end-to-end program under valgrind: no invalid reads or writes, no
+    /// definite leaks. Valgrind can't read the DWARF 5 debug info Swift
+    /// emits, so it runs against a copy of the products without it.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/valgrind")))
+    func theCAPIUnderValgrind() throws {
+        let folder = TestSupport.temporaryFolder("embed-valgrind")
+        for file in ["taskhost-forkserver", "libsquare.so", "libprint.so", "libtext.so"] {
+            try FileManager.default.copyItem(atPath: Self.products + "/" + file, toPath: folder + "/" + file)
+        }
+        let strip = try TestSupport.run("/usr/bin/env", ["objcopy", "--strip-debug", Self.products + "/libTaskHost.so",
+                                                         folder + "/libTaskHost.so"])
+        try #require(strip.status == 0, "objcopy failed: \(strip.stderr)")
+        let program = try Self.compile(Self.root + "/Tests/EmbeddingTests/embedding.c", name: "embedding",
+                                       libraryFolder: folder)
+        let result = try TestSupport.run("/usr/bin/valgrind",
+                                         ["--leak-check=full", "--errors-for-leak-kinds=definite", "--error-exitcode=9",
+                                          program, TestSupport.faultyPlugin])
+        #expect(result.stdout == Self.expectedChecks)
+        #expect(result.status == 0, "valgrind: \(result.stderr.split(separator: "\n").suffix(40).joined(separator: "\n"))")
+        #expect(result.stderr.contains("definitely lost: 0 bytes") || result.stderr.contains("All heap blocks were freed"))
+        #expect(result.stderr.contains("ERROR SUMMARY: 0 errors"))
+    }
+}
