@@ -116,6 +116,40 @@ import TestSupport
         #expect(cxx.status == 0, "\(cxx.stderr)")
     }
 
+    /// `make install PREFIX=…` of the built products, then a program outside
+    /// the repository built with pkg-config: it finds the fork server and the
+    /// plugins in PREFIX/lib/taskhost, and so does the installed CLI.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/make")
+                   && FileManager.default.isExecutableFile(atPath: "/usr/bin/pkg-config")))
+    func theInstalledLayoutWorks() throws {
+        let prefix = TestSupport.temporaryFolder("embed-prefix")
+        let install = try TestSupport.run("/usr/bin/make", ["-C", Self.root, "install", "PREFIX=" + prefix,
+                                                            "PRODUCTS=" + Self.products])
+        try #require(install.status == 0, "make install failed: \(install.stderr)")
+        for file in ["bin/taskhost", "lib/libTaskHost.so", "lib/taskhost/taskhost-forkserver",
+                     "lib/taskhost/plugins/libsquare.so", "include/taskhost/taskhost.h", "include/taskhost/plugin.h"] {
+            #expect(FileManager.default.fileExists(atPath: prefix + "/" + file), "\(file) is not installed")
+        }
+        let flags = try TestSupport.run("/usr/bin/pkg-config", ["--cflags", "--libs", "taskhost"],
+                                        environment: ["PKG_CONFIG_PATH": prefix + "/lib/pkgconfig"])
+        #expect(flags.stdout == "-I\(prefix)/include -L\(prefix)/lib -Wl,-rpath,\(prefix)/lib -lTaskHost \n")
+
+        let outside = TestSupport.temporaryFolder("embed-outside")
+        try FileManager.default.copyItem(atPath: Self.root + "/Examples/embed.c", toPath: outside + "/my.c")
+        let cc = try TestSupport.run("/usr/bin/env", ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", outside + "/my.c",
+                                                      "-o", outside + "/my"]
+                                                      + flags.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
+        try #require(cc.status == 0, "cc failed: \(cc.stderr)")
+        let run = try TestSupport.run(outside + "/my", [], environment: ["TASKHOST_PLUGIN_PATH": ""], directory: outside)
+        #expect(run.stdout == "[1, 4, 9, 16, 25]\n")
+        #expect(run.status == 0, "\(run.stderr)")
+
+        let plugins = try TestSupport.run(prefix + "/bin/taskhost", ["plugins", "--verbose"], environment: ["TASKHOST_PLUGIN_PATH": ""])
+        #expect(plugins.stdout.contains("from \(prefix)/lib/taskhost/plugins/libsquare.so"))
+        let map = try TestSupport.run(prefix + "/bin/taskhost", ["map", "square", "1", "2", "3"])
+        #expect(map.stdout == "[1, 4, 9]\n")
+    }
+
     /// The end-to-end program under valgrind: no invalid reads or writes, no
     /// definite leaks. Valgrind can't read the DWARF 5 debug info Swift
     /// emits, so it runs against a copy of the products without it.
