@@ -24,10 +24,13 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print key, value and unit per line, tab-separated (for bench/compare.sh).")
     var tsv = false
 
+    @Option(help: ArgumentHelp("Run only the workloads whose key starts with this (square, apply, process, image, filter).", valueName: "KEY"))
+    var only: String?
+
     func run() throws {
         try runReportingErrors {
             let host = try self.host.makeHost()
-            let rows = try Benchmarks(host: host, processes: processes, quick: quick, workdir: workdir).runAll()
+            let rows = try Benchmarks(host: host, processes: processes, quick: quick, workdir: workdir, only: only).runAll()
             print(tsv ? rows.map { "\($0.key)\t\($0.value)\t\($0.unit)" }.joined(separator: "\n") : BenchTable.render(rows))
         }
     }
@@ -82,13 +85,18 @@ struct Benchmarks {
     let processes: Int
     let quick: Bool
     let workdir: String?
+    let only: String?
+
+    func wanted(_ key: String) -> Bool { only.map { key.hasPrefix($0) } ?? true }
 
     func runAll() throws -> [BenchRow] {
         var rows: [BenchRow] = []
-        rows += try squareMap()
-        rows += try applyRoundTrip()
-        rows += try processStartJoin()
-        rows += try ImageBenchmarks(host: host, processes: processes, quick: quick, workdir: workdir).run()
+        if wanted("square") { rows += try squareMap() }
+        if wanted("apply") { rows += try applyRoundTrip() }
+        if wanted("process") { rows += try processStartJoin() }
+        if wanted("image") || wanted("filter") || wanted("contour") || wanted("codec") {
+            rows += try ImageBenchmarks(host: host, processes: processes, quick: quick, workdir: workdir).run()
+        }
         rows.append(BenchRow(key: "rss_host_mib", workload: "peak RSS, host", value: Double(peakResidentBytes()) / 1_048_576, unit: "MiB"))
         return rows
     }
