@@ -289,7 +289,7 @@ int th_forkserver_main(int socket_fd) {
 
     /* A runtime linked into this executable may have installed crash
      * handlers; plugins' probes and workers must die of their signals. */
-    for (int signo = 1; signo < NSIG; signo++)
+    for (int signo = 1; signo < SIGRTMIN; signo++)
         if (signo != SIGKILL && signo != SIGSTOP) signal(signo, SIG_DFL);
     signal(SIGINT, SIG_IGN); /* Ctrl-C reaches the whole group; the host decides */
     signal(SIGPIPE, SIG_IGN);

@@ -131,10 +131,9 @@ void th_worker_setup(const th_worker_settings *settings, const int *keep, int ke
     if (settings->task_output == TH_OUTPUT_STDERR) dup2(2, 1);
     close_other_descriptors(keep, keep_count);
 
-    /* Default dispositions for everything: a runtime linked into the fork
-     * server may have installed handlers that must not outlive the fork. */
-    for (int signo = 1; signo < NSIG; signo++)
-        if (signo != SIGKILL && signo != SIGSTOP) signal(signo, SIG_DFL);
+    /* The fork server already reset every other disposition at its start;
+     * only what it changed for itself needs undoing. */
+    signal(SIGPIPE, SIG_DFL);
     signal(SIGINT, SIG_IGN); /* Ctrl-C is the host's to handle; it ends the workers itself */
     g_page = page;
     g_memory_limit = settings->memory_limit;
