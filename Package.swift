@@ -35,7 +35,7 @@ let package = Package(
                           path: "Sources/taskhost-forkserver", cSettings: publicHeaders + strictC),
 
         // The public C API's header (include/taskhost/taskhost.h), for the Swift code that implements it.
-        .target(name: "CTaskHostAPI", path: "Sources/CTaskHostAPI", cSettings: strictC),
+        .target(name: "CTaskHostAPI", dependencies: ["CTaskHost"], path: "Sources/CTaskHostAPI", cSettings: strictC),
 
         // The host library and the CLI.
         .target(name: "TaskHost", dependencies: ["CTaskHost", "CTaskHostAPI"], path: "Sources/TaskHost",

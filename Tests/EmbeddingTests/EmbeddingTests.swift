@@ -67,6 +67,7 @@ import TestSupport
         ok join with a timeout returns 0 while it runs
         ok a terminated process's exit code is -9
         ok a process with the wrong arity is refused
+        ok a pool and a process outlive th_host_free
         all passed
 
         """
@@ -101,6 +102,24 @@ import TestSupport
         let result = try TestSupport.run(program, [TestSupport.faultyPlugin])
         #expect(result.stdout == Self.expectedChecks)
         #expect(result.status == 0, "stderr: \(result.stderr)")
+    }
+
+    /// Every function taskhost.h declares is exported by libTaskHost.so (a
+    /// release build drops Swift functions that are only internal).
+    @Test func everyFunctionOfTheHeaderIsExported() throws {
+        let header = try String(contentsOfFile: Self.root + "/include/taskhost/taskhost.h", encoding: .utf8)
+        let declared = header.split(separator: "\n").compactMap { line -> String? in
+            guard let first = line.first, first.isLetter, !line.hasPrefix("static"), !line.hasPrefix("typedef"),
+                  let open = line.firstIndex(of: "(") else { return nil }
+            return line[..<open].split(whereSeparator: { $0 == " " || $0 == "*" }).last.map(String.init)
+        }
+        #expect(declared.count >= 37)
+        let nm = try TestSupport.run("/usr/bin/env", ["nm", "-D", "--defined-only", Self.products + "/libTaskHost.so"])
+        let exported = Set(nm.stdout.split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(separator: " ")
+            return fields.count == 3 && fields[1] == "T" ? String(fields[2]) : nil
+        })
+        for name in declared { #expect(exported.contains(name), "\(name) is not exported") }
     }
 
     @Test func theHeaderIsC99AndCPlusPlusClean() throws {

@@ -333,6 +333,37 @@ static void processes(th_host *host) {
     th_error_free(error);
 }
 
+/* A pool and a process keep their host alive. */
+static void lifetimes(const char *faulty) {
+    th_host_options host_options;
+    th_host_options_init(&host_options);
+    host_options.plugin_files = &faulty;
+    host_options.plugin_file_count = 1;
+    th_error *error = NULL;
+    th_host *host = th_host_new(&host_options, &error);
+    th_pool *pool = th_pool_new(host, NULL, &error);
+    th_value three = th_int64(3);
+    th_process *process = th_process_new(host, "square", &three, 1, &error);
+    th_host_free(host);
+    th_results *results = NULL;
+    int status = th_pool_apply(pool, "square", &three, 1, &results, &error);
+    const th_value *value = NULL;
+    th_process_start(process, NULL);
+    th_process_join(process, -1);
+    th_process_result(process, &value, NULL);
+    check(status == 0 && th_results_value(results, 0)->as.i64 == 9 && value && value->as.i64 == 9,
+          "a pool and a process outlive th_host_free", NULL);
+    th_results_free(results);
+    th_process_free(process);
+    th_pool_free(pool);
+    th_pool_free(NULL);
+    th_host_free(NULL);
+    th_results_free(NULL);
+    th_error_free(NULL);
+    th_process_free(NULL);
+    drop(error);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: embedding FAULTY_PLUGIN_SO\n");
@@ -382,6 +413,7 @@ int main(int argc, char **argv) {
     processes(host);
 
     th_host_free(host);
+    lifetimes(argv[1]);
     printf(failures ? "%d failed\n" : "all passed\n", failures);
     return failures ? 1 : 0;
 }

@@ -61,48 +61,48 @@ private struct KindNames: @unchecked Sendable {
 
 private let kindNames = KindNames()
 
-@c(th_error_kind_of)
+@c(th_error_kind_of) @usableFromInline
 func th_error_kind_of_(_ error: OpaquePointer?) -> th_error_kind {
     box(error, as: ErrorBox.self)?.error.kind.cKind ?? TH_OK
 }
 
-@c(th_error_message)
+@c(th_error_message) @usableFromInline
 func th_error_message_(_ error: OpaquePointer?) -> UnsafePointer<CChar> {
     box(error, as: ErrorBox.self)?.message ?? kindNames.empty
 }
 
-@c(th_error_kind_name)
+@c(th_error_kind_name) @usableFromInline
 func th_error_kind_name_(_ kind: th_error_kind) -> UnsafePointer<CChar> {
     if kind == TH_OK { return kindNames.ok }
     return kindNames.byKind[kind.rawValue] ?? kindNames.unknown
 }
 
-@c(th_error_signal)
+@c(th_error_signal) @usableFromInline
 func th_error_signal_(_ error: OpaquePointer?) -> UnsafePointer<CChar>? {
     box(error, as: ErrorBox.self)?.signal
 }
 
-@c(th_error_exit_code)
+@c(th_error_exit_code) @usableFromInline
 func th_error_exit_code_(_ error: OpaquePointer?, _ code: UnsafeMutablePointer<Int32>?) -> Int32 {
     guard let value = box(error, as: ErrorBox.self)?.error.code else { return 0 }
     code?.pointee = Int32(truncatingIfNeeded: value)
     return 1
 }
 
-@c(th_error_attempts)
+@c(th_error_attempts) @usableFromInline
 func th_error_attempts_(_ error: OpaquePointer?) -> Int32 {
     Int32(truncatingIfNeeded: box(error, as: ErrorBox.self)?.error.attempts ?? 0)
 }
 
-@c(th_error_free)
+@c(th_error_free) @usableFromInline
 func th_error_free_(_ error: OpaquePointer?) {
     release(error, as: ErrorBox.self)
 }
 
-@c(th_version)
+@c(th_version) @usableFromInline
 func th_version_() -> UnsafePointer<CChar> { versionString.pointer }
 
-@c(th_abi_version)
+@c(th_abi_version) @usableFromInline
 func th_abi_version_() -> Int32 { Int32(TH_ABI_MAJOR) }
 
 private struct VersionString: @unchecked Sendable {

@@ -45,7 +45,7 @@ final class HostBox {
     }
 }
 
-@c(th_host_new)
+@c(th_host_new) @usableFromInline
 func th_host_new_(_ options: UnsafePointer<th_host_options>?, _ error: UnsafeMutablePointer<OpaquePointer?>?) -> OpaquePointer? {
     catching(error, failure: nil) {
         var defaults = th_host_options()
@@ -65,30 +65,30 @@ func th_host_new_(_ options: UnsafePointer<th_host_options>?, _ error: UnsafeMut
     }
 }
 
-@c(th_host_free)
+@c(th_host_free) @usableFromInline
 func th_host_free_(_ host: OpaquePointer?) {
     release(host, as: HostBox.self)
 }
 
-@c(th_host_plugin_count)
+@c(th_host_plugin_count) @usableFromInline
 func th_host_plugin_count_(_ host: OpaquePointer?) -> Int {
     box(host, as: HostBox.self)?.pluginCount ?? 0
 }
 
-@c(th_host_plugin)
+@c(th_host_plugin) @usableFromInline
 func th_host_plugin_(_ host: OpaquePointer?, _ index: Int) -> UnsafePointer<th_plugin_info>? {
     guard let host = box(host, as: HostBox.self), index >= 0, index < host.pluginCount else { return nil }
     return UnsafePointer(host.plugins + index)
 }
 
-@c(th_host_task)
+@c(th_host_task) @usableFromInline
 func th_host_task_(_ host: OpaquePointer?, _ plugin: Int, _ task: Int) -> UnsafePointer<th_task_info>? {
     guard let host = box(host, as: HostBox.self), plugin >= 0, plugin < host.pluginCount,
           task >= 0, task < host.plugins[plugin].task_count else { return nil }
     return UnsafePointer(host.tasks[plugin] + task)
 }
 
-@c(th_host_find_task)
+@c(th_host_find_task) @usableFromInline
 func th_host_find_task_(_ host: OpaquePointer?, _ name: UnsafePointer<CChar>?,
                         _ error: UnsafeMutablePointer<OpaquePointer?>?) -> UnsafePointer<th_task_info>? {
     catching(error, failure: nil) {

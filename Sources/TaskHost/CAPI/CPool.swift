@@ -30,7 +30,7 @@ final class PoolBox: @unchecked Sendable {
     }
 }
 
-@c(th_pool_new)
+@c(th_pool_new) @usableFromInline
 func th_pool_new_(_ host: OpaquePointer?, _ options: UnsafePointer<th_pool_options>?,
                   _ error: UnsafeMutablePointer<OpaquePointer?>?) -> OpaquePointer? {
     catching(error, failure: nil) {
@@ -76,7 +76,7 @@ private func poolCall(_ pool: OpaquePointer?, _ task: UnsafePointer<CChar>?, _ a
     }
 }
 
-@c(th_pool_map)
+@c(th_pool_map) @usableFromInline
 func th_pool_map_(_ pool: OpaquePointer?, _ task: UnsafePointer<CChar>?, _ args: UnsafePointer<th_value>?, _ count: Int,
                   _ out: UnsafeMutablePointer<OpaquePointer?>?, _ error: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     poolCall(pool, task, args, rows: count, arity: 1, out, error) { pool, info, values in
@@ -84,7 +84,7 @@ func th_pool_map_(_ pool: OpaquePointer?, _ task: UnsafePointer<CChar>?, _ args:
     }
 }
 
-@c(th_pool_starmap)
+@c(th_pool_starmap) @usableFromInline
 func th_pool_starmap_(_ pool: OpaquePointer?, _ task: UnsafePointer<CChar>?, _ args: UnsafePointer<th_value>?, _ count: Int,
                       _ arity: Int, _ out: UnsafeMutablePointer<OpaquePointer?>?,
                       _ error: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
@@ -94,7 +94,7 @@ func th_pool_starmap_(_ pool: OpaquePointer?, _ task: UnsafePointer<CChar>?, _ a
     }
 }
 
-@c(th_pool_apply)
+@c(th_pool_apply) @usableFromInline
 func th_pool_apply_(_ pool: OpaquePointer?, _ task: UnsafePointer<CChar>?, _ args: UnsafePointer<th_value>?, _ arity: Int,
                     _ out: UnsafeMutablePointer<OpaquePointer?>?, _ error: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     poolCall(pool, task, args, rows: 1, arity: arity, out, error) { pool, info, values in
@@ -103,28 +103,28 @@ func th_pool_apply_(_ pool: OpaquePointer?, _ task: UnsafePointer<CChar>?, _ arg
     }
 }
 
-@c(th_pool_close)
+@c(th_pool_close) @usableFromInline
 func th_pool_close_(_ pool: OpaquePointer?) {
     guard let pool = box(pool, as: PoolBox.self) else { return }
     pool.close()
     pool.pool.close()
 }
 
-@c(th_pool_join)
+@c(th_pool_join) @usableFromInline
 func th_pool_join_(_ pool: OpaquePointer?) {
     guard let pool = box(pool, as: PoolBox.self) else { return }
     pool.close()
     pool.pool.join()
 }
 
-@c(th_pool_terminate)
+@c(th_pool_terminate) @usableFromInline
 func th_pool_terminate_(_ pool: OpaquePointer?) {
     guard let pool = box(pool, as: PoolBox.self) else { return }
     pool.close()
     pool.pool.terminate()
 }
 
-@c(th_pool_free)
+@c(th_pool_free) @usableFromInline
 func th_pool_free_(_ pool: OpaquePointer?) {
     release(pool, as: PoolBox.self)  // Pool's deinit terminates what still runs
 }

@@ -19,7 +19,7 @@ final class ProcessBox: @unchecked Sendable {
     }
 }
 
-@c(th_process_new)
+@c(th_process_new) @usableFromInline
 func th_process_new_(_ host: OpaquePointer?, _ task: UnsafePointer<CChar>?, _ args: UnsafePointer<th_value>?, _ arity: Int,
                      _ error: UnsafeMutablePointer<OpaquePointer?>?) -> OpaquePointer? {
     catching(error, failure: nil) {
@@ -31,7 +31,7 @@ func th_process_new_(_ host: OpaquePointer?, _ task: UnsafePointer<CChar>?, _ ar
     }
 }
 
-@c(th_process_start)
+@c(th_process_start) @usableFromInline
 func th_process_start_(_ process: OpaquePointer?, _ error: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     catching(error, failure: -1) {
         guard let process = box(process, as: ProcessBox.self) else { throw nullArgument("process") }
@@ -40,35 +40,35 @@ func th_process_start_(_ process: OpaquePointer?, _ error: UnsafeMutablePointer<
     }
 }
 
-@c(th_process_join)
+@c(th_process_join) @usableFromInline
 func th_process_join_(_ process: OpaquePointer?, _ timeout: Double) -> Int32 {
     guard let process = box(process, as: ProcessBox.self) else { return 0 }
     return process.process.join(timeout: timeout < 0 ? nil : timeout) ? 1 : 0
 }
 
-@c(th_process_exit_code)
+@c(th_process_exit_code) @usableFromInline
 func th_process_exit_code_(_ process: OpaquePointer?, _ code: UnsafeMutablePointer<Int32>?) -> Int32 {
     guard let exitCode = box(process, as: ProcessBox.self)?.process.exitCode else { return 0 }
     code?.pointee = exitCode
     return 1
 }
 
-@c(th_process_pid)
+@c(th_process_pid) @usableFromInline
 func th_process_pid_(_ process: OpaquePointer?) -> Int32 {
     box(process, as: ProcessBox.self)?.process.pid ?? 0
 }
 
-@c(th_process_is_alive)
+@c(th_process_is_alive) @usableFromInline
 func th_process_is_alive_(_ process: OpaquePointer?) -> Int32 {
     box(process, as: ProcessBox.self)?.process.isAlive == true ? 1 : 0
 }
 
-@c(th_process_terminate)
+@c(th_process_terminate) @usableFromInline
 func th_process_terminate_(_ process: OpaquePointer?) {
     box(process, as: ProcessBox.self)?.process.terminate()
 }
 
-@c(th_process_result)
+@c(th_process_result) @usableFromInline
 func th_process_result_(_ process: OpaquePointer?, _ value: UnsafeMutablePointer<UnsafePointer<th_value>?>?,
                         _ error: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     value?.pointee = nil
@@ -79,7 +79,7 @@ func th_process_result_(_ process: OpaquePointer?, _ value: UnsafeMutablePointer
     return 1
 }
 
-@c(th_process_free)
+@c(th_process_free) @usableFromInline
 func th_process_free_(_ process: OpaquePointer?) {
     guard let box = box(process, as: ProcessBox.self) else { return }
     if box.process.isAlive { box.process.terminate() }

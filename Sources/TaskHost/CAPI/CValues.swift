@@ -125,27 +125,27 @@ final class ResultsBox {
     }
 }
 
-@c(th_results_count)
+@c(th_results_count) @usableFromInline
 func th_results_count_(_ results: OpaquePointer?) -> Int {
     box(results, as: ResultsBox.self)?.count ?? 0
 }
 
-@c(th_results_value)
+@c(th_results_value) @usableFromInline
 func th_results_value_(_ results: OpaquePointer?, _ index: Int) -> UnsafePointer<th_value>? {
     box(results, as: ResultsBox.self)?.value(at: index)
 }
 
-@c(th_results_error)
+@c(th_results_error) @usableFromInline
 func th_results_error_(_ results: OpaquePointer?, _ index: Int) -> OpaquePointer? {
     box(results, as: ResultsBox.self)?.error(at: index)
 }
 
-@c(th_results_error_count)
+@c(th_results_error_count) @usableFromInline
 func th_results_error_count_(_ results: OpaquePointer?) -> Int {
     box(results, as: ResultsBox.self)?.errorCount ?? 0
 }
 
-@c(th_results_free)
+@c(th_results_free) @usableFromInline
 func th_results_free_(_ results: OpaquePointer?) {
     release(results, as: ResultsBox.self)
 }
