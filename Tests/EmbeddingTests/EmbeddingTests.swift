@@ -55,13 +55,13 @@ import TestSupport
         ok a negative timeout is refused
         ok a missing plugin file fails the host
         ok a new process is not started
-        ok process start
-        ok starting twice is refused
         Number 1
         Number 2
         Number 3
         Number 4
         Number 5
+        ok process start
+        ok starting twice is refused
         ok process print_numbers exits 0
         ok a crashing process's exit code is -11
         ok join with a timeout returns 0 while it runs
@@ -95,6 +95,51 @@ import TestSupport
             #expect(result.stderr.contains("embed: \(folder)/missing.png failed ("))
             #expect(result.status == 1)
         }
+    }
+
+    /// The example's image part over a stand-in imagefilter plugin with the
+    /// CLI's filter_image signature (found through TASKHOST_PLUGIN_PATH, so it
+    /// wins over a built one): one starmap row per image, the tasks' lines on
+    /// stdout, a failed image reported by name.
+    @Test func theExampleStarmapsTheImageFilter() throws {
+        let folder = TestSupport.temporaryFolder("embed-imagefilter")
+        let source = #"""
+            #include <taskhost/plugin.h>
+            #include <stdio.h>
+            #include <stdlib.h>
+            #include <string.h>
+            static char *filter_image(th_context *ctx, const char *path, const char *filter, const char *output,
+                                      const char *format, int32_t quality, int64_t max_pixels) {
+                (void)output; (void)format; (void)quality; (void)max_pixels;
+                if (strstr(path, "broken")) { th_set_error(ctx, "cannot read the image"); return NULL; }
+                printf("%s filtered with %s\n", strrchr(path, '/') ? strrchr(path, '/') + 1 : path, filter);
+                fflush(stdout);
+                return strdup(path);
+            }
+            static const th_param params[] = {{"image", TH_STRING}, {"filter", TH_STRING}, {"output", TH_STRING},
+                                              {"format", TH_STRING}, {"quality", TH_INT32}, {"max_pixels", TH_INT64}};
+            static const th_task tasks[] = {{.name = "filter_image", .function = TH_FN(filter_image), .result = TH_STRING,
+                                             .params = params, .param_count = 6, .flags = TH_TASK_CONTEXT}};
+            TH_EXPORT_PLUGIN("imagefilter", "0.0.1", "a stand-in", tasks)
+            """#
+        try source.write(toFile: folder + "/imagefilter.c", atomically: true, encoding: .utf8)
+        let plugin = try TestSupport.buildPlugin(folder + "/imagefilter.c", name: "imagefilter")
+        let embed = try Self.compile(Self.root + "/Examples/embed.c", name: "embed")
+        let environment = ["TASKHOST_PLUGIN_PATH": (plugin as NSString).deletingLastPathComponent]
+        let result = try TestSupport.run(embed, ["-o", folder + "/out", "/images/one.png", "/images/two.jpg"],
+                                         environment: environment, directory: folder)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "[1, 4, 9, 16, 25]")
+        #expect(lines.dropFirst().dropLast().sorted() == ["one.png filtered with CONTOUR", "two.jpg filtered with CONTOUR"])
+        #expect(lines.last == "Image processing finished")
+        #expect(result.status == 0, "\(result.stderr)")
+
+        let failed = try TestSupport.run(embed, ["-o", folder + "/out", "/images/broken.png"], environment: environment,
+                                         directory: folder)
+        #expect(failed.stdout == "[1, 4, 9, 16, 25]\nImage processing finished\n")
+        #expect(failed.stderr.hasPrefix("embed: /images/broken.png failed (taskError): "))
+        #expect(failed.stderr.contains("cannot read the image"))
+        #expect(failed.status == 1)
     }
 
     @Test func theCAPIEndToEnd() throws {

@@ -292,15 +292,17 @@ static void processes(th_host *host) {
     int code = 99;
     check(p && !th_process_is_alive(p) && th_process_join(p, 0.01) == 0 && th_process_exit_code(p, &code) == 0,
           "a new process is not started", NULL);
-    fflush(stdout); /* the task writes to our stdout */
-    check(th_process_start(p, &error) == 0, "process start", NULL);
-    check(th_process_start(p, &error) == -1 && th_error_kind_of(error) == TH_ERR_INVALID_ARGUMENT,
-          "starting twice is refused", NULL);
+    fflush(stdout); /* the task writes to our stdout: print nothing until it has ended */
+    int started = th_process_start(p, &error) == 0;
+    int twice = th_process_start(p, &error) == -1 && th_error_kind_of(error) == TH_ERR_INVALID_ARGUMENT;
+    int joined = th_process_join(p, -1);
+    check(started, "process start", NULL);
+    check(twice, "starting twice is refused", NULL);
     th_error_free(error);
     error = NULL;
     const th_value *value = NULL;
     const th_error *failure = NULL;
-    check(th_process_join(p, -1) == 1 && th_process_exit_code(p, &code) == 1 && code == 0 && th_process_pid(p) > 0 &&
+    check(joined == 1 && th_process_exit_code(p, &code) == 1 && code == 0 && th_process_pid(p) > 0 &&
               !th_process_is_alive(p) && th_process_result(p, &value, &failure) == 1 && value &&
               value->type == TH_VOID && failure == NULL,
           "process print_numbers exits 0", NULL);
