@@ -53,7 +53,8 @@ let package = Package(
         .target(name: "TaskHostPluginKit", dependencies: ["TaskHostPluginSupport"], path: "Plugins/TaskHostPluginKit"),
         .target(name: "text", dependencies: ["TaskHostPluginKit"], path: "Plugins/text"),
         .target(name: "imagefilter", dependencies: ["CJPEG", "CPNG"], path: "Plugins/imagefilter",
-                cSettings: publicHeaders + strictC + [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
+                cSettings: publicHeaders + strictC + [.unsafeFlags(["-O3", "-ffp-contract=off"])],
+                linkerSettings: [.linkedLibrary("z"), .linkedLibrary("m")]),
 
         // Tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -1,0 +1,61 @@
+/*
+ * if_codec.h — reading and writing JPEG and PNG files as Pillow does.
+ *
+ * Decoding follows Pillow's Image.open().load(): JPEG with libjpeg's
+ * defaults (ISLOW DCT, fancy upsampling) to L or RGB; PNG to L, LA, RGB,
+ * RGBA, P, 1 or I;16. Encoding follows Pillow's save() defaults: JPEG at
+ * quality 75, 4:2:0, baseline; PNG with Pillow's own row-filter choice and
+ * zlib settings. Errors name the file and say what is wrong.
+ */
+#ifndef IF_CODEC_H
+#define IF_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "if_image.h"
+
+/** Pillow's decompression-bomb limit: twice MAX_IMAGE_PIXELS. */
+#define IF_DEFAULT_MAX_PIXELS 178956970LL
+
+typedef enum if_format { IF_FORMAT_JPEG, IF_FORMAT_PNG } if_format;
+
+/** Reads and decodes `path`. `max_pixels` 0 means the default limit.
+ *  Returns 0, or -1 with a message naming the file. Records the format. */
+int if_decode_file(const char *path, int64_t max_pixels, if_image *image, if_format *format, char *err,
+                   size_t err_size);
+
+/** Decodes bytes already in memory (`name` is used in messages). */
+int if_decode_memory(const char *name, const uint8_t *data, size_t size, int64_t max_pixels, if_image *image,
+                     if_format *format, char *err, size_t err_size);
+
+/** A growable byte buffer for encoded files. */
+typedef struct if_bytes {
+    uint8_t *data;
+    size_t length;
+    size_t capacity;
+} if_bytes;
+
+void if_bytes_free(if_bytes *bytes);
+
+/** Encodes as JPEG; quality 1..95, or 0 for Pillow's default (75). */
+int if_encode_jpeg(const if_image *image, int quality, if_bytes *out, char *err, size_t err_size);
+
+/** Encodes as PNG the way Pillow's save() does. */
+int if_encode_png(const if_image *image, if_bytes *out, char *err, size_t err_size);
+
+/**
+ * Writes `bytes` to `path` atomically: the file appears whole or not at all,
+ * even if the process dies mid-write (an unnamed O_TMPFILE linked in at the
+ * end, or a hidden temporary renamed into place). Creates missing folders.
+ * Refuses to overwrite `input_path` (compared by real path) when given.
+ */
+int if_write_atomically(const char *path, const if_bytes *bytes, const char *input_path, char *err, size_t err_size);
+
+/** Makes `folder` and its parents (mode 0777 & ~umask). 0 or -1 with errno. */
+int if_make_folders(const char *folder);
+
+/** Writes a deterministic photo-like sample image (format from the extension). */
+int if_make_sample(const char *path, uint32_t width, uint32_t height, uint64_t seed, char *err, size_t err_size);
+
+#endif /* IF_CODEC_H */
