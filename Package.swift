@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "text", dependencies: ["TaskHostPluginKit"], path: "Plugins/text"),
         .target(name: "imagefilter", dependencies: ["CJPEG", "CPNG"], path: "Plugins/imagefilter",
                 cSettings: publicHeaders + strictC + [.unsafeFlags(["-O3", "-ffp-contract=off"])],
-                linkerSettings: [.linkedLibrary("z"), .linkedLibrary("m")]),
+                linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("z"), .linkedLibrary("m")]),
 
         // Tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
