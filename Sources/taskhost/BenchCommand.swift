@@ -142,6 +142,13 @@ struct Benchmarks {
     }
 }
 
+/// The largest peak RSS among this host's live workers (children of its fork server).
+func workerPeakResidentBytes(_ host: PluginHost) -> Int {
+    let server = host.forkServerPID
+    guard let text = try? String(contentsOfFile: "/proc/\(server)/task/\(server)/children", encoding: .utf8) else { return 0 }
+    return text.split(separator: " ").compactMap { pid_t($0) }.map { peakResidentBytes($0) }.max() ?? 0
+}
+
 /// The image workloads need the imagefilter plugin; without it they are skipped.
 struct ImageBenchmarks {
     let host: PluginHost
@@ -149,10 +156,58 @@ struct ImageBenchmarks {
     let quick: Bool
     let workdir: String?
 
+    static let filters = ["BLUR", "CONTOUR", "DETAIL", "EDGE_ENHANCE", "EDGE_ENHANCE_MORE", "EMBOSS", "FIND_EDGES",
+                          "SHARPEN", "SMOOTH", "SMOOTH_MORE", "GaussianBlur(2)", "BoxBlur(2)", "UnsharpMask(2,150,3)",
+                          "MedianFilter(3)", "MinFilter(3)", "MaxFilter(3)", "ModeFilter(3)"]
+
     func run() throws -> [BenchRow] {
         guard host.plugins.contains(where: { $0.name == "imagefilter" }) else {
-            return [BenchRow(key: "images_skipped", workload: "image workloads", value: 0, unit: "", note: "skipped: imagefilter plugin not loaded")]
+            return [BenchRow(key: "images_skipped", workload: "image workloads", value: 0, unit: "",
+                             note: "skipped: imagefilter plugin not loaded")]
         }
-        return []
+        let folder = workdir ?? (NSTemporaryDirectory() + "taskhost-bench-\(getpid())")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { if workdir == nil { try? FileManager.default.removeItem(atPath: folder) } }
+        let count = quick ? 8 : 32
+        let pool = try Pool(host: host, processes: processes)
+        defer { pool.terminate() }
+        // The seed's inputs: photo-like 1920x1080 JPEGs, made here.
+        let paths = (0..<count).map { folder + "/photo\($0).jpg" }
+        for result in try pool.starmap("imagefilter.make_sample", paths.enumerated().map { i, path in
+            [.string(path), .int32(1920), .int32(1080), .int64(Int64(i + 1))]
+        }) { _ = try result.get() }
+
+        var rows: [BenchRow] = []
+        let out = folder + "/out"
+        // Warm up (page cache, workers).
+        _ = try pool.starmap("imagefilter.transcode", paths.prefix(2).map { [.string($0), .string(out)] })
+        let codecSeconds = try measure {
+            for result in try pool.starmap("imagefilter.transcode", paths.map { [.string($0), .string(out)] }, chunksize: 1) {
+                _ = try result.get()
+            }
+        }
+        let contourSeconds = try measure {
+            for result in try pool.starmap("imagefilter.filter_image", paths.map {
+                [.string($0), .string("CONTOUR"), .string(out), .string("same"), .int32(0), .int64(0)]
+            }, chunksize: 1) { _ = try result.get() }
+        }
+        rows.append(BenchRow(key: "contour_images", workload: "CONTOUR, \(count) photo JPEGs 1920x1080, \(processes) workers",
+                             value: Double(count) / contourSeconds, unit: "images/s"))
+        rows.append(BenchRow(key: "codec_images", workload: "  decode + encode alone, same images",
+                             value: Double(count) / codecSeconds, unit: "images/s",
+                             note: String(format: "filtering adds %.0f%%", (contourSeconds / codecSeconds - 1) * 100)))
+        rows.append(BenchRow(key: "rss_worker_mib", workload: "peak RSS, largest image worker",
+                             value: Double(workerPeakResidentBytes(host)) / 1_048_576, unit: "MiB"))
+        // Each filter alone, on one core, in one worker.
+        let single = try Pool(host: host, processes: 1)
+        defer { single.terminate() }
+        for filter in Self.filters {
+            let rounds: Int32 = quick ? 1 : 5
+            let speed = try single.apply("imagefilter.filter_speed", [.string(paths[0]), .string(filter), .int32(rounds)])
+            guard case .double(let mpx) = speed else { continue }
+            rows.append(BenchRow(key: "filter_\(filter)", workload: "  \(filter), one 1920x1080 RGB image, 1 core",
+                                 value: mpx, unit: "Mpx/s"))
+        }
+        return rows
     }
 }
