@@ -1,0 +1,72 @@
+/*
+ * if_filter.h — Pillow 13 ImageFilter arithmetic for the imagefilter plugin.
+ *
+ * Every filter reproduces Pillow's output byte for byte (binary32 arithmetic in
+ * Pillow's operation order, Pillow's borders, Pillow's refusals).
+ */
+#ifndef IF_FILTER_H
+#define IF_FILTER_H
+
+#include <stddef.h>
+
+#include "if_image.h"
+
+typedef struct if_filter if_filter;
+
+/* Parses a filter spec, case-insensitive names: CONTOUR, BLUR, DETAIL, EDGE_ENHANCE, EDGE_ENHANCE_MORE, EMBOSS,
+   FIND_EDGES, SHARPEN, SMOOTH, SMOOTH_MORE, GaussianBlur(r) (default 2), BoxBlur(r) (r required),
+   UnsharpMask(radius,percent,threshold) (defaults 2,150,3; any prefix of the arguments), MedianFilter(size)
+   (default 3), MinFilter(size), MaxFilter(size), RankFilter(size,rank), ModeFilter(size) (default 3), and a custom
+   kernel written Kernel(3x3; 1 2 1 2 4 2 1 2 1) or Kernel(5x5; v1 ... v25; scale=S; offset=O) (scale defaults to
+   the sum of the values, offset 0; values separated by spaces or commas). Returns NULL with a one-line message in
+   err on failure. */
+if_filter *if_filter_parse(const char *spec, char *err, size_t err_size);
+
+void if_filter_free(if_filter *filter);
+
+/* Canonical name, e.g. "CONTOUR", "GaussianBlur(2.5)". */
+const char *if_filter_name(const if_filter *filter);
+
+/* out gets a new image of the same size and mode (palette, ICC profile and transparency copied).
+   Returns 0, or -1 with Pillow's refusal message in err. Never touches in. */
+int if_filter_apply(const if_filter *filter, const if_image *in, if_image *out, char *err, size_t err_size);
+
+#ifdef IF_FILTER_INTERNAL
+/* Shared between the files of Plugins/imagefilter/Filters only. */
+#include <stdint.h>
+
+typedef enum if_filter_kind {
+    IF_FK_KERNEL,    /* builtins and Kernel(...) */
+    IF_FK_GAUSSIAN,
+    IF_FK_BOX,
+    IF_FK_UNSHARP,
+    IF_FK_RANK,      /* RankFilter, MedianFilter, MinFilter, MaxFilter */
+    IF_FK_MODE
+} if_filter_kind;
+
+struct if_filter {
+    if_filter_kind kind;
+    char name[2048];
+    /* kernel */
+    int kw, kh;
+    double *kvalues;      /* kw * kh, row by row as written */
+    double scale, offset;
+    /* blurs / unsharp: radius is Python's float before any binary32 conversion */
+    double radius;
+    int percent, threshold;
+    /* rank / mode */
+    long size, rank;
+};
+
+/* Each returns 0 or -1 with err set; `out` is allocated by the caller with in's size and mode. */
+int if_kernel_apply(const if_filter *f, const if_image *in, if_image *out, char *err, size_t err_size);
+int if_boxblur_raw(const if_image *in, if_image *out, float xradius, float yradius, int passes,
+                   char *err, size_t err_size);
+float if_gaussian_box_radius(float sigma);
+int if_unsharp_apply(const if_filter *f, const if_image *in, if_image *out, char *err, size_t err_size);
+int if_rank_apply(const if_filter *f, const if_image *in, if_image *out, char *err, size_t err_size);
+int if_mode_apply(const if_filter *f, const if_image *in, if_image *out, char *err, size_t err_size);
+void if_filter_seterr(char *err, size_t err_size, const char *fmt, ...);
+#endif
+
+#endif /* IF_FILTER_H */
