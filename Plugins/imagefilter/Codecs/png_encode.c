@@ -1,7 +1,7 @@
 /*
  * PNG encoding as Pillow's save() does it, so files match byte for byte
  * where the deflate implementation agrees: zlib level 6, memLevel 9,
- * Z_FILTERED; each row (palette images: always None, and the default
+ * Z_FILTERED; each row (8-bit palette images: always None, and the default
  * strategy) filtered with None, Up, Sub or Paeth, whichever has
  * the smallest sum of |signed byte| (tried in that order, replaced only when
  * strictly smaller, stopping at a cost of 0); IDAT chunks of at most 64 KiB;
@@ -160,8 +160,9 @@ int if_encode_png(const if_image *image, if_bytes *out, char *err, size_t err_si
         goto oom;
     }
     uint8_t *current = rows, *above = rows + row_bytes + 1;
-    /* Pillow filters palette images with None only, and deflates them with the default strategy. */
-    int adaptive = color != 3;
+    /* Pillow filters 8-bit palette images with None only, and deflates them
+     * with the default strategy; packed palettes (1, 2, 4 bits) get the adaptive filters. */
+    int adaptive = !(color == 3 && bits == 8);
     z_stream z;
     memset(&z, 0, sizeof z);
     if (deflateInit2(&z, 6, Z_DEFLATED, 15, 9, adaptive ? Z_FILTERED : Z_DEFAULT_STRATEGY) != Z_OK) {
