@@ -107,7 +107,13 @@ func filterImages(_ host: PluginHost, filter: String, images: [String], outputFo
     print("Image processing finished")
     withExtendedLifetime(interrupts) {}
     for (index, error) in failures.sorted(by: { $0.0 < $1.0 }) {
-        printError("taskhost: \(images[index]) failed (\(error.kind.rawValue)): \(error.message)")
+        // The plugin's own messages name the file; a crash or timeout needs the call to say which.
+        let call = "\(task.qualifiedName)("
+        if error.kind == .taskError, error.message.hasPrefix(call), let end = error.message.range(of: "): ") {
+            printError("taskhost: \(error.message[end.upperBound...])")
+        } else {
+            printError("taskhost: \(images[index]) failed (\(error.kind.rawValue)): \(error.message)")
+        }
     }
     if !failures.isEmpty {
         printError("taskhost: \(failures.count) of \(images.count) image\(images.count == 1 ? "" : "s") failed")
