@@ -53,8 +53,7 @@ struct DemoCommand: ParsableCommand {
             return path
         }
         print("== Pool().starmap(apply_filter, [(image, CONTOUR) for image in images]) over \(paths.count) sample images in \(samples)")
-        var options = PoolOptions()
-        options.processes = 2
+        let options = try PoolOptions.parse(["-p", "2"])
         try filterImages(host, filter: "CONTOUR", images: paths, outputFolder: outputFolder, format: "same",
                          quality: 75, maxPixels: 0, options: options)
         print()

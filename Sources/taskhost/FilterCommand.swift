@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import TaskHost
 
 struct FilterCommand: ParsableCommand {
@@ -91,6 +94,7 @@ func filterImages(_ host: PluginHost, filter: String, images: [String], outputFo
     let argumentLists: [[Value]] = images.map {
         [.string($0), .string(filter), .string(outputFolder), .string(format), .int32(quality), .int64(maxPixels)]
     }
+    fflush(nil) // our own lines first: the workers write straight to the same stdout
     let stream = try pool.imapUnordered(task.qualifiedName, argumentLists, chunksize: 1, deadline: options.deadline)
     let interrupts = InterruptHandler { stream.cancel() }
     let progress = ProgressBar(total: images.count)

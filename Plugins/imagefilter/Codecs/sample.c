@@ -1,5 +1,6 @@
 /* Photo-like sample images, made on the spot so no large binaries ship:
- * smooth gradients, soft discs and a little noise, from a seed. */
+ * smooth gradients, soft discs, a few hard-edged shapes (so edge filters
+ * have something to find) and a little noise, from a seed. */
 #include "if_codec.h"
 
 #include <math.h>
@@ -36,6 +37,14 @@ int if_make_sample(const char *path, uint32_t width, uint32_t height, uint64_t s
         r[i] = (double)(width + height) / 12.0 * (1.0 + (double)(next_random(&state) % 100) / 60.0);
         for (int c = 0; c < 3; c++) colour[i][c] = (double)(next_random(&state) % 256);
     }
+    double bx[4], by[4], bw[4], bh[4], shade[4][3];
+    for (int i = 0; i < 4; i++) {
+        bx[i] = (double)(next_random(&state) % width);
+        by[i] = (double)(next_random(&state) % height);
+        bw[i] = (double)(width / 8 + next_random(&state) % (width / 4 + 1));
+        bh[i] = (double)(height / 8 + next_random(&state) % (height / 4 + 1));
+        for (int c = 0; c < 3; c++) shade[i][c] = (double)(next_random(&state) % 256);
+    }
     for (uint32_t y = 0; y < height; y++) {
         for (uint32_t x = 0; x < width; x++) {
             double fx = (double)x / width, fy = (double)y / height;
@@ -44,6 +53,12 @@ int if_make_sample(const char *path, uint32_t width, uint32_t height, uint64_t s
                 double dx = x - cx[i], dy = y - cy[i];
                 double w = exp(-(dx * dx + dy * dy) / (2 * r[i] * r[i]));
                 for (int c = 0; c < 3; c++) v[c] = v[c] * (1 - w) + colour[i][c] * w;
+            }
+            for (int i = 0; i < 4; i++) {
+                int inside = i % 2 ? (x >= bx[i] && x < bx[i] + bw[i] && y >= by[i] && y < by[i] + bh[i])
+                                   : ((x - bx[i]) * (x - bx[i]) + (y - by[i]) * (y - by[i]) < bw[i] * bw[i] / 4);
+                if (inside)
+                    for (int c = 0; c < 3; c++) v[c] = 0.3 * v[c] + 0.7 * shade[i][c];
             }
             uint8_t *p = image.pixels + ((size_t)y * width + x) * 3;
             for (int c = 0; c < 3; c++) {
