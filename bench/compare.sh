@@ -41,14 +41,14 @@ def load(name):
             rows[parts[0]] = (float(parts[1]), parts[2])
     return rows
 th, raw, py = load("taskhost"), load("raw"), load("python")
-print(f"{'workload':44} {'TaskHost':>14} {'baseline':>14}  ratio")
+print(f"{'workload':44} {'TaskHost':>14} {'baseline':>14}  TaskHost's speed / the baseline's")
 def line(name, key, base, base_key, higher_better=True, label="Python"):
     if key not in th or base_key not in base:
         return
     a, unit = th[key]
     b, _ = base[base_key]
     ratio = a / b if higher_better else b / a
-    print(f"{name:44} {a:>14.4g} {b:>14.4g}  {ratio:6.2f}x faster than {label} ({unit})")
+    print(f"{name:44} {a:>14.4g} {b:>14.4g}  {ratio:6.2f}x  vs {label} ({unit})")
 line("square map items/s", "square_map", raw, "raw_pipe_map", label="raw C pipes")
 line("square map items/s", "square_map", py, "square_map")
 line("apply round trip", "apply_us", py, "apply_us", higher_better=False)
