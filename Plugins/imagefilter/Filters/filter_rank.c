@@ -17,32 +17,74 @@ static inline uint8_t hist_select(const uint32_t *fine, const uint32_t *coarse, 
     return (uint8_t)v;
 }
 
-/* min/median/max of a 3x3 window: order statistics via a partial sorting network */
-#define SORT2(a, b) do { uint8_t lo_ = a < b ? a : b; uint8_t hi_ = a < b ? b : a; a = lo_; b = hi_; } while (0)
+/* 3x3 windows, row by row: every row is padded by one replicated pixel on each side so that the nine
+   window samples of flat sample j are at fixed offsets; the loops over j are branchless and vectorise. */
+static inline uint8_t min8(uint8_t a, uint8_t b) { return a < b ? a : b; }
+static inline uint8_t max8(uint8_t a, uint8_t b) { return a < b ? b : a; }
+#define SORT2(a, b) do { uint8_t lo_ = min8(a, b); b = max8(a, b); a = lo_; } while (0)
 
-static void rank8_3x3(const uint8_t *s, uint8_t *d, uint32_t W, uint32_t H, uint32_t B, long rank) {
-    const int64_t lastx = (int64_t)W - 1, lasty = (int64_t)H - 1;
-    for (int64_t y = 0; y <= lasty; y++) {
-        const uint8_t *r0 = s + (size_t)clampi(y - 1, lasty) * W * B;
-        const uint8_t *r1 = s + (size_t)y * W * B;
-        const uint8_t *r2 = s + (size_t)clampi(y + 1, lasty) * W * B;
-        uint8_t *o = d + (size_t)y * W * B;
-        for (int64_t x = 0; x <= lastx; x++) {
-            size_t xl = (size_t)clampi(x - 1, lastx) * B, xc = (size_t)x * B, xr = (size_t)clampi(x + 1, lastx) * B;
-            for (uint32_t b = 0; b < B; b++) {
-                uint8_t v[9] = {r0[xl + b], r0[xc + b], r0[xr + b], r1[xl + b], r1[xc + b],
-                                r1[xr + b], r2[xl + b], r2[xc + b], r2[xr + b]};
-                /* insertion sort of 9 bytes; cheap and exact for any rank */
-                for (int i = 1; i < 9; i++) {
-                    uint8_t t = v[i];
-                    int j = i - 1;
-                    while (j >= 0 && v[j] > t) { v[j + 1] = v[j]; j--; }
-                    v[j + 1] = t;
-                }
-                o[xc + b] = v[rank];
-            }
+static void pad_row(const uint8_t *row, uint8_t *dst, uint32_t W, uint32_t B) {
+    memcpy(dst, row, B);
+    memcpy(dst + B, row, (size_t)W * B);
+    memcpy(dst + (size_t)(W + 1) * B, row + (size_t)(W - 1) * B, B);
+}
+
+static void rank8_3x3_row(const uint8_t *restrict a, const uint8_t *restrict b, const uint8_t *restrict c,
+                          uint8_t *restrict lo, uint8_t *restrict mi, uint8_t *restrict hi, uint8_t *restrict o,
+                          size_t n, size_t B, long rank) {
+    /* a, b, c: padded rows y-1, y, y+1 (n + 2B samples) */
+    if (rank == 0) {
+        for (size_t j = 0; j < n + 2 * B; j++) lo[j] = min8(min8(a[j], b[j]), c[j]);
+        for (size_t j = 0; j < n; j++) o[j] = min8(min8(lo[j], lo[j + B]), lo[j + 2 * B]);
+    } else if (rank == 8) {
+        for (size_t j = 0; j < n + 2 * B; j++) hi[j] = max8(max8(a[j], b[j]), c[j]);
+        for (size_t j = 0; j < n; j++) o[j] = max8(max8(hi[j], hi[j + B]), hi[j + 2 * B]);
+    } else if (rank == 4) {
+        for (size_t j = 0; j < n + 2 * B; j++) {
+            uint8_t x = a[j], y = b[j], z = c[j];
+            SORT2(x, y);
+            SORT2(y, z);
+            SORT2(x, y);
+            lo[j] = x;
+            mi[j] = y;
+            hi[j] = z;
+        }
+        for (size_t j = 0; j < n; j++) {
+            /* median of 9 = median of (max of column minima, median of column medians, min of column maxima) */
+            uint8_t p = max8(max8(lo[j], lo[j + B]), lo[j + 2 * B]);
+            uint8_t q0 = mi[j], q1 = mi[j + B], q2 = mi[j + 2 * B];
+            uint8_t q = max8(min8(q0, q1), min8(max8(q0, q1), q2));
+            uint8_t r = min8(min8(hi[j], hi[j + B]), hi[j + 2 * B]);
+            o[j] = max8(min8(p, q), min8(max8(p, q), r));
+        }
+    } else {
+        for (size_t j = 0; j < n; j++) {
+            uint8_t v[9] = {a[j], a[j + B], a[j + 2 * B], b[j], b[j + B], b[j + 2 * B], c[j], c[j + B], c[j + 2 * B]};
+            for (int s = 0; s < 9; s++) /* odd-even transposition sort */
+                for (int i = s & 1; i + 1 < 9; i += 2) SORT2(v[i], v[i + 1]);
+            o[j] = v[rank];
         }
     }
+}
+
+static int rank8_3x3(const uint8_t *s, uint8_t *d, uint32_t W, uint32_t H, uint32_t B, long rank) {
+    const size_t n = (size_t)W * B, pn = n + 2 * (size_t)B;
+    uint8_t *buf = malloc(pn * 6);
+    if (!buf) return -1;
+    uint8_t *pads[3] = {buf, buf + pn, buf + 2 * pn}, *lo = buf + 3 * pn, *mi = buf + 4 * pn, *hi = buf + 5 * pn;
+    /* pads[i % 3] holds padded row i (clamped) */
+    pad_row(s, pads[0], W, B);
+    for (uint32_t y = 0; y < H; y++) {
+        uint32_t below = y + 1 < H ? y + 1 : H - 1;
+        pad_row(s + (size_t)below * n, pads[(y + 1) % 3], W, B);
+        const uint8_t *a = y == 0 ? pads[0] : pads[(y - 1) % 3];
+        const uint8_t *b = pads[y % 3];
+        const uint8_t *c = pads[(y + 1) % 3];
+        if (below == y) c = b;
+        rank8_3x3_row(a, b, c, lo, mi, hi, d + (size_t)y * n, n, B, rank);
+    }
+    free(buf);
+    return 0;
 }
 
 static int rank8(const uint8_t *s, uint8_t *d, uint32_t W, uint32_t H, uint32_t B, long size, long rank) {
@@ -50,10 +92,7 @@ static int rank8(const uint8_t *s, uint8_t *d, uint32_t W, uint32_t H, uint32_t 
         memcpy(d, s, (size_t)W * H * B);
         return 0;
     }
-    if (size == 3) {
-        rank8_3x3(s, d, W, H, B, rank);
-        return 0;
-    }
+    if (size == 3) return rank8_3x3(s, d, W, H, B, rank);
     const int64_t m = size / 2, lastx = (int64_t)W - 1, lasty = (int64_t)H - 1;
     uint32_t fine[256], coarse[16];
     for (uint32_t b = 0; b < B; b++) {
@@ -137,31 +176,42 @@ int if_mode_apply(const if_filter *f, const if_image *in, if_image *out, char *e
     memcpy(d, s, (size_t)W * H * B);
     if (half <= 0) return 0; /* a window of one pixel (or none) never reaches a count of 3 */
     const int64_t lastx = (int64_t)W - 1, lasty = (int64_t)H - 1;
+    /* Sliding histogram. Only values counted 3 times or more can win, so those are kept in a small
+       candidate set; the winner is the candidate with the highest count, ties to the smaller value. */
     uint32_t hist[256];
+    uint32_t pos[256], cand[256], ncand = 0;
+#define MODE_INC(v) do { uint32_t v_ = (v); if (++hist[v_] == 3) { pos[v_] = ncand; cand[ncand++] = v_; } } while (0)
+#define MODE_DEC(v) do { uint32_t v_ = (v); if (hist[v_]-- == 3) { uint32_t l_ = cand[--ncand]; cand[pos[v_]] = l_; pos[l_] = pos[v_]; } } while (0)
     for (uint32_t b = 0; b < B; b++) {
         for (int64_t y = 0; y <= lasty; y++) {
             const int64_t y0 = y - half < 0 ? 0 : y - half, y1 = y + half > lasty ? lasty : y + half;
             memset(hist, 0, sizeof hist);
+            ncand = 0;
             const int64_t x1 = half > lastx ? lastx : half;
             for (int64_t yy = y0; yy <= y1; yy++) {
                 const uint8_t *r = s + (size_t)yy * W * B + b;
-                for (int64_t xx = 0; xx <= x1; xx++) hist[r[(size_t)xx * B]]++;
+                for (int64_t xx = 0; xx <= x1; xx++) MODE_INC(r[(size_t)xx * B]);
             }
             for (int64_t x = 0; x <= lastx; x++) {
                 if (x > 0) {
                     int64_t xs = x - half - 1, xa = x + half;
-                    for (int64_t yy = y0; yy <= y1; yy++) {
-                        const uint8_t *r = s + (size_t)yy * W * B + b;
-                        if (xs >= 0) hist[r[(size_t)xs * B]]--;
-                        if (xa <= lastx) hist[r[(size_t)xa * B]]++;
-                    }
+                    if (xs >= 0)
+                        for (int64_t yy = y0; yy <= y1; yy++) MODE_DEC(s[((size_t)yy * W + (size_t)xs) * B + b]);
+                    if (xa <= lastx)
+                        for (int64_t yy = y0; yy <= y1; yy++) MODE_INC(s[((size_t)yy * W + (size_t)xa) * B + b]);
                 }
-                uint32_t best = 0, cnt = hist[0];
-                for (uint32_t v = 1; v < 256; v++)
-                    if (hist[v] > cnt) { best = v; cnt = hist[v]; }
-                if (cnt > 2) d[((size_t)y * W + (size_t)x) * B + b] = (uint8_t)best;
+                if (ncand) {
+                    uint32_t best = cand[0], cnt = hist[best];
+                    for (uint32_t i = 1; i < ncand; i++) {
+                        uint32_t v = cand[i], c = hist[v];
+                        if (c > cnt || (c == cnt && v < best)) { best = v; cnt = c; }
+                    }
+                    d[((size_t)y * W + (size_t)x) * B + b] = (uint8_t)best;
+                }
             }
         }
     }
+#undef MODE_INC
+#undef MODE_DEC
     return 0;
 }
