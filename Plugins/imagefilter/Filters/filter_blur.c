@@ -23,7 +23,7 @@ static box_params box_setup(float r) {
 static inline int64_t clampi(int64_t i, int64_t last) { return i < 0 ? 0 : (i > last ? last : i); }
 
 /* One horizontal pass over every row; edges replicated. */
-static void pass_h(const uint8_t *src, uint8_t *dst, uint32_t W, uint32_t H, uint32_t B, box_params p) {
+static void pass_h_clamped(const uint8_t *src, uint8_t *dst, uint32_t W, uint32_t H, uint32_t B, box_params p) {
     const int64_t last = (int64_t)W - 1, ir = p.ir;
     const uint32_t ww = p.ww, fw = p.fw;
     for (uint32_t y = 0; y < H; y++) {
@@ -45,6 +45,54 @@ static void pass_h(const uint8_t *src, uint8_t *dst, uint32_t W, uint32_t H, uin
             }
         }
     }
+}
+
+/* The same pass on a row padded with ir+2 replicated pixels per side: no clamping in the loop.
+   B is a compile-time constant in each instantiation. */
+static inline void pass_h_padded_b(const uint8_t *src, uint8_t *dst, uint8_t *pad, uint32_t W, uint32_t H,
+                                   const uint32_t B, box_params p) {
+    const size_t ir = (size_t)p.ir, padpx = ir + 2, n = (size_t)W * B;
+    const uint32_t ww = p.ww, fw = p.fw;
+    for (uint32_t y = 0; y < H; y++) {
+        const uint8_t *s = src + (size_t)y * n;
+        uint8_t *d = dst + (size_t)y * n;
+        for (size_t i = 0; i < padpx; i++) {
+            memcpy(pad + i * B, s, B);
+            memcpy(pad + (padpx + W + i) * B, s + n - B, B);
+        }
+        memcpy(pad + padpx * B, s, n);
+        const uint8_t *q = pad + padpx * B; /* q[i * B + b] = Q(i), -padpx <= i < W + padpx */
+        uint32_t acc[4] = {0, 0, 0, 0};
+        for (int64_t i = -(int64_t)ir - 1; i <= (int64_t)ir - 1; i++)
+            for (uint32_t b = 0; b < B; b++) acc[b] += q[i * (int64_t)B + b];
+        const uint8_t *add = q + ir * B, *sub = q - (ir + 1) * B, *far = q + (ir + 1) * B;
+        for (size_t x = 0; x < W; x++) {
+            for (uint32_t b = 0; b < B; b++) {
+                size_t j = x * B + b;
+                uint32_t a = acc[b] + ((uint32_t)add[j] - (uint32_t)sub[j]);
+                acc[b] = a;
+                uint32_t bulk = a * ww + ((uint32_t)sub[j] + (uint32_t)far[j]) * fw;
+                d[j] = (uint8_t)((bulk + (1u << 23)) >> 24);
+            }
+        }
+    }
+}
+
+static int pass_h(const uint8_t *src, uint8_t *dst, uint32_t W, uint32_t H, uint32_t B, box_params p) {
+    if (p.ir > 4 * (int64_t)W + 64) {
+        pass_h_clamped(src, dst, W, H, B, p);
+        return 0;
+    }
+    uint8_t *pad = malloc(((size_t)W + 2 * ((size_t)p.ir + 2)) * B);
+    if (!pad) return -1;
+    switch (B) {
+    case 1: pass_h_padded_b(src, dst, pad, W, H, 1, p); break;
+    case 2: pass_h_padded_b(src, dst, pad, W, H, 2, p); break;
+    case 3: pass_h_padded_b(src, dst, pad, W, H, 3, p); break;
+    default: pass_h_padded_b(src, dst, pad, W, H, 4, p); break;
+    }
+    free(pad);
+    return 0;
 }
 
 /* One vertical pass, row by row with one running sum per sample column. */
@@ -105,7 +153,11 @@ int if_boxblur_raw(const if_image *in, if_image *out, float xradius, float yradi
     if (xradius != 0.0f) {
         box_params p = box_setup(xradius);
         for (int i = 0; i < passes; i++) {
-            pass_h(cur, nxt, W, H, B, p);
+            if (pass_h(cur, nxt, W, H, B, p) < 0) {
+                free(tmp);
+                if_filter_seterr(err, err_size, "out of memory");
+                return -1;
+            }
             uint8_t *t = cur; cur = nxt; nxt = t;
         }
     }
