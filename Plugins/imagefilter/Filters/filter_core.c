@@ -420,6 +420,18 @@ int if_filter_apply(const if_filter *filter, const if_image *in, if_image *out, 
         }
         /* fall through */
     case IF_FK_UNSHARP:
+        if (filter->kind != IF_FK_BOX) {
+            /* Pillow validates the derived box radius before the mode */
+            float br = if_gaussian_box_radius((float)filter->radius);
+            if (!(br >= 0.0f)) {
+                if_filter_seterr(err, err_size, "radius must be >= 0");
+                return -1;
+            }
+            if (br >= 2147483648.0f) {
+                if_filter_seterr(err, err_size, "radius too large");
+                return -1;
+            }
+        }
         if (!is_blur_mode(in->mode)) {
             if_filter_seterr(err, err_size, "image has wrong mode");
             return -1;

@@ -62,7 +62,8 @@ PARSE_ERRORS = [
 # Specs Pillow accepts but refuses when applied to any image big enough.
 APPLY_ERRORS = [("Kernel(7x7; " + " ".join(["1"] * 49) + ")", F.Kernel((7, 7), [1] * 49)),
                 ("Kernel(3x5; " + " ".join(["1"] * 15) + ")", F.Kernel((3, 5), [1] * 15)),
-                ("MedianFilter(-3)", F.MedianFilter(-3))]
+                ("MedianFilter(-3)", F.MedianFilter(-3)), ("GaussianBlur(1e12)", F.GaussianBlur(1e12)),
+                ("UnsharpMask(1e30)", F.UnsharpMask(1e30))]
 
 
 def raw_bytes(im):
@@ -164,6 +165,8 @@ def main():
             write_raw(os.path.join(OUT, inname), im)
             for spec in EXTRA_FILTERS:
                 record(inname, spec, run(im, table[spec]))
+            for spec, flt in APPLY_ERRORS:
+                record(inname, spec, run(im, flt))
     for spec, msg in PARSE_ERRORS:
         lines.append(f"-\t{spec}\tparse-error: {msg}")
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
