@@ -54,11 +54,32 @@ static void store_row(if_image *out, uint32_t y, const float *acc, size_t lo, si
     }
 }
 
-/* acc[j] += (row[j-B]*k0 + row[j]*k1) + row[j+B]*k2, left to right, for j in [0, n). */
+/* Four samples at a time (SSE2 width) with GCC/Clang vector extensions: lane j computes exactly the scalar
+   expression of sample j (same products, same left-to-right sums; -ffp-contract=off keeps them unfused). */
+typedef float v4f __attribute__((vector_size(16)));
+
+static inline v4f load4(const float *p) {
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void store4(float *p, v4f v) { memcpy(p, &v, sizeof v); }
+
+/* acc[j] += (row[j-B]*k0 + row[j]*k1) + row[j+B]*k2, for j in [0, n). */
 static void row3(float *restrict acc, const float *restrict row, size_t B, size_t n, const float *k) {
     const float k0 = k[0], k1 = k[1], k2 = k[2];
     const float *a = row - B, *b = row, *c = row + B;
-    for (size_t j = 0; j < n; j++) {
+    const v4f vk0 = {k0, k0, k0, k0}, vk1 = {k1, k1, k1, k1},
+              vk2 = {k2, k2, k2, k2};
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        v4f t = load4(a + j) * vk0;
+        t = t + load4(b + j) * vk1;
+        t = t + load4(c + j) * vk2;
+        store4(acc + j, load4(acc + j) + t);
+    }
+    for (; j < n; j++) {
         float t = a[j] * k0;
         t = t + b[j] * k1;
         t = t + c[j] * k2;
@@ -69,7 +90,19 @@ static void row3(float *restrict acc, const float *restrict row, size_t B, size_
 static void row5(float *restrict acc, const float *restrict row, size_t B, size_t n, const float *k) {
     const float k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4];
     const float *a = row - 2 * B, *b = row - B, *c = row, *d = row + B, *e = row + 2 * B;
-    for (size_t j = 0; j < n; j++) {
+    const v4f vk0 = {k0, k0, k0, k0}, vk1 = {k1, k1, k1, k1},
+              vk2 = {k2, k2, k2, k2}, vk3 = {k3, k3, k3, k3},
+              vk4 = {k4, k4, k4, k4};
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        v4f t = load4(a + j) * vk0;
+        t = t + load4(b + j) * vk1;
+        t = t + load4(c + j) * vk2;
+        t = t + load4(d + j) * vk3;
+        t = t + load4(e + j) * vk4;
+        store4(acc + j, load4(acc + j) + t);
+    }
+    for (; j < n; j++) {
         float t = a[j] * k0;
         t = t + b[j] * k1;
         t = t + c[j] * k2;
