@@ -74,13 +74,43 @@ import imagefilter
     }
 
     @Test func modesAsPillowOpensThem() throws {
-        let modes = ["rgb": "RGB", "rgba": "RGBA", "l": "L", "la": "LA", "p": "P", "one": "1", "i16": "I;16"]
+        let modes = ["rgb": "RGB", "rgba": "RGBA", "l": "L", "la": "LA", "p": "P", "one": "1", "i16": "I;16",
+                     "la16": "RGBA"]
         for (name, mode) in modes {
             let (decoded, _, _) = decode(fixture("\(name).png"))
             guard var image = decoded else { Issue.record("\(name) did not decode"); continue }
             #expect(String(cString: if_mode_name(image.mode)) == mode)
             if_image_free(&image)
         }
+    }
+
+    /// What Pillow carries from a file into the PNG it saves, in its own way:
+    /// a palette's lone transparent entry (tRNS cut after it), a 1-bit key
+    /// (read as 255), ICC profiles libpng would refuse, a JPEG's ICC profile,
+    /// and 16-bit grey+alpha opened as RGBA.
+    @Test(arguments: ["p_trns.png", "one_trns.png", "grey_icc.png", "icc.jpg", "la16.png"])
+    func metadataReachesThePNGAsPillowWritesIt(name: String) throws {
+        let (decoded, _, error) = decode(fixture(name))
+        #expect(error == "")
+        guard var image = decoded else { return }
+        defer { if_image_free(&image) }
+        let stem = (name as NSString).deletingPathExtension
+        let expected = try Data(contentsOf: URL(fileURLWithPath: fixture("\(stem).pillow.png")))
+        #expect(try encode(image, png: true) == Array(expected))
+    }
+
+    /// Pillow stops reading after the image data, so a PNG cut in its
+    /// trailing chunks (here: no IEND) still opens, with all its pixels.
+    @Test func aPNGWithoutItsEndChunkOpens() throws {
+        let png = try Data(contentsOf: URL(fileURLWithPath: fixture("rgb.png")))
+        let path = temporaryFolder() + "/no-end.png"
+        try png.prefix(png.count - 12).write(to: URL(fileURLWithPath: path))
+        let (whole, _, _) = decode(fixture("rgb.png"))
+        let (cut, _, error) = decode(path)
+        #expect(error == "")
+        guard var whole, var cut else { return }
+        defer { if_image_free(&whole); if_image_free(&cut) }
+        #expect(pixels(cut) == pixels(whole))
     }
 
     @Test func errorsNameTheFile() throws {

@@ -70,11 +70,18 @@ int if_write_atomically(const char *path, const if_bytes *bytes, const char *inp
             close(fd);
             return -1;
         }
-        /* linkat refuses to replace a name: move any old file away atomically by renaming over it from a temp link. */
+        /* Usually the name is free: link the finished file straight in, so a
+         * worker killed at any moment leaves no temporary behind. linkat
+         * never replaces a name, so an existing output is replaced through a
+         * temporary link renamed over it. */
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0) {
+            close(fd);
+            return 0;
+        }
         char temp[PATH_MAX + 64];
         snprintf(temp, sizeof temp, "%s/.taskhost-%d-%ld.tmp", folder, (int)getpid(), (long)fd);
         unlink(temp);
-        if (linkat(AT_FDCWD, proc, AT_FDCWD, temp, AT_SYMLINK_FOLLOW) == 0) {
+        if (errno == EEXIST && linkat(AT_FDCWD, proc, AT_FDCWD, temp, AT_SYMLINK_FOLLOW) == 0) {
             close(fd);
             if (rename(temp, path) != 0) {
                 snprintf(err, err_size, "%s: %s", path, strerror(errno));
@@ -87,8 +94,9 @@ int if_write_atomically(const char *path, const if_bytes *bytes, const char *inp
     }
     /* No O_TMPFILE here: a named temporary, renamed into place. */
     char temp[PATH_MAX + 64];
-    snprintf(temp, sizeof temp, "%s/.taskhost-%d.tmp", folder, (int)getpid());
-    fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    snprintf(temp, sizeof temp, "%s/.taskhost-%d-XXXXXX", folder, (int)getpid());
+    fd = mkostemp(temp, O_CLOEXEC); /* unique, so threads of one process don't share it */
+    if (fd >= 0) fchmod(fd, 0644);
     if (fd < 0) {
         snprintf(err, err_size, "%s: %s", path, strerror(errno));
         return -1;

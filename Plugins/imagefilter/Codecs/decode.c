@@ -50,7 +50,12 @@ int if_decode_file(const char *path, int64_t max_pixels, if_image *image, if_for
         return -1;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, err_size, "%s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
         snprintf(err, err_size, "%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
         close(fd);
         return -1;
@@ -66,17 +71,16 @@ int if_decode_file(const char *path, int64_t max_pixels, if_image *image, if_for
     while (done < size) {
         ssize_t n = read(fd, data + done, size - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            if (n < 0) snprintf(err, err_size, "%s: %s", path, strerror(errno));
-            break;
+        if (n < 0) {
+            snprintf(err, err_size, "%s: %s", path, strerror(errno));
+            close(fd);
+            free(data);
+            return -1;
         }
+        if (n == 0) break; /* shrank meanwhile: decode what is there (truncated, most likely) */
         done += (size_t)n;
     }
     close(fd);
-    if (done < size && done == 0 && size > 0) {
-        free(data);
-        return -1;
-    }
     int rc = if_decode_memory(path, data, done, max_pixels, image, format, err, err_size);
     free(data);
     return rc;

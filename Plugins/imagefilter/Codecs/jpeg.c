@@ -23,6 +23,9 @@ typedef struct jpeg_failure {
     /* The encoder's output lives here, in memory, so it survives a longjmp. */
     unsigned char *buffer;
     unsigned long length;
+    /* The decoder's ICC profile (malloc'd by libjpeg), freed on failure. */
+    JOCTET *icc;
+    unsigned int icc_length;
 } jpeg_failure;
 
 static void on_error(j_common_ptr info) {
@@ -46,6 +49,10 @@ static void install(jpeg_failure *failure) {
     failure->base.emit_message = on_message;
     failure->truncated = 0;
     failure->message[0] = 0;
+    failure->buffer = NULL;
+    failure->length = 0;
+    failure->icc = NULL;
+    failure->icc_length = 0;
 }
 
 int if_jpeg_decode(const char *name, const uint8_t *data, size_t size, int64_t max_pixels, if_image *image,
@@ -60,11 +67,15 @@ int if_jpeg_decode(const char *name, const uint8_t *data, size_t size, int64_t m
         else snprintf(err, err_size, "%s: broken JPEG data: %s", name, failure.message);
         jpeg_destroy_decompress(&info);
         if_image_free(image);
+        free(failure.icc);
         return -1;
     }
     jpeg_create_decompress(&info);
     jpeg_mem_src(&info, data, (unsigned long)size);
+    /* Pillow keeps the APP2 ICC profile; a PNG written from this image carries it. */
+    jpeg_save_markers(&info, JPEG_APP0 + 2, 0xFFFF);
     jpeg_read_header(&info, TRUE);
+    if (!jpeg_read_icc_profile(&info, &failure.icc, &failure.icc_length)) failure.icc = NULL;
     if_mode mode;
     switch (info.jpeg_color_space) {
     case JCS_GRAYSCALE:
@@ -80,18 +91,24 @@ int if_jpeg_decode(const char *name, const uint8_t *data, size_t size, int64_t m
         snprintf(err, err_size, "%s: unsupported JPEG colour space (CMYK or YCCK): only greyscale and RGB are filtered",
                  name);
         jpeg_destroy_decompress(&info);
+        free(failure.icc);
         return -1;
     }
     if (if_check_pixels(name, info.image_width, info.image_height, max_pixels, err, err_size) != 0) {
         jpeg_destroy_decompress(&info);
+        free(failure.icc);
         return -1;
     }
     jpeg_start_decompress(&info);
     if (if_image_alloc(image, info.output_width, info.output_height, mode) != 0) {
         snprintf(err, err_size, "%s: out of memory for a %ux%u image", name, info.output_width, info.output_height);
         jpeg_destroy_decompress(&info);
+        free(failure.icc);
         return -1;
     }
+    image->icc_profile = failure.icc;
+    image->icc_profile_size = failure.icc_length;
+    failure.icc = NULL; /* owned by the image now */
     size_t stride = (size_t)image->width * image->bands;
     while (info.output_scanline < info.output_height) {
         JSAMPROW row = image->pixels + (size_t)info.output_scanline * stride;
@@ -116,8 +133,6 @@ int if_encode_jpeg(const if_image *image, int quality, if_bytes *out, char *err,
     jpeg_failure failure;
     install(&failure);
     info.err = &failure.base;
-    failure.buffer = NULL;
-    failure.length = 0;
     if (setjmp(failure.escape)) {
         snprintf(err, err_size, "JPEG encoding failed: %s", failure.message);
         jpeg_destroy_compress(&info);

@@ -4,8 +4,9 @@
  * Z_FILTERED; each row (8-bit palette images: always None, and the default
  * strategy) filtered with None, Up, Sub or Paeth, whichever has
  * the smallest sum of |signed byte| (tried in that order, replaced only when
- * strictly smaller, stopping at a cost of 0); IDAT chunks of at most 64 KiB;
- * palettes of up to 16 colours packed to 1, 2 or 4 bits.
+ * strictly smaller, stopping at a cost of 0); IDAT chunks the size of
+ * Pillow's encoder buffer, max(64 KiB, 4 x width); palettes of up to 16
+ * colours packed to 1, 2 or 4 bits.
  */
 #include "if_codec_internal.h"
 
@@ -13,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-
-#define IDAT_CHUNK_MAX 65536
 
 static void put32(uint8_t *p, uint32_t v) {
     p[0] = (uint8_t)(v >> 24);
@@ -88,7 +87,8 @@ static void pack_row(const if_image *image, uint32_t y, int bits, uint8_t *row, 
         memset(row, 0, row_bytes);
         int per_byte = 8 / bits;
         for (uint32_t x = 0; x < image->width; x++) {
-            uint8_t v = image->mode == IF_MODE_1 ? (src[x] ? 1 : 0) : src[x];
+            /* As Pillow packs: 1 bit is "non-zero", 2 and 4 bits keep the low bits. */
+            uint8_t v = bits == 1 ? (src[x] ? 1 : 0) : (uint8_t)(src[x] & ((1u << bits) - 1));
             row[x / per_byte] |= (uint8_t)(v << (8 - bits * (int)(x % per_byte + 1)));
         }
     } else {
@@ -108,7 +108,8 @@ int if_encode_png(const if_image *image, if_bytes *out, char *err, size_t err_si
     case IF_MODE_RGBA: color = 6; break;
     case IF_MODE_P:
         color = 3;
-        palette_entries = image->palette_size ? image->palette_size : 256;
+        /* Pillow writes only the entries the palette holds (at least one). */
+        palette_entries = image->palette_size > 256 ? 256 : image->palette_size ? image->palette_size : 1;
         if (palette_entries <= 2) bits = 1;
         else if (palette_entries <= 4) bits = 2;
         else if (palette_entries <= 16) bits = 4;
@@ -145,14 +146,24 @@ int if_encode_png(const if_image *image, if_bytes *out, char *err, size_t err_si
         for (uint32_t i = 0; i < palette_entries; i++) memcpy(plte + 3 * i, image->palette + 4 * i, 3);
         if (chunk(out, "PLTE", plte, 3 * palette_entries)) goto oom;
     }
-    if (image->transparency_size && chunk(out, "tRNS", image->transparency, image->transparency_size)) goto oom;
+    /* tRNS as Pillow writes info["transparency"]: a palette's alphas cut to
+     * the palette's length, a 2-byte grey or 6-byte RGB key; alpha modes none. */
+    size_t trns = 0;
+    if (image->transparency) {
+        if (color == 3) trns = image->transparency_size < palette_entries ? image->transparency_size : palette_entries;
+        else if (color == 0 && image->transparency_size >= 2) trns = 2;
+        else if (color == 2 && image->transparency_size >= 6) trns = 6;
+    }
+    if (trns && chunk(out, "tRNS", image->transparency, trns)) goto oom;
 
     size_t channels = color == 2 ? 3 : color == 4 ? 2 : color == 6 ? 4 : 1;
     size_t row_bytes = ((size_t)image->width * channels * (size_t)bits + 7) / 8;
     size_t bpp = (channels * (size_t)bits + 7) / 8;
     uint8_t *rows = calloc(2 * row_bytes + 2, 1);
     uint8_t *filtered = malloc(2 * (row_bytes + 1));
-    uint8_t *compressed = malloc(IDAT_CHUNK_MAX);
+    /* Pillow's encoder buffer, hence its IDAT size: max(64 KiB, 4 bytes per column). */
+    size_t idat_max = (size_t)image->width * 4 > 65536 ? (size_t)image->width * 4 : 65536;
+    uint8_t *compressed = malloc(idat_max);
     if (!rows || !filtered || !compressed) {
         free(rows);
         free(filtered);
@@ -172,7 +183,7 @@ int if_encode_png(const if_image *image, if_bytes *out, char *err, size_t err_si
         goto oom;
     }
     z.next_out = compressed;
-    z.avail_out = IDAT_CHUNK_MAX;
+    z.avail_out = (uInt)idat_max;
     int failed = 0;
     for (uint32_t y = 0; y <= image->height && !failed; y++) {
         int flush = y == image->height ? Z_FINISH : Z_NO_FLUSH;
@@ -188,9 +199,9 @@ int if_encode_png(const if_image *image, if_bytes *out, char *err, size_t err_si
         for (;;) {
             int rc = deflate(&z, flush);
             if (z.avail_out == 0) {
-                failed |= chunk(out, "IDAT", compressed, IDAT_CHUNK_MAX);
+                failed |= chunk(out, "IDAT", compressed, idat_max);
                 z.next_out = compressed;
-                z.avail_out = IDAT_CHUNK_MAX;
+                z.avail_out = (uInt)idat_max;
                 continue;
             }
             if (flush == Z_FINISH ? rc == Z_STREAM_END : z.avail_in == 0) break;
@@ -203,7 +214,7 @@ int if_encode_png(const if_image *image, if_bytes *out, char *err, size_t err_si
         current = above;
         above = swap;
     }
-    if (!failed && z.avail_out < IDAT_CHUNK_MAX) failed |= chunk(out, "IDAT", compressed, IDAT_CHUNK_MAX - z.avail_out);
+    if (!failed && z.avail_out < idat_max) failed |= chunk(out, "IDAT", compressed, idat_max - z.avail_out);
     deflateEnd(&z);
     free(rows);
     free(filtered);
