@@ -420,6 +420,10 @@ int if_filter_apply(const if_filter *filter, const if_image *in, if_image *out, 
         }
         /* fall through */
     case IF_FK_UNSHARP:
+        if (in->width == 0 || in->height == 0) {
+            copy_only = 1; /* Pillow returns empty images before looking at the radius or the mode */
+            break;
+        }
         if (filter->kind != IF_FK_BOX) {
             /* Pillow validates the derived box radius before the mode */
             float br = if_gaussian_box_radius((float)filter->radius);

@@ -157,6 +157,7 @@ static int rank32(const int32_t *s, int32_t *d, uint32_t W, uint32_t H, long siz
 
 int if_rank_apply(const if_filter *f, const if_image *in, if_image *out, char *err, size_t err_size) {
     int rc;
+    if (in->width == 0 || in->height == 0) return 0; /* empty images come back empty */
     if (in->sample_size == 4)
         rc = rank32((const int32_t *)(const void *)in->pixels, (int32_t *)(void *)out->pixels, in->width, in->height,
                     f->size, f->rank);
