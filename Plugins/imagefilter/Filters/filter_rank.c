@@ -130,9 +130,27 @@ static int rank8(const uint8_t *s, uint8_t *d, uint32_t W, uint32_t H, uint32_t 
     return 0;
 }
 
-static int cmp_i32(const void *a, const void *b) {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
+/* k-th smallest of v[0..n) (Hoare quickselect; v is scratch). */
+static int32_t select_i32(int32_t *v, size_t n, size_t k) {
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        int32_t pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot) i++;
+            while (v[j] > pivot) j--;
+            if (i <= j) {
+                int32_t t = v[i]; v[i] = v[j]; v[j] = t;
+                i++;
+                if (j == 0) break;
+                j--;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else return v[k];
+    }
+    return v[k];
 }
 
 static int rank32(const int32_t *s, int32_t *d, uint32_t W, uint32_t H, long size, long rank) {
@@ -147,8 +165,7 @@ static int rank32(const int32_t *s, int32_t *d, uint32_t W, uint32_t H, long siz
                 const int32_t *r = s + (size_t)clampi(yy, lasty) * W;
                 for (int64_t xx = x - m; xx <= x + m; xx++) win[k++] = r[clampi(xx, lastx)];
             }
-            qsort(win, n, sizeof(int32_t), cmp_i32);
-            d[(size_t)y * W + (size_t)x] = win[rank];
+            d[(size_t)y * W + (size_t)x] = select_i32(win, n, (size_t)rank);
         }
     }
     free(win);
