@@ -55,7 +55,7 @@ static void fmt_num(char *buf, size_t size, double v) {
 
 static int is_sep(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ','; }
 
-/* Parses a whole number token (optionally signed). */
+/* Parses one decimal number token (surrounding spaces allowed). */
 static int parse_double(const char *s, const char *end, double *out) {
     char buf[128];
     size_t len = (size_t)(end - s);
@@ -172,7 +172,6 @@ static int parse_kernel(if_filter *f, const char *s, const char *end, char *err,
     }
     double scale = 0;
     for (int i = 0; i < nv; i++) scale += vals[i]; /* Python 3.11 sum(): left to right in double */
-    int have_scale = 0;
     double offset = 0;
     for (int i = 2; i < np; i++) {
         const char *a = parts[i], *b = pends[i];
@@ -191,7 +190,6 @@ static int parse_kernel(if_filter *f, const char *s, const char *end, char *err,
         }
         if ((size_t)(ke - a) == 5 && strncasecmp(a, "scale", 5) == 0) {
             scale = v;
-            have_scale = 1;
         } else if ((size_t)(ke - a) == 6 && strncasecmp(a, "offset", 6) == 0) {
             offset = v;
         } else {
@@ -199,7 +197,6 @@ static int parse_kernel(if_filter *f, const char *s, const char *end, char *err,
             return -1;
         }
     }
-    (void)have_scale;
     f->kind = IF_FK_KERNEL;
     f->kw = w;
     f->kh = h;
@@ -283,7 +280,7 @@ if_filter *if_filter_parse(const char *spec, char *err, size_t err_size) {
             return f;
         }
     }
-    char n1[40], n2[40];
+    char n1[40];
     if (NAME_IS("Kernel")) {
         if (!args) FAIL("Kernel needs arguments: Kernel(WxH; values[; scale=S][; offset=O])");
         if (parse_kernel(f, args, args_end, err, err_size) < 0) {
@@ -356,7 +353,6 @@ if_filter *if_filter_parse(const char *spec, char *err, size_t err_size) {
         snprintf(f->name, sizeof f->name, "ModeFilter(%ld)", size);
         return f;
     }
-    (void)n2;
     FAIL("unknown filter '%.*s'; known filters: %s", (int)nlen, s, known_names);
 #undef FAIL
 #undef NAME_IS
