@@ -1,10 +1,33 @@
-/* 3x3 and 5x5 convolution (builtins and Kernel), Pillow's binary32 arithmetic. */
+/* 3x3 and 5x5 convolution (builtins and Kernel), Pillow's binary32 arithmetic.
+
+   Per output sample Pillow computes, in binary32 without FMA:
+       acc = off; for r in 0..n-1: t = p(r,0)*k[r][0] + p(r,1)*k[r][1] + ... (left to right); acc = acc + t
+   where kernel row r meets image row y+h-r. Both paths below keep exactly that order per sample and
+   only vectorise across samples (lanes), so every lane equals the scalar expression bit for bit.
+
+   8-bit images whose kernel is "dyadic" (every weight, and the offset, a multiple of 2^-s with all
+   partial sums small) take an integer path: there every binary32 product and sum is exact, so the
+   float result equals the integer sum / 2^s and clamping/truncation can be done on integers. */
 #define IF_FILTER_INTERNAL 1
 #include "if_filter.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define IF_X86 1
+#endif
+
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+
+/* Macros, not functions: returning 32-byte vectors from functions would change the ABI without AVX. */
+#define ld8(p) (__extension__({ v8f v_; memcpy(&v_, (p), sizeof v_); v_; }))
+#define splat8(x) ((v8f){(x), (x), (x), (x), (x), (x), (x), (x)})
 
 /* Loads one image row as binary32 samples. */
 static void load_row(const if_image *in, uint32_t y, float *dst) {
@@ -21,18 +44,16 @@ static void load_row(const if_image *in, uint32_t y, float *dst) {
     }
 }
 
-/* Stores samples [lo, hi) of an output row, clamped and truncated the way Pillow does. */
-static void store_row(if_image *out, uint32_t y, const float *acc, size_t lo, size_t hi) {
+static inline uint8_t clip8(float v) {
+    v = v > 0.0f ? v : 0.0f; /* NaN -> 0, like the low byte of x86's 0x80000000 */
+    v = v < 255.0f ? v : 255.0f;
+    return (uint8_t)(int)v;
+}
+
+/* Stores samples [lo, hi) of a 16- or 32-bit output row, clamped and truncated the way Pillow does. */
+static void store_row_wide(if_image *out, uint32_t y, const float *acc, size_t lo, size_t hi) {
     size_t n = (size_t)out->width * out->bands;
-    if (out->sample_size == 1) {
-        uint8_t *d = out->pixels + (size_t)y * n;
-        for (size_t i = lo; i < hi; i++) {
-            float v = acc[i];
-            v = v > 0.0f ? v : 0.0f; /* NaN -> 0, like the low byte of x86's 0x80000000 */
-            v = v < 255.0f ? v : 255.0f;
-            d[i] = (uint8_t)(int)v;
-        }
-    } else if (out->sample_size == 2) {
+    if (out->sample_size == 2) {
         uint16_t *d = (uint16_t *)(void *)out->pixels + (size_t)y * n;
         for (size_t i = lo; i < hi; i++) {
             float v = acc[i];
@@ -54,75 +75,281 @@ static void store_row(if_image *out, uint32_t y, const float *acc, size_t lo, si
     }
 }
 
-/* Four samples at a time (SSE2 width) with GCC/Clang vector extensions: lane j computes exactly the scalar
-   expression of sample j (same products, same left-to-right sums; -ffp-contract=off keeps them unfused). */
-typedef float v4f __attribute__((vector_size(16)));
+/* Narrowing stores (GCC scalarises __builtin_convertvector to bytes): 8 floats already clamped to
+   [0, 255] -> truncated -> 8 bytes; 16 int16 in [0, 255] -> 16 bytes. */
+#ifdef IF_X86
+#define STORE8_SSE2(dst, a)                                                                                  \
+    do {                                                                                                     \
+        __m128 l_, h_;                                                                                       \
+        memcpy(&l_, &(a), 16);                                                                               \
+        memcpy(&h_, (const char *)&(a) + 16, 16);                                                            \
+        __m128i w_ = _mm_packs_epi32(_mm_cvttps_epi32(l_), _mm_cvttps_epi32(h_));                            \
+        _mm_storel_epi64((__m128i *)(void *)(dst), _mm_packus_epi16(w_, w_));                                \
+    } while (0)
+#define STORE8_AVX2(dst, a)                                                                                  \
+    do {                                                                                                     \
+        __m256i q_ = _mm256_cvttps_epi32((__m256)(a));                                                       \
+        __m128i w_ = _mm_packs_epi32(_mm256_castsi256_si128(q_), _mm256_extracti128_si256(q_, 1));           \
+        _mm_storel_epi64((__m128i *)(void *)(dst), _mm_packus_epi16(w_, w_));                                \
+    } while (0)
+#define STORE16_SSE2(dst, a)                                                                                 \
+    do {                                                                                                     \
+        __m128i l_, h_;                                                                                      \
+        memcpy(&l_, &(a), 16);                                                                               \
+        memcpy(&h_, (const char *)&(a) + 16, 16);                                                            \
+        _mm_storeu_si128((__m128i *)(void *)(dst), _mm_packus_epi16(l_, h_));                                \
+    } while (0)
+#define STORE16_AVX2(dst, a)                                                                                 \
+    do {                                                                                                     \
+        __m256i q_ = (__m256i)(a);                                                                           \
+        _mm_storeu_si128((__m128i *)(void *)(dst),                                                           \
+                         _mm_packus_epi16(_mm256_castsi256_si128(q_), _mm256_extracti128_si256(q_, 1)));     \
+    } while (0)
+#else
+#define STORE8_SSE2(dst, a)                                                                                  \
+    do {                                                                                                     \
+        v8i q_ = __builtin_convertvector((a), v8i);                                                          \
+        for (int l_ = 0; l_ < 8; l_++) (dst)[l_] = (uint8_t)q_[l_];                                          \
+    } while (0)
+#define STORE16_SSE2(dst, a)                                                                                 \
+    do {                                                                                                     \
+        for (int l_ = 0; l_ < 16; l_++) (dst)[l_] = (uint8_t)(a)[l_];                                        \
+    } while (0)
+#endif
 
-static inline v4f load4(const float *p) {
-    v4f v;
-    memcpy(&v, p, sizeof v);
-    return v;
+/* One output row, float path. rows[r] points at sample 0 of the binary32 image row y+h-r; samples
+   [lo, hi) are computed. If d8 is set, results go there as clamped bytes, else into acc as floats. */
+#define KROW_BODY(N, STORE8)                                                                                        \
+    do {                                                                                                     \
+        v8f vk[N * N];                                                                                       \
+        for (int i = 0; i < N * N; i++) vk[i] = splat8(k[i]);                                                \
+        const v8f voff = splat8(off), vzero = splat8(0.0f), v255 = splat8(255.0f);                          \
+        size_t j = lo;                                                                                       \
+        for (; j + 8 <= hi; j += 8) {                                                                        \
+            v8f a = voff;                                                                                    \
+            for (int r = 0; r < N; r++) {                                                                    \
+                const float *p = rows[r] + j - (size_t)(N / 2) * B;                                          \
+                v8f t = ld8(p) * vk[r * N];                                                                  \
+                for (int c = 1; c < N; c++) t = t + ld8(p + (size_t)c * B) * vk[r * N + c];                  \
+                a = a + t;                                                                                   \
+            }                                                                                                \
+            if (d8) {                                                                                        \
+                v8i m = a > vzero;                                                                           \
+                a = (v8f)((v8i)a & m);                                                                       \
+                m = a < v255;                                                                                \
+                a = (v8f)(((v8i)a & m) | ((v8i)v255 & ~m));                                                  \
+                STORE8(d8 + j, a);                                                                           \
+            } else {                                                                                         \
+                memcpy(acc + j, &a, sizeof a);                                                               \
+            }                                                                                                \
+        }                                                                                                    \
+        for (; j < hi; j++) {                                                                                \
+            float a = off;                                                                                   \
+            for (int r = 0; r < N; r++) {                                                                    \
+                const float *p = rows[r] + j - (size_t)(N / 2) * B;                                          \
+                float t = p[0] * k[r * N];                                                                   \
+                for (int c = 1; c < N; c++) t = t + p[(size_t)c * B] * k[r * N + c];                         \
+                a = a + t;                                                                                   \
+            }                                                                                                \
+            if (d8) d8[j] = clip8(a);                                                                        \
+            else acc[j] = a;                                                                                 \
+        }                                                                                                    \
+    } while (0)
+
+typedef void (*krow_fn)(const float *const *rows, const float *k, float off, size_t B, size_t lo, size_t hi,
+                        uint8_t *d8, float *acc);
+
+static void krow3_base(const float *const *rows, const float *k, float off, size_t B, size_t lo, size_t hi,
+                       uint8_t *d8, float *acc) {
+    KROW_BODY(3, STORE8_SSE2);
+}
+static void krow5_base(const float *const *rows, const float *k, float off, size_t B, size_t lo, size_t hi,
+                       uint8_t *d8, float *acc) {
+    KROW_BODY(5, STORE8_SSE2);
+}
+#ifdef IF_X86
+__attribute__((target("avx2"))) static void krow3_avx2(const float *const *rows, const float *k, float off, size_t B,
+                                                       size_t lo, size_t hi, uint8_t *d8, float *acc) {
+    KROW_BODY(3, STORE8_AVX2);
+}
+__attribute__((target("avx2"))) static void krow5_avx2(const float *const *rows, const float *k, float off, size_t B,
+                                                       size_t lo, size_t hi, uint8_t *d8, float *acc) {
+    KROW_BODY(5, STORE8_AVX2);
+}
+#endif
+
+static int have_avx2(void) {
+#if defined(IF_X86) && !defined(IF_FILTER_NO_AVX2) /* -DIF_FILTER_NO_AVX2 tests the SSE2 path */
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") ? 1 : 0;
+    }
+    return cached;
+#else
+    return 0;
+#endif
 }
 
-static inline void store4(float *p, v4f v) { memcpy(p, &v, sizeof v); }
+/* ---- integer path for dyadic kernels on 8-bit images ---- */
 
-/* acc[j] += (row[j-B]*k0 + row[j]*k1) + row[j+B]*k2, for j in [0, n). */
-static void row3(float *restrict acc, const float *restrict row, size_t B, size_t n, const float *k) {
-    const float k0 = k[0], k1 = k[1], k2 = k[2];
-    const float *a = row - B, *b = row, *c = row + B;
-    const v4f vk0 = {k0, k0, k0, k0}, vk1 = {k1, k1, k1, k1},
-              vk2 = {k2, k2, k2, k2};
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        v4f t = load4(a + j) * vk0;
-        t = t + load4(b + j) * vk1;
-        t = t + load4(c + j) * vk2;
-        store4(acc + j, load4(acc + j) + t);
+typedef struct dyadic {
+    int s;           /* weights and offset are multiples of 2^-s */
+    int16_t k[25];   /* weight * 2^s */
+    int32_t off;     /* offset (with Pillow's +0.5) * 2^s */
+} dyadic;
+
+/* Finds s such that all binary32 products and partial sums are exact integers / 2^s and every integer
+   sum fits int16 (so the 16-bit lanes below never overflow either). */
+static int dyadic_setup(const float *k, int nk, float off, dyadic *dy) {
+    for (int s = 0; s <= 7; s++) { /* 255 << 7 still fits int16 */
+        const float sc = (float)(1 << s);
+        double bound = fabs((double)off) * sc;
+        int ok = 1;
+        for (int i = 0; i < nk && ok; i++) {
+            float v = k[i] * sc;
+            if (!isfinite(v) || v != floorf(v) || fabsf(v) > 127.0f) ok = 0;
+            else bound += 255.0 * fabs((double)v);
+        }
+        float o = off * sc;
+        if (!ok || !isfinite(o) || o != floorf(o)) continue;
+        if (bound > 32767.0) return 0; /* a bigger s only makes it larger */
+        dy->s = s;
+        for (int i = 0; i < nk; i++) dy->k[i] = (int16_t)(k[i] * sc);
+        dy->off = (int32_t)o;
+        return 1;
     }
-    for (; j < n; j++) {
-        float t = a[j] * k0;
-        t = t + b[j] * k1;
-        t = t + c[j] * k2;
-        acc[j] = acc[j] + t;
-    }
+    return 0;
 }
 
-static void row5(float *restrict acc, const float *restrict row, size_t B, size_t n, const float *k) {
-    const float k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4];
-    const float *a = row - 2 * B, *b = row - B, *c = row, *d = row + B, *e = row + 2 * B;
-    const v4f vk0 = {k0, k0, k0, k0}, vk1 = {k1, k1, k1, k1},
-              vk2 = {k2, k2, k2, k2}, vk3 = {k3, k3, k3, k3},
-              vk4 = {k4, k4, k4, k4};
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        v4f t = load4(a + j) * vk0;
-        t = t + load4(b + j) * vk1;
-        t = t + load4(c + j) * vk2;
-        t = t + load4(d + j) * vk3;
-        t = t + load4(e + j) * vk4;
-        store4(acc + j, load4(acc + j) + t);
-    }
-    for (; j < n; j++) {
-        float t = a[j] * k0;
-        t = t + b[j] * k1;
-        t = t + c[j] * k2;
-        t = t + d[j] * k3;
-        t = t + e[j] * k4;
-        acc[j] = acc[j] + t;
-    }
+/* One output row of a dyadic kernel. rows[r]: 8-bit image row y+h-r. The sum of integers is exact in any
+   order, so here the terms are simply accumulated in 16-bit lanes. */
+#define DROW_BODY(N, STORE16, LOAD16)                                                                                        \
+    do {                                                                                                     \
+        const int s = dy->s;                                                                                 \
+        const int16_t hiv = (int16_t)(255 << s);                                                             \
+        v16s vk[N * N];                                                                                      \
+        for (int i = 0; i < N * N; i++) {                                                                    \
+            int16_t w = dy->k[i];                                                                            \
+            vk[i] = (v16s){w, w, w, w, w, w, w, w, w, w, w, w, w, w, w, w};                                  \
+        }                                                                                                    \
+        const int16_t o = (int16_t)dy->off;                                                                  \
+        const v16s voff = {o, o, o, o, o, o, o, o, o, o, o, o, o, o, o, o};                                  \
+        const v16s vzero = {0}, vhi = {hiv, hiv, hiv, hiv, hiv, hiv, hiv, hiv,                               \
+                                       hiv, hiv, hiv, hiv, hiv, hiv, hiv, hiv};                              \
+        size_t j = lo;                                                                                       \
+        for (; j + 16 <= hi; j += 16) {                                                                      \
+            v16s a = voff;                                                                                   \
+            for (int r = 0; r < N; r++) {                                                                    \
+                const uint8_t *p = rows[r] + j - (size_t)(N / 2) * B;                                        \
+                for (int c = 0; c < N; c++) {                                                                \
+                    if (!dy->k[r * N + c]) continue;                                                         \
+                    a = a + LOAD16(p + (size_t)c * B) * vk[r * N + c];                                       \
+                }                                                                                            \
+            }                                                                                                \
+            v16s m = a > vzero;                                                                              \
+            a = a & m;                                                                                       \
+            m = a < vhi;                                                                                     \
+            a = (a & m) | (vhi & ~m);                                                                        \
+            a = a >> s;                                                                                      \
+            STORE16(d8 + j, a);                                                                              \
+        }                                                                                                    \
+        for (; j < hi; j++) {                                                                                \
+            int32_t a = dy->off;                                                                             \
+            for (int r = 0; r < N; r++) {                                                                    \
+                const uint8_t *p = rows[r] + j - (size_t)(N / 2) * B;                                        \
+                for (int c = 0; c < N; c++) a += (int32_t)p[(size_t)c * B] * dy->k[r * N + c];               \
+            }                                                                                                \
+            d8[j] = (uint8_t)(a <= 0 ? 0 : a >= (255 << s) ? 255 : a >> s);                                  \
+        }                                                                                                    \
+    } while (0)
+
+typedef int16_t v16s __attribute__((vector_size(32)));
+
+/* 16 bytes widened to 16 int16 lanes. */
+#ifdef IF_X86
+#define LOAD16_SSE2(p)                                                                                       \
+    (__extension__({                                                                                         \
+        __m128i b_ = _mm_loadu_si128((const __m128i *)(const void *)(p)), z_ = _mm_setzero_si128();          \
+        __m128i l_ = _mm_unpacklo_epi8(b_, z_), h_ = _mm_unpackhi_epi8(b_, z_);                              \
+        v16s v_;                                                                                             \
+        memcpy(&v_, &l_, 16);                                                                                \
+        memcpy((char *)&v_ + 16, &h_, 16);                                                                   \
+        v_;                                                                                                  \
+    }))
+#define LOAD16_AVX2(p) ((v16s)_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(p))))
+#else
+#define LOAD16_SSE2(p)                                                                                       \
+    (__extension__({                                                                                         \
+        typedef uint8_t v16b_ __attribute__((vector_size(16)));                                              \
+        v16b_ b_;                                                                                            \
+        memcpy(&b_, (p), sizeof b_);                                                                         \
+        __builtin_convertvector(b_, v16s);                                                                   \
+    }))
+#endif
+
+typedef void (*drow_fn)(const uint8_t *const *rows, const dyadic *dy, size_t B, size_t lo, size_t hi, uint8_t *d8);
+
+static void drow3_base(const uint8_t *const *rows, const dyadic *dy, size_t B, size_t lo, size_t hi, uint8_t *d8) {
+    DROW_BODY(3, STORE16_SSE2, LOAD16_SSE2);
 }
+static void drow5_base(const uint8_t *const *rows, const dyadic *dy, size_t B, size_t lo, size_t hi, uint8_t *d8) {
+    DROW_BODY(5, STORE16_SSE2, LOAD16_SSE2);
+}
+#ifdef IF_X86
+__attribute__((target("avx2"))) static void drow3_avx2(const uint8_t *const *rows, const dyadic *dy, size_t B,
+                                                       size_t lo, size_t hi, uint8_t *d8) {
+    DROW_BODY(3, STORE16_AVX2, LOAD16_AVX2);
+}
+__attribute__((target("avx2"))) static void drow5_avx2(const uint8_t *const *rows, const dyadic *dy, size_t B,
+                                                       size_t lo, size_t hi, uint8_t *d8) {
+    DROW_BODY(5, STORE16_AVX2, LOAD16_AVX2);
+}
+#endif
 
 int if_kernel_apply(const if_filter *f, const if_image *in, if_image *out, char *err, size_t err_size) {
     const int n = f->kw, h = n / 2;
     const uint32_t W = in->width, H = in->height, B = in->bands;
     const size_t rowlen = (size_t)W * B, ss = in->sample_size;
-    /* Borders are the input's samples: start from a full copy. */
-    memcpy(out->pixels, in->pixels, rowlen * H * ss);
+    /* Borders are the input's samples: copy the h top and bottom rows and the h left and right columns. */
+    {
+        const size_t rb = rowlen * ss, hb = (size_t)h * B * ss;
+        for (uint32_t y = 0; y < H; y++) {
+            const uint8_t *s = in->pixels + (size_t)y * rb;
+            uint8_t *d = out->pixels + (size_t)y * rb;
+            if (y < (uint32_t)h || y + (uint32_t)h >= H) {
+                memcpy(d, s, rb);
+            } else {
+                memcpy(d, s, hb);
+                memcpy(d + rb - hb, s + rb - hb, hb);
+            }
+        }
+    }
     float k[25];
     const float div = (float)f->scale;
     for (int i = 0; i < n * n; i++) k[i] = (float)f->kvalues[i] / div;
     const float off = (float)f->offset + 0.5f;
+    const size_t lo = (size_t)h * B, hi = rowlen - (size_t)h * B;
+    const int avx2 = have_avx2();
 
+    dyadic dy;
+    if (ss == 1 && dyadic_setup(k, n * n, off, &dy)) {
+        drow_fn fn = n == 3 ? drow3_base : drow5_base;
+#ifdef IF_X86
+        if (avx2) fn = n == 3 ? drow3_avx2 : drow5_avx2;
+#endif
+        const uint8_t *rows[5];
+        for (uint32_t y = (uint32_t)h; y + (uint32_t)h < H; y++) {
+            for (int r = 0; r < n; r++) rows[r] = in->pixels + (size_t)(y + (uint32_t)h - (uint32_t)r) * rowlen;
+            fn(rows, &dy, B, lo, hi, out->pixels + (size_t)y * rowlen);
+        }
+        return 0;
+    }
+
+    krow_fn fn = n == 3 ? krow3_base : krow5_base;
+#ifdef IF_X86
+    if (avx2) fn = n == 3 ? krow3_avx2 : krow5_avx2;
+#endif
     float *buf = malloc(sizeof(float) * rowlen * (size_t)(n + 1));
     if (!buf) {
         if_filter_seterr(err, err_size, "out of memory");
@@ -131,18 +358,18 @@ int if_kernel_apply(const if_filter *f, const if_image *in, if_image *out, char 
     float *ring[5];
     for (int i = 0; i < n; i++) ring[i] = buf + rowlen * (size_t)i;
     float *acc = buf + rowlen * (size_t)n;
-    const size_t lo = (size_t)h * B, hi = rowlen - (size_t)h * B, cnt = hi - lo;
-    /* ring[r % n] holds image row r */
+    /* ring[r % n] holds image row r as binary32, converted once */
     for (int r = 0; r < n - 1; r++) load_row(in, (uint32_t)r, ring[r % n]);
+    const float *rows[5];
     for (uint32_t y = (uint32_t)h; y + (uint32_t)h < H; y++) {
         load_row(in, y + (uint32_t)h, ring[(y + (uint32_t)h) % (uint32_t)n]);
-        for (size_t j = lo; j < hi; j++) acc[j] = off;
-        for (int r = 0; r < n; r++) {
-            const float *row = ring[(y + (uint32_t)h - (uint32_t)r) % (uint32_t)n];
-            if (n == 3) row3(acc + lo, row + lo, B, cnt, k + r * 3);
-            else row5(acc + lo, row + lo, B, cnt, k + r * 5);
+        for (int r = 0; r < n; r++) rows[r] = ring[(y + (uint32_t)h - (uint32_t)r) % (uint32_t)n];
+        if (ss == 1) {
+            fn(rows, k, off, B, lo, hi, out->pixels + (size_t)y * rowlen, NULL);
+        } else {
+            fn(rows, k, off, B, lo, hi, NULL, acc);
+            store_row_wide(out, y, acc, lo, hi);
         }
-        store_row(out, y, acc, lo, hi);
     }
     free(buf);
     return 0;
