@@ -22,111 +22,252 @@ static box_params box_setup(float r) {
 
 static inline int64_t clampi(int64_t i, int64_t last) { return i < 0 ? 0 : (i > last ? last : i); }
 
-/* One horizontal pass over every row; edges replicated. */
-static void pass_h_clamped(const uint8_t *src, uint8_t *dst, uint32_t W, uint32_t H, uint32_t B, box_params p) {
-    const int64_t last = (int64_t)W - 1, ir = p.ir;
-    const uint32_t ww = p.ww, fw = p.fw;
-    for (uint32_t y = 0; y < H; y++) {
-        const uint8_t *s = src + (size_t)y * W * B;
-        uint8_t *d = dst + (size_t)y * W * B;
-        for (uint32_t b = 0; b < B; b++) {
-            /* window of x = -1: indices [-ir-1, ir-1] */
-            uint32_t acc = (uint32_t)s[b] * (uint32_t)(ir + 1);
-            int64_t top = ir - 1 < last ? ir - 1 : last;
-            for (int64_t i = 0; i <= top; i++) acc += s[i * B + b];
-            if (ir - 1 > last) acc += (uint32_t)s[last * B + b] * (uint32_t)(ir - 1 - last);
-            for (int64_t x = 0; x <= last; x++) {
-                uint32_t add = s[clampi(x + ir, last) * B + b];
-                uint32_t sub = s[clampi(x - ir - 1, last) * B + b];
-                acc += add - sub;
-                uint32_t far = (uint32_t)s[clampi(x - ir - 1, last) * B + b] + s[clampi(x + ir + 1, last) * B + b];
-                uint32_t bulk = acc * ww + far * fw;
-                d[x * B + b] = (uint8_t)((bulk + (1u << 23)) >> 24);
-            }
+/* The engine: one box pass along the rows of a narrow block (nb bytes per row, H rows), every byte column
+   independent, edge rows replicated. A horizontal pass runs it on a transposed strip of 16 image rows,
+   a vertical pass on 64-byte-wide column blocks of the image. Per column, with Q(i) the clamped row i:
+       acc(y) = sum Q(y-ir .. y+ir);  out = (acc*ww + (Q(y-ir-1) + Q(y+ir+1))*fw + 2^23) >> 24
+   in uint32 arithmetic (wrapping as Pillow's does); acc is a running sum kept in registers. */
+
+typedef uint32_t v8u __attribute__((vector_size(32)));
+#define SPLAT8U(x) ((v8u){(x), (x), (x), (x), (x), (x), (x), (x)})
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define IF_X86 1
+/* 8 bytes -> 8 uint32 lanes; 16 uint32 lanes in 0..255 -> 16 bytes. */
+#define WIDEN_SSE2(p)                                                                                        \
+    (__extension__({                                                                                         \
+        __m128i z_ = _mm_setzero_si128();                                                                    \
+        __m128i b_ = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(const void *)(p)), z_);             \
+        __m128i l_ = _mm_unpacklo_epi16(b_, z_), h_ = _mm_unpackhi_epi16(b_, z_);                            \
+        v8u v_;                                                                                              \
+        memcpy(&v_, &l_, 16);                                                                                \
+        memcpy((char *)&v_ + 16, &h_, 16);                                                                   \
+        v_;                                                                                                  \
+    }))
+#define NARROW_SSE2(dst, x, y)                                                                               \
+    do {                                                                                                     \
+        __m128i a_, b_, c_, d_;                                                                              \
+        memcpy(&a_, &(x), 16);                                                                               \
+        memcpy(&b_, (const char *)&(x) + 16, 16);                                                            \
+        memcpy(&c_, &(y), 16);                                                                               \
+        memcpy(&d_, (const char *)&(y) + 16, 16);                                                            \
+        _mm_storeu_si128((__m128i *)(void *)(dst),                                                           \
+                         _mm_packus_epi16(_mm_packs_epi32(a_, b_), _mm_packs_epi32(c_, d_)));                \
+    } while (0)
+#define WIDEN_AVX2(p) ((v8u)_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(p))))
+#define NARROW_AVX2(dst, x, y)                                                                               \
+    do {                                                                                                     \
+        __m256i w_ = _mm256_permute4x64_epi64(_mm256_packs_epi32((__m256i)(x), (__m256i)(y)), 0xD8);         \
+        _mm_storeu_si128((__m128i *)(void *)(dst),                                                           \
+                         _mm_packus_epi16(_mm256_castsi256_si128(w_), _mm256_extracti128_si256(w_, 1)));     \
+    } while (0)
+#else
+#define WIDEN_SSE2(p)                                                                                        \
+    (__extension__({                                                                                         \
+        const uint8_t *q_ = (const uint8_t *)(p);                                                            \
+        (v8u){q_[0], q_[1], q_[2], q_[3], q_[4], q_[5], q_[6], q_[7]};                                       \
+    }))
+#define NARROW_SSE2(dst, x, y)                                                                               \
+    do {                                                                                                     \
+        for (int l_ = 0; l_ < 8; l_++) {                                                                     \
+            (dst)[l_] = (uint8_t)(x)[l_];                                                                    \
+            (dst)[8 + l_] = (uint8_t)(y)[l_];                                                                \
+        }                                                                                                    \
+    } while (0)
+#endif
+
+/* NB (bytes per block row) is a compile-time multiple of 16, at most 64. */
+#define BLOCK_BODY(NB, WIDEN, NARROW)                                                                        \
+    do {                                                                                                     \
+        enum { NV = NB / 8 };                                                                                \
+        const int64_t last = (int64_t)H - 1, ir = p.ir;                                                      \
+        const v8u vww = SPLAT8U(p.ww), vfw = SPLAT8U(p.fw), vhalf = SPLAT8U(1u << 23);                       \
+        v8u acc[NV];                                                                                         \
+        /* window of y = -1: rows -ir-1 .. ir-1, clamped */                                                  \
+        const uint32_t c0 = (uint32_t)(ir + 1);                                                              \
+        for (int v = 0; v < NV; v++) acc[v] = WIDEN(src + v * 8) * SPLAT8U(c0);                              \
+        const int64_t top = ir - 1 < last ? ir - 1 : last;                                                   \
+        for (int64_t i = 0; i <= top; i++)                                                                   \
+            for (int v = 0; v < NV; v++) acc[v] += WIDEN(src + (size_t)i * sst + v * 8);                     \
+        if (ir - 1 > last) {                                                                                 \
+            const uint32_t c = (uint32_t)(ir - 1 - last);                                                    \
+            for (int v = 0; v < NV; v++) acc[v] += WIDEN(src + (size_t)last * sst + v * 8) * SPLAT8U(c);     \
+        }                                                                                                    \
+        for (int64_t y = 0; y <= last; y++) {                                                                \
+            const uint8_t *ra = src + (size_t)clampi(y + ir, last) * sst;                                    \
+            const uint8_t *rs = src + (size_t)clampi(y - ir - 1, last) * sst;                                \
+            const uint8_t *rf = src + (size_t)clampi(y + ir + 1, last) * sst;                                \
+            uint8_t *d = dst + (size_t)y * dst_stride;                                                       \
+            v8u o[NV];                                                                                       \
+            for (int v = 0; v < NV; v++) {                                                                   \
+                v8u sb = WIDEN(rs + v * 8);                                                                  \
+                acc[v] = acc[v] + WIDEN(ra + v * 8) - sb;                                                    \
+                o[v] = (acc[v] * vww + (sb + WIDEN(rf + v * 8)) * vfw + vhalf) >> 24;                        \
+            }                                                                                                \
+            for (int v = 0; v < NV; v += 2) NARROW(d + v * 8, o[v], o[v + 1]);                               \
+        }                                                                                                    \
+    } while (0)
+
+#define BLOCK_FN(NAME, ATTR, WIDEN, NARROW)                                                                  \
+    ATTR static void NAME(const uint8_t *src, size_t sst, uint8_t *dst, size_t dst_stride, uint32_t H,       \
+                          uint32_t nb, box_params p) {                                                       \
+        switch (nb) {                                                                                        \
+        case 16: BLOCK_BODY(16, WIDEN, NARROW); break;                                                       \
+        case 32: BLOCK_BODY(32, WIDEN, NARROW); break;                                                       \
+        case 48: BLOCK_BODY(48, WIDEN, NARROW); break;                                                       \
+        default: BLOCK_BODY(64, WIDEN, NARROW); break;                                                       \
+        }                                                                                                    \
+    }
+
+typedef void (*block_fn)(const uint8_t *, size_t, uint8_t *, size_t, uint32_t, uint32_t, box_params);
+BLOCK_FN(block_base, , WIDEN_SSE2, NARROW_SSE2)
+#ifdef IF_X86
+BLOCK_FN(block_avx2, __attribute__((target("avx2"), unused)), WIDEN_AVX2, NARROW_AVX2)
+#endif
+
+/* Any width, scalar: for blocks narrower than 16 bytes. */
+static void block_scalar(const uint8_t *src, size_t sst, uint8_t *dst, size_t dst_stride, uint32_t H, uint32_t nb,
+                         box_params p) {
+    const int64_t last = (int64_t)H - 1, ir = p.ir;
+    for (uint32_t j = 0; j < nb; j++) {
+        uint32_t acc = (uint32_t)src[j] * (uint32_t)(ir + 1);
+        const int64_t top = ir - 1 < last ? ir - 1 : last;
+        for (int64_t i = 0; i <= top; i++) acc += src[(size_t)i * sst + j];
+        if (ir - 1 > last) acc += (uint32_t)src[(size_t)last * sst + j] * (uint32_t)(ir - 1 - last);
+        for (int64_t y = 0; y <= last; y++) {
+            uint32_t a = src[(size_t)clampi(y + ir, last) * sst + j];
+            uint32_t s = src[(size_t)clampi(y - ir - 1, last) * sst + j];
+            uint32_t f = src[(size_t)clampi(y + ir + 1, last) * sst + j];
+            acc += a - s;
+            dst[(size_t)y * dst_stride + j] = (uint8_t)((acc * p.ww + (s + f) * p.fw + (1u << 23)) >> 24);
         }
     }
 }
 
-/* The same pass on a row padded with ir+2 replicated pixels per side: no clamping in the loop.
-   B is a compile-time constant in each instantiation. */
-static inline void pass_h_padded_b(const uint8_t *src, uint8_t *dst, uint8_t *pad, uint32_t W, uint32_t H,
-                                   const uint32_t B, box_params p) {
-    const size_t ir = (size_t)p.ir, padpx = ir + 2, n = (size_t)W * B;
-    const uint32_t ww = p.ww, fw = p.fw;
-    for (uint32_t y = 0; y < H; y++) {
-        const uint8_t *s = src + (size_t)y * n;
-        uint8_t *d = dst + (size_t)y * n;
-        for (size_t i = 0; i < padpx; i++) {
-            memcpy(pad + i * B, s, B);
-            memcpy(pad + (padpx + W + i) * B, s + n - B, B);
-        }
-        memcpy(pad + padpx * B, s, n);
-        const uint8_t *q = pad + padpx * B; /* q[i * B + b] = Q(i), -padpx <= i < W + padpx */
-        uint32_t acc[4] = {0, 0, 0, 0};
-        for (int64_t i = -(int64_t)ir - 1; i <= (int64_t)ir - 1; i++)
-            for (uint32_t b = 0; b < B; b++) acc[b] += q[i * (int64_t)B + b];
-        const uint8_t *add = q + ir * B, *sub = q - (ir + 1) * B, *far = q + (ir + 1) * B;
-        for (size_t x = 0; x < W; x++) {
-            for (uint32_t b = 0; b < B; b++) {
-                size_t j = x * B + b;
-                uint32_t a = acc[b] + ((uint32_t)add[j] - (uint32_t)sub[j]);
-                acc[b] = a;
-                uint32_t bulk = a * ww + ((uint32_t)sub[j] + (uint32_t)far[j]) * fw;
-                d[j] = (uint8_t)((bulk + (1u << 23)) >> 24);
-            }
-        }
-    }
+static block_fn pick_block(void) {
+#if defined(IF_X86) && !defined(IF_FILTER_NO_AVX2) /* -DIF_FILTER_NO_AVX2 tests the SSE2 path */
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) return block_avx2;
+#endif
+    return block_base;
 }
 
-static int pass_h(const uint8_t *src, uint8_t *dst, uint32_t W, uint32_t H, uint32_t B, box_params p) {
-    if (p.ir > 4 * (int64_t)W + 64) {
-        pass_h_clamped(src, dst, W, H, B, p);
-        return 0;
+/* Runs `passes` passes over a block of nb bytes x H rows: src (stride sst) -> dst (stride dst_stride),
+   through the contiguous scratch buffers t0/t1 (H * 64 bytes each). */
+static void block_passes(block_fn fn, const uint8_t *src, size_t sst, uint8_t *dst, size_t dst_stride, uint32_t H,
+                         uint32_t nb, box_params p, int passes, uint8_t *t0, uint8_t *t1) {
+    const uint8_t *cur = src;
+    size_t cst = sst;
+    const int inplace = src == dst; /* then every pass goes to scratch and the result is copied back */
+    for (int i = 0; i < passes; i++) {
+        const int direct = i == passes - 1 && !inplace;
+        uint8_t *to = direct ? dst : (i & 1 ? t1 : t0);
+        size_t tst = direct ? dst_stride : nb;
+        if (nb % 16 == 0 && nb <= 64) fn(cur, cst, to, tst, H, nb, p);
+        else block_scalar(cur, cst, to, tst, H, nb, p);
+        cur = to;
+        cst = tst;
     }
-    uint8_t *pad = malloc(((size_t)W + 2 * ((size_t)p.ir + 2)) * B);
-    if (!pad) return -1;
-    switch (B) {
-    case 1: pass_h_padded_b(src, dst, pad, W, H, 1, p); break;
-    case 2: pass_h_padded_b(src, dst, pad, W, H, 2, p); break;
-    case 3: pass_h_padded_b(src, dst, pad, W, H, 3, p); break;
-    default: pass_h_padded_b(src, dst, pad, W, H, 4, p); break;
+    if (inplace)
+        for (uint32_t y = 0; y < H; y++) memcpy(dst + (size_t)y * dst_stride, cur + (size_t)y * nb, nb);
+}
+
+/* 16x16 byte transpose: rows src[i * sst], i < 16, 16 bytes each -> dst[j * dst_stride], j < 16. */
+static void transpose16(const uint8_t *src, size_t sst, uint8_t *dst, size_t dst_stride) {
+#ifdef IF_X86
+    __m128i r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm_loadu_si128((const __m128i *)(const void *)(src + (size_t)i * sst));
+    for (int i = 0; i < 8; i++) {
+        t[i] = _mm_unpacklo_epi8(r[2 * i], r[2 * i + 1]);
+        t[i + 8] = _mm_unpackhi_epi8(r[2 * i], r[2 * i + 1]);
     }
-    free(pad);
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm_unpacklo_epi16(t[2 * i], t[2 * i + 1]);
+        r[i + 4] = _mm_unpackhi_epi16(t[2 * i], t[2 * i + 1]);
+        r[i + 8] = _mm_unpacklo_epi16(t[8 + 2 * i], t[8 + 2 * i + 1]);
+        r[i + 12] = _mm_unpackhi_epi16(t[8 + 2 * i], t[8 + 2 * i + 1]);
+    }
+    for (int q = 0; q < 4; q++)
+        for (int i = 0; i < 2; i++) {
+            t[q * 4 + i] = _mm_unpacklo_epi32(r[q * 4 + 2 * i], r[q * 4 + 2 * i + 1]);
+            t[q * 4 + i + 2] = _mm_unpackhi_epi32(r[q * 4 + 2 * i], r[q * 4 + 2 * i + 1]);
+        }
+    for (int q = 0; q < 8; q++) {
+        r[q * 2] = _mm_unpacklo_epi64(t[q * 2], t[q * 2 + 1]);
+        r[q * 2 + 1] = _mm_unpackhi_epi64(t[q * 2], t[q * 2 + 1]);
+    }
+    /* r[k] now holds source column k */
+    for (int k = 0; k < 16; k++) _mm_storeu_si128((__m128i *)(void *)(dst + (size_t)k * dst_stride), r[k]);
+#else
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 16; j++) dst[(size_t)j * dst_stride + i] = src[(size_t)i * sst + j];
+#endif
+}
+
+/* Transposes a rows x cols byte matrix: dst[j * dst_stride + i] = src[i * sst + j]. */
+static void transpose_strip(const uint8_t *src, size_t sst, uint8_t *dst, size_t dst_stride, size_t rows,
+                            size_t cols) {
+    size_t i = 0;
+    for (; i + 16 <= rows; i += 16) {
+        size_t j = 0;
+        for (; j + 16 <= cols; j += 16) transpose16(src + i * sst + j, sst, dst + j * dst_stride + i, dst_stride);
+        for (; j < cols; j++)
+            for (size_t k = i; k < i + 16; k++) dst[j * dst_stride + k] = src[k * sst + j];
+    }
+    for (; i < rows; i++)
+        for (size_t j = 0; j < cols; j++) dst[j * dst_stride + i] = src[i * sst + j];
+}
+
+/* Horizontal passes: strips of 16 rows are transposed (sample index becomes the row, pixel x = B rows
+   of 16 bytes = one block row of 16*B bytes), blurred as blocks, and transposed back. */
+static int passes_h(const uint8_t *src, uint8_t *dst, uint32_t W, uint32_t H, uint32_t B, box_params p, int passes,
+                    block_fn fn) {
+    const size_t n = (size_t)W * B;
+    uint8_t *buf = malloc(n * 16 * 3 + 64);
+    if (!buf) return -1;
+    uint8_t *T = buf, *t0 = buf + n * 16, *t1 = buf + n * 32;
+    const uint8_t *rowp[16];
+    for (uint32_t y0 = 0; y0 < H; y0 += 16) {
+        const uint32_t rows = H - y0 < 16 ? H - y0 : 16;
+        if (rows == 16) {
+            transpose_strip(src + (size_t)y0 * n, n, T, 16, 16, n);
+        } else {
+            for (uint32_t i = 0; i < 16; i++) rowp[i] = src + (size_t)(y0 + (i < rows ? i : rows - 1)) * n;
+            for (size_t j = 0; j < n; j++)
+                for (int i = 0; i < 16; i++) T[j * 16 + (size_t)i] = rowp[i][j];
+        }
+        /* T: W block rows of 16*B bytes; the last pass lands in t1 (t0 and then T itself are the scratch) */
+        uint8_t *res = t1;
+        block_passes(fn, T, 16 * (size_t)B, res, 16 * (size_t)B, W, 16 * B, p, passes, t0, T);
+        if (rows == 16) {
+            transpose_strip(res, 16, dst + (size_t)y0 * n, n, n, 16);
+        } else {
+            for (size_t j = 0; j < n; j++)
+                for (uint32_t i = 0; i < rows; i++) dst[(size_t)(y0 + i) * n + j] = res[j * 16 + i];
+        }
+    }
+    free(buf);
     return 0;
 }
 
-/* One vertical pass, row by row with one running sum per sample column. */
-static int pass_v(const uint8_t *src, uint8_t *dst, uint32_t W, uint32_t H, uint32_t B, box_params p) {
+/* Vertical passes on column blocks of 64 bytes (then 16, then the rest). */
+static int passes_v(const uint8_t *src, uint8_t *dst, uint32_t W, uint32_t H, uint32_t B, box_params p, int passes,
+                    block_fn fn) {
     const size_t n = (size_t)W * B;
-    const int64_t last = (int64_t)H - 1, ir = p.ir;
-    const uint32_t ww = p.ww, fw = p.fw;
-    uint32_t *acc = malloc(sizeof(uint32_t) * (n ? n : 1));
-    if (!acc) return -1;
-    const uint32_t c0 = (uint32_t)(ir + 1);
-    for (size_t j = 0; j < n; j++) acc[j] = (uint32_t)src[j] * c0;
-    int64_t top = ir - 1 < last ? ir - 1 : last;
-    for (int64_t i = 0; i <= top; i++) {
-        const uint8_t *r = src + (size_t)i * n;
-        for (size_t j = 0; j < n; j++) acc[j] += r[j];
+    uint8_t *buf = malloc((size_t)H * 64 * 2);
+    if (!buf) return -1;
+    uint8_t *t0 = buf, *t1 = buf + (size_t)H * 64;
+    if (n < 16) {
+        block_passes(fn, src, n, dst, n, H, (uint32_t)n, p, passes, t0, t1);
+    } else {
+        size_t x = 0;
+        for (; x + 64 <= n; x += 64) block_passes(fn, src + x, n, dst + x, n, H, 64, p, passes, t0, t1);
+        /* the rest: 16-byte blocks, then a narrow scalar block (no overlap: the passes may run in place) */
+        for (; x + 16 <= n; x += 16) block_passes(fn, src + x, n, dst + x, n, H, 16, p, passes, t0, t1);
+        if (x < n) block_passes(fn, src + x, n, dst + x, n, H, (uint32_t)(n - x), p, passes, t0, t1);
     }
-    if (ir - 1 > last) {
-        const uint8_t *r = src + (size_t)last * n;
-        const uint32_t c = (uint32_t)(ir - 1 - last);
-        for (size_t j = 0; j < n; j++) acc[j] += (uint32_t)r[j] * c;
-    }
-    for (int64_t y = 0; y <= last; y++) {
-        const uint8_t *ra = src + (size_t)clampi(y + ir, last) * n;
-        const uint8_t *rs = src + (size_t)clampi(y - ir - 1, last) * n;
-        const uint8_t *rf = src + (size_t)clampi(y + ir + 1, last) * n;
-        uint8_t *d = dst + (size_t)y * n;
-        for (size_t j = 0; j < n; j++) {
-            uint32_t a = acc[j] + ((uint32_t)ra[j] - (uint32_t)rs[j]);
-            acc[j] = a;
-            uint32_t bulk = a * ww + ((uint32_t)rs[j] + (uint32_t)rf[j]) * fw;
-            d[j] = (uint8_t)((bulk + (1u << 23)) >> 24);
-        }
-    }
-    free(acc);
+    free(buf);
     return 0;
 }
 
@@ -142,39 +283,23 @@ int if_boxblur_raw(const if_image *in, if_image *out, float xradius, float yradi
     }
     const uint32_t W = in->width, H = in->height, B = in->bands;
     const size_t bytes = (size_t)W * H * B;
-    memcpy(out->pixels, in->pixels, bytes);
-    if (bytes == 0 || (xradius == 0.0f && yradius == 0.0f)) return 0;
-    uint8_t *tmp = malloc(bytes);
-    if (!tmp) {
-        if_filter_seterr(err, err_size, "out of memory");
-        return -1;
+    if (bytes == 0 || (xradius == 0.0f && yradius == 0.0f)) {
+        if (bytes) memcpy(out->pixels, in->pixels, bytes);
+        return 0;
     }
-    uint8_t *cur = out->pixels, *nxt = tmp;
-    if (xradius != 0.0f) {
-        box_params p = box_setup(xradius);
-        for (int i = 0; i < passes; i++) {
-            if (pass_h(cur, nxt, W, H, B, p) < 0) {
-                free(tmp);
-                if_filter_seterr(err, err_size, "out of memory");
-                return -1;
-            }
-            uint8_t *t = cur; cur = nxt; nxt = t;
-        }
+    const block_fn fn = pick_block();
+    int rc = 0;
+    if (xradius != 0.0f && yradius != 0.0f) {
+        /* vertical passes in place on the horizontal result (column blocks go through scratch) */
+        rc = passes_h(in->pixels, out->pixels, W, H, B, box_setup(xradius), passes, fn);
+        if (rc == 0) rc = passes_v(out->pixels, out->pixels, W, H, B, box_setup(yradius), passes, fn);
+    } else if (xradius != 0.0f) {
+        rc = passes_h(in->pixels, out->pixels, W, H, B, box_setup(xradius), passes, fn);
+    } else {
+        rc = passes_v(in->pixels, out->pixels, W, H, B, box_setup(yradius), passes, fn);
     }
-    if (yradius != 0.0f) {
-        box_params p = box_setup(yradius);
-        for (int i = 0; i < passes; i++) {
-            if (pass_v(cur, nxt, W, H, B, p) < 0) {
-                free(tmp);
-                if_filter_seterr(err, err_size, "out of memory");
-                return -1;
-            }
-            uint8_t *t = cur; cur = nxt; nxt = t;
-        }
-    }
-    if (cur != out->pixels) memcpy(out->pixels, cur, bytes);
-    free(tmp);
-    return 0;
+    if (rc < 0) if_filter_seterr(err, err_size, "out of memory");
+    return rc;
 }
 
 float if_gaussian_box_radius(float sigma) {
@@ -191,22 +316,27 @@ float if_gaussian_box_radius(float sigma) {
 int if_unsharp_apply(const if_filter *f, const if_image *in, if_image *out, char *err, size_t err_size) {
     const float br = if_gaussian_box_radius((float)f->radius);
     if (if_boxblur_raw(in, out, br, br, 3, err, err_size) < 0) return -1;
-    const size_t n = (size_t)in->width * in->height * in->bands;
+    /* The result depends only on (input, blurred) bytes: tabulate all 65536 pairs once. */
+    uint8_t *lut = malloc(65536);
+    if (!lut) {
+        if_filter_seterr(err, err_size, "out of memory");
+        return -1;
+    }
     const int32_t th = f->threshold;
     const uint32_t pc = (uint32_t)f->percent;
+    for (int32_t a = 0; a < 256; a++)
+        for (int32_t b = 0; b < 256; b++) {
+            int32_t diff = a - b, ad = diff < 0 ? -diff : diff, v = a;
+            if (ad > th) {
+                int32_t prod = (int32_t)((uint32_t)diff * pc); /* 32-bit product, as in C int */
+                v = a + prod / 100;
+            }
+            lut[a << 8 | b] = (uint8_t)(v <= 0 ? 0 : (v >= 255 ? 255 : v));
+        }
+    const size_t n = (size_t)in->width * in->height * in->bands;
     const uint8_t *s = in->pixels;
     uint8_t *d = out->pixels;
-    for (size_t i = 0; i < n; i++) {
-        int32_t a = s[i];
-        int32_t diff = a - (int32_t)d[i];
-        int32_t ad = diff < 0 ? -diff : diff;
-        if (ad > th) {
-            int32_t prod = (int32_t)((uint32_t)diff * pc); /* 32-bit product, as in C int */
-            int32_t v = a + prod / 100;
-            d[i] = (uint8_t)(v <= 0 ? 0 : (v >= 255 ? 255 : v));
-        } else {
-            d[i] = (uint8_t)a;
-        }
-    }
+    for (size_t i = 0; i < n; i++) d[i] = lut[(uint32_t)s[i] << 8 | d[i]];
+    free(lut);
     return 0;
 }
