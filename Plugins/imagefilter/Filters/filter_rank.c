@@ -87,12 +87,157 @@ static int rank8_3x3(const uint8_t *s, uint8_t *d, uint32_t W, uint32_t H, uint3
     return 0;
 }
 
+
+/* ---- selection networks: any rank of a 3x3, 5x5 or 7x7 window, 16 or 32 samples at a time ----
+   Batcher's odd-even merge sort on 16/32/64 wires, the missing wires being +inf (255: the rank-th smallest
+   of the real values is unchanged). Comparators touching a padding wire are no-ops; comparators that cannot
+   influence wire `rank` are dropped by a backward pass. Each lane runs the same network on its own window. */
+
+typedef struct rank_net {
+    int nwires, ncomp;
+    uint8_t lo[2048], hi[2048];
+} rank_net;
+
+static void build_net(rank_net *net, int n, int rank) {
+    int N = 1;
+    while (N < n) N <<= 1;
+    uint8_t keep_lo[2048], keep_hi[2048]; /* 64 wires need 543 comparators */
+    int cnt = 0;
+    for (int p = 1; p < N; p <<= 1)
+        for (int k = p; k >= 1; k >>= 1)
+            for (int j = k % p; j + k < N; j += 2 * k)
+                for (int i = 0; i < k && i + j + k < N; i++)
+                    if ((i + j) / (2 * p) == (i + j + k) / (2 * p) && i + j + k < n) {
+                        keep_lo[cnt] = (uint8_t)(i + j);
+                        keep_hi[cnt] = (uint8_t)(i + j + k);
+                        cnt++;
+                    }
+    /* backward pass: keep what can reach wire `rank` */
+    uint8_t need[64] = {0};
+    need[rank] = 1;
+    int out = 0;
+    for (int c = cnt - 1; c >= 0; c--) {
+        if (need[keep_lo[c]] || need[keep_hi[c]]) {
+            need[keep_lo[c]] = need[keep_hi[c]] = 1;
+            net->lo[out] = keep_lo[c];
+            net->hi[out] = keep_hi[c];
+            out++;
+        }
+    }
+    /* reverse into forward order */
+    for (int a = 0, b = out - 1; a < b; a++, b--) {
+        uint8_t t = net->lo[a]; net->lo[a] = net->lo[b]; net->lo[b] = t;
+        t = net->hi[a]; net->hi[a] = net->hi[b]; net->hi[b] = t;
+    }
+    net->ncomp = out;
+    net->nwires = n;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define IF_X86 1
+#endif
+
+/* rows[dy]: padded row y+dy-m (clamped), m replicated pixels each side, 160 spare bytes at the end.
+   Computes nout samples, rounded up to 4 vectors, into o (which has 160 spare bytes). */
+#define NET_ROW_BODY(VT, LOADU, STOREU, VMIN, VMAX, LANES)                                                   \
+    do {                                                                                                     \
+        /* four independent chunks per step: the comparators' load/min/max/store chains overlap */          \
+        VT w[64][4];                                                                                         \
+        const int sz = 2 * m + 1;                                                                            \
+        for (size_t j = 0; j < nout; j += 4 * LANES) {                                                       \
+            int k = 0;                                                                                       \
+            for (int dy = 0; dy < sz; dy++)                                                                  \
+                for (int dx = 0; dx < sz; dx++, k++)                                                         \
+                    for (int u = 0; u < 4; u++) w[k][u] = LOADU(rows[dy] + j + (size_t)(u * LANES) + (size_t)dx * B); \
+            for (int c = 0; c < net->ncomp; c++) {                                                           \
+                VT *x = w[net->lo[c]], *y = w[net->hi[c]];                                                   \
+                for (int u = 0; u < 4; u++) {                                                                \
+                    VT a = x[u], b = y[u];                                                                   \
+                    x[u] = VMIN(a, b);                                                                       \
+                    y[u] = VMAX(a, b);                                                                       \
+                }                                                                                            \
+            }                                                                                                \
+            for (int u = 0; u < 4; u++) STOREU(o + j + (size_t)(u * LANES), w[rank][u]);                     \
+        }                                                                                                    \
+    } while (0)
+
+typedef void (*net_row_fn)(const uint8_t *const *rows, size_t B, int m, size_t nout, const rank_net *net, int rank,
+                           uint8_t *o);
+
+#ifdef IF_X86
+#define LOADU_SSE2(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
+#define STOREU_SSE2(p, v) _mm_storeu_si128((__m128i *)(void *)(p), (v))
+static void net_row_base(const uint8_t *const *rows, size_t B, int m, size_t nout, const rank_net *net, int rank,
+                         uint8_t *o) {
+    NET_ROW_BODY(__m128i, LOADU_SSE2, STOREU_SSE2, _mm_min_epu8, _mm_max_epu8, 16);
+}
+#define LOADU_AVX2(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+#define STOREU_AVX2(p, v) _mm256_storeu_si256((__m256i *)(void *)(p), (v))
+__attribute__((target("avx2"), unused)) static void net_row_avx2(const uint8_t *const *rows, size_t B, int m, size_t nout,
+                                                         const rank_net *net, int rank, uint8_t *o) {
+    NET_ROW_BODY(__m256i, LOADU_AVX2, STOREU_AVX2, _mm256_min_epu8, _mm256_max_epu8, 32);
+}
+#else
+#define LOAD1(p) (*(p))
+#define STORE1(p, v) (*(p) = (v))
+#define MIN1(a, b) ((a) < (b) ? (a) : (b))
+#define MAX1(a, b) ((a) < (b) ? (b) : (a))
+static void net_row_base(const uint8_t *const *rows, size_t B, int m, size_t nout, const rank_net *net, int rank,
+                         uint8_t *o) {
+    NET_ROW_BODY(uint8_t, LOAD1, STORE1, MIN1, MAX1, 1);
+}
+#endif
+
+static int rank8_net(const uint8_t *s, uint8_t *d, uint32_t W, uint32_t H, uint32_t B, int size, int rank) {
+    rank_net *net = malloc(sizeof *net);
+    const int m = size / 2;
+    const size_t n = (size_t)W * B, pn = n + 2 * (size_t)m * B + 160;
+    uint8_t *buf = calloc((size_t)H * pn + n + 160, 1);
+    if (!net || !buf) {
+        free(net);
+        free(buf);
+        return -1;
+    }
+    build_net(net, size * size, rank);
+    net_row_fn fn = net_row_base;
+#if defined(IF_X86) && !defined(IF_FILTER_NO_AVX2) /* -DIF_FILTER_NO_AVX2 tests the SSE2 path */
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) fn = net_row_avx2;
+#endif
+    /* every image row padded once: m replicated pixels each side */
+    for (uint32_t y = 0; y < H; y++) {
+        uint8_t *pr = buf + (size_t)y * pn;
+        const uint8_t *r = s + (size_t)y * n;
+        for (int i = 0; i < m; i++) {
+            memcpy(pr + (size_t)i * B, r, B);
+            memcpy(pr + (size_t)(m + (int)W + i) * B, r + n - B, B);
+        }
+        memcpy(pr + (size_t)m * B, r, n);
+    }
+    uint8_t *o = buf + (size_t)H * pn;
+    const uint8_t *rows[7];
+    for (uint32_t y = 0; y < H; y++) {
+        for (int dy = 0; dy < size; dy++) {
+            int64_t yy = (int64_t)y + dy - m;
+            yy = yy < 0 ? 0 : (yy >= (int64_t)H ? (int64_t)H - 1 : yy);
+            rows[dy] = buf + (size_t)yy * pn;
+        }
+        fn(rows, B, m, n, net, rank, o);
+        memcpy(d + (size_t)y * n, o, n);
+    }
+    free(buf);
+    free(net);
+    return 0;
+}
+
 static int rank8(const uint8_t *s, uint8_t *d, uint32_t W, uint32_t H, uint32_t B, long size, long rank) {
     if (size == 1) {
         memcpy(d, s, (size_t)W * H * B);
         return 0;
     }
-    if (size == 3) return rank8_3x3(s, d, W, H, B, rank);
+    if (size == 3 && (rank == 0 || rank == 4 || rank == 8)) return rank8_3x3(s, d, W, H, B, rank);
+    if (size <= 7) return rank8_net(s, d, W, H, B, (int)size, (int)rank);
     const int64_t m = size / 2, lastx = (int64_t)W - 1, lasty = (int64_t)H - 1;
     uint32_t fine[256], coarse[16];
     for (uint32_t b = 0; b < B; b++) {
