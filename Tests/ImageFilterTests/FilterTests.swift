@@ -114,18 +114,24 @@ import imagefilter
         return nil
     }
 
+    /// Every case twice: with the AVX2 versions (when the CPU has AVX2) and with the SSE2/portable baseline.
+    /// One test runs both in turn because the SIMD level is process-wide.
     @Test func everyCaseMatchesPillow() throws {
         let all = try Self.cases()
-        #expect(all.count > 1000)
-        var failures = 0
-        for c in all {
-            if let problem = try Self.check(c) {
-                failures += 1
-                Issue.record("\(c): \(problem)")
-                if failures >= 30 { break }
+        #expect(all.count > 1500)
+        defer { if_filter_set_simd(Int32(IF_SIMD_AUTO)) }
+        for level in [IF_SIMD_AUTO, IF_SIMD_BASELINE] {
+            if_filter_set_simd(Int32(level))
+            var failures = 0
+            for c in all {
+                if let problem = try Self.check(c) {
+                    failures += 1
+                    Issue.record("\(level == IF_SIMD_AUTO ? "auto" : "baseline") SIMD: \(c): \(problem)")
+                    if failures >= 30 { break }
+                }
             }
+            #expect(failures == 0)
         }
-        #expect(failures == 0)
     }
 
     @Test(arguments: ["CONTOUR", "BLUR", "DETAIL", "EDGE_ENHANCE", "EDGE_ENHANCE_MORE", "EMBOSS", "FIND_EDGES",

@@ -123,7 +123,7 @@ typedef uint32_t v8u __attribute__((vector_size(32)));
 typedef void (*block_fn)(const uint8_t *, size_t, uint8_t *, size_t, uint32_t, uint32_t, box_params);
 BLOCK_FN(block_base, , WIDEN_SSE2, NARROW_SSE2)
 #ifdef IF_X86
-BLOCK_FN(block_avx2, __attribute__((target("avx2"), unused)), WIDEN_AVX2, NARROW_AVX2)
+BLOCK_FN(block_avx2, __attribute__((target("avx2"))), WIDEN_AVX2, NARROW_AVX2)
 #endif
 
 /* Any width, scalar: for blocks narrower than 16 bytes. */
@@ -146,9 +146,8 @@ static void block_scalar(const uint8_t *src, size_t sst, uint8_t *dst, size_t ds
 }
 
 static block_fn pick_block(void) {
-#if defined(IF_X86) && !defined(IF_FILTER_NO_AVX2) /* -DIF_FILTER_NO_AVX2 tests the SSE2 path */
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) return block_avx2;
+#ifdef IF_X86
+    if (if_filter_use_avx2()) return block_avx2;
 #endif
     return block_base;
 }

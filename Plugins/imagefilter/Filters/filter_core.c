@@ -19,6 +19,23 @@ void if_filter_seterr(char *err, size_t err_size, const char *fmt, ...) {
     va_end(ap);
 }
 
+static _Atomic int simd_level = IF_SIMD_AUTO;
+
+void if_filter_set_simd(int level) { simd_level = level; }
+
+int if_filter_use_avx2(void) {
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(IF_FILTER_NO_AVX2)
+    static _Atomic int cpu = -1;
+    if (cpu < 0) {
+        __builtin_cpu_init();
+        cpu = __builtin_cpu_supports("avx2") ? 1 : 0;
+    }
+    return cpu == 1 && simd_level == IF_SIMD_AUTO;
+#else
+    return 0;
+#endif
+}
+
 typedef struct builtin {
     const char *name;
     int n;

@@ -178,19 +178,6 @@ __attribute__((target("avx2"))) static void krow5_avx2(const float *const *rows,
 }
 #endif
 
-static int have_avx2(void) {
-#if defined(IF_X86) && !defined(IF_FILTER_NO_AVX2) /* -DIF_FILTER_NO_AVX2 tests the SSE2 path */
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") ? 1 : 0;
-    }
-    return cached;
-#else
-    return 0;
-#endif
-}
-
 /* ---- integer path for dyadic kernels on 8-bit images ---- */
 
 typedef struct dyadic {
@@ -330,7 +317,8 @@ int if_kernel_apply(const if_filter *f, const if_image *in, if_image *out, char 
     for (int i = 0; i < n * n; i++) k[i] = (float)f->kvalues[i] / div;
     const float off = (float)f->offset + 0.5f;
     const size_t lo = (size_t)h * B, hi = rowlen - (size_t)h * B;
-    const int avx2 = have_avx2();
+    const int avx2 = if_filter_use_avx2();
+    (void)avx2; /* unused without x86 */
 
     dyadic dy;
     if (ss == 1 && dyadic_setup(k, n * n, off, &dy)) {

@@ -174,7 +174,7 @@ static void net_row_base(const uint8_t *const *rows, size_t B, int m, size_t nou
 }
 #define LOADU_AVX2(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
 #define STOREU_AVX2(p, v) _mm256_storeu_si256((__m256i *)(void *)(p), (v))
-__attribute__((target("avx2"), unused)) static void net_row_avx2(const uint8_t *const *rows, size_t B, int m, size_t nout,
+__attribute__((target("avx2"))) static void net_row_avx2(const uint8_t *const *rows, size_t B, int m, size_t nout,
                                                          const rank_net *net, int rank, uint8_t *o) {
     NET_ROW_BODY(__m256i, LOADU_AVX2, STOREU_AVX2, _mm256_min_epu8, _mm256_max_epu8, 32);
 }
@@ -201,9 +201,8 @@ static int rank8_net(const uint8_t *s, uint8_t *d, uint32_t W, uint32_t H, uint3
     }
     build_net(net, size * size, rank);
     net_row_fn fn = net_row_base;
-#if defined(IF_X86) && !defined(IF_FILTER_NO_AVX2) /* -DIF_FILTER_NO_AVX2 tests the SSE2 path */
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) fn = net_row_avx2;
+#ifdef IF_X86
+    if (if_filter_use_avx2()) fn = net_row_avx2;
 #endif
     /* every image row padded once: m replicated pixels each side */
     for (uint32_t y = 0; y < H; y++) {

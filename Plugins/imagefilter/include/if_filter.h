@@ -31,6 +31,12 @@ const char *if_filter_name(const if_filter *filter);
    Returns 0, or -1 with Pillow's refusal message in err. Never touches in. */
 int if_filter_apply(const if_filter *filter, const if_image *in, if_image *out, char *err, size_t err_size);
 
+/* Which code if_filter_apply runs: IF_SIMD_AUTO (the default: AVX2 versions when the CPU has AVX2) or
+   IF_SIMD_BASELINE (SSE2 / portable versions only). Results are identical; this exists so that tests and
+   benchmarks can check and time both. Process-wide. */
+enum { IF_SIMD_AUTO = 0, IF_SIMD_BASELINE = 1 };
+void if_filter_set_simd(int level);
+
 #ifdef IF_FILTER_INTERNAL
 /* Shared between the files of Plugins/imagefilter/Filters only. */
 #include <stdint.h>
@@ -67,6 +73,8 @@ int if_unsharp_apply(const if_filter *f, const if_image *in, if_image *out, char
 int if_rank_apply(const if_filter *f, const if_image *in, if_image *out, char *err, size_t err_size);
 int if_mode_apply(const if_filter *f, const if_image *in, if_image *out, char *err, size_t err_size);
 void if_filter_seterr(char *err, size_t err_size, const char *fmt, ...);
+/* 1 if the AVX2 versions should run (CPU support, not forced to the baseline). */
+int if_filter_use_avx2(void);
 #endif
 
 #endif /* IF_FILTER_H */

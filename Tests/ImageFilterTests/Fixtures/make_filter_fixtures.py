@@ -35,6 +35,9 @@ FILTERS = [
      F.Kernel((3, 3), [0.5, -1.25, 0.3, 2, 1, 0.1, -0.7, 0.2, 1])),
     ("Kernel(5x5; " + " ".join(map(str, K5)) + "; scale=37.5; offset=20.25)",
      F.Kernel((5, 5), K5, scale=37.5, offset=20.25)),
+    # weights and offset multiples of 2^-s: the plugin's exact integer path
+    ("Kernel(3x3; -1 -2 -1 0 0 0 1 2 1; scale=2; offset=128)",
+     F.Kernel((3, 3), [-1, -2, -1, 0, 0, 0, 1, 2, 1], scale=2, offset=128)),
     ("GaussianBlur", F.GaussianBlur()), ("GaussianBlur(0.5)", F.GaussianBlur(0.5)),
     ("GaussianBlur(1.5)", F.GaussianBlur(1.5)), ("GaussianBlur(5)", F.GaussianBlur(5)),
     ("BoxBlur(1)", F.BoxBlur(1)), ("BoxBlur(0.5)", F.BoxBlur(0.5)), ("BoxBlur(1.7)", F.BoxBlur(1.7)),
@@ -45,6 +48,8 @@ FILTERS = [
     ("MinFilter", F.MinFilter()), ("MinFilter(5)", F.MinFilter(5)),
     ("MaxFilter", F.MaxFilter()), ("MaxFilter(5)", F.MaxFilter(5)),
     ("RankFilter(3, 2)", F.RankFilter(3, 2)), ("RankFilter(5, 20)", F.RankFilter(5, 20)),
+    ("RankFilter(3, 7)", F.RankFilter(3, 7)), ("RankFilter(5, 3)", F.RankFilter(5, 3)),
+    ("MedianFilter(7)", F.MedianFilter(7)), ("RankFilter(7, 40)", F.RankFilter(7, 40)),
     ("ModeFilter", F.ModeFilter()), ("ModeFilter(4)", F.ModeFilter(4)), ("ModeFilter(5)", F.ModeFilter(5)),
 ]
 
@@ -143,11 +148,14 @@ def main():
             return e
 
     inputs = []
-    for (w, h) in [(1, 1), (2, 3), (17, 13), (40, 30)]:
+    for (w, h) in [(1, 1), (2, 3), (5, 5), (17, 13), (40, 30)]:
         for mode in ["L", "LA", "RGB", "RGBA"]:
             for kind in ["photo", "noise"]:
                 inputs.append((mode, w, h, kind))
     inputs += [("L", 17, 13, "levels"), ("RGB", 17, 13, "levels")]
+    # rows longer than the SIMD chunks (32-sample vectors, 4 at a time in rank filters, 64-byte blur blocks,
+    # 16-row blur strips) with ragged ends
+    inputs += [("RGB", 70, 37, "photo"), ("L", 150, 20, "noise")]
     for (mode, w, h, kind) in inputs:
         im = make_input(mode, w, h, kind, rng)
         inname = f"in_{mode}_{w}x{h}_{kind}.raw"
