@@ -15,8 +15,9 @@ struct StreamOptions: ParsableArguments {
     var unordered = false
 }
 
-/// Buffered writes to stdout; a closed stdout ends the process (SIGPIPE), and
-/// with it, through the fork server, every worker.
+/// Buffered writes to stdout; a closed stdout ends the process (SIGPIPE, or
+/// exit status 141 where SIGPIPE is ignored), and with it, through the fork
+/// server, every worker.
 struct OutputWriter {
     private var bytes: [UInt8] = []
 
@@ -30,6 +31,9 @@ struct OutputWriter {
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
             if n < 0 && errno == EINTR { continue }
+            // Nobody reads our output any more (SIGPIPE is ignored here): end
+            // as that signal would have, taking the workers with us.
+            if n < 0 && errno == EPIPE { exit(141) }
             if n <= 0 { break }
             offset += n
         }

@@ -74,11 +74,26 @@ public enum TestSupport {
         process.standardError = err
         process.standardInput = inp
         try process.run()
-        if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
-        try inp.fileHandleForWriting.close()
-        // Read both pipes concurrently so neither fills up.
-        let errData = LockedData()
+        // Feed stdin and drain stderr on their own threads, so no pipe can fill
+        // up while the command waits for us to read another.
         let group = DispatchGroup()
+        let writer = inp.fileHandleForWriting
+        let inputData = Data((input ?? "").utf8)
+        group.enter()
+        // A thread of its own with SIGPIPE blocked: a command that exits without
+        // reading all its input gives EPIPE here, not a dead test process (the
+        // pending signal dies with the thread). Children keep the default.
+        let feeder = Thread {
+            var blocked = sigset_t()
+            sigemptyset(&blocked)
+            sigaddset(&blocked, SIGPIPE)
+            pthread_sigmask(SIG_BLOCK, &blocked, nil)
+            if !inputData.isEmpty { try? writer.write(contentsOf: inputData) }
+            try? writer.close()
+            group.leave()
+        }
+        feeder.start()
+        let errData = LockedData()
         group.enter()
         DispatchQueue.global().async {
             errData.set(err.fileHandleForReading.readDataToEndOfFile())
