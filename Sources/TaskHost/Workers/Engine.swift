@@ -25,6 +25,7 @@ final class Engine: @unchecked Sendable {
     private var pools: [PoolCore] = []
     private var broken: TaskHostError?
     private var readBuffer = [UInt8](repeating: 0, count: 1 << 18)
+    private let requestBuilder = FrameBuilder()
 
     init(server: ForkServer) {
         self.server = server
@@ -207,7 +208,10 @@ final class Engine: @unchecked Sendable {
             for item in items { job.resolve(item.index, .failure(TaskHostError(.taskError, failure))) }
             return
         }
-        let frame = FrameBuilder()
+        // One builder for every request: its buffer keeps its capacity, so big
+        // chunks don't allocate (and fault in) fresh memory each time.
+        let frame = requestBuilder
+        frame.clear()
         frame.begin(TH_MSG_RUN)
         frame.putU32(job.task.pluginIndex)
         frame.putU32(job.task.taskIndex)
@@ -223,12 +227,13 @@ final class Engine: @unchecked Sendable {
             for item in items { job.resolve(item.index, .failure(TaskHostError(.systemError, "out of memory encoding item \(item.index)"))) }
             return
         }
+        let count = items.count
         var sent = items
         for i in sent.indices { sent[i].attempts += 1 }
         worker.chunk = Chunk(job: job, items: sent, sentAt: monotonicNanoseconds())
         worker.chunkBase = worker.itemsSent
-        worker.itemsSent += UInt64(items.count)
-        worker.tasksSent += UInt64(items.count)
+        worker.itemsSent += UInt64(count)
+        worker.tasksSent += UInt64(count)
         worker.observedStarted = worker.page.pointee.started
         worker.observedAt = monotonicNanoseconds()
         queue(frame, to: worker)
@@ -339,12 +344,13 @@ final class Engine: @unchecked Sendable {
         var malformed: String?
         for _ in 0..<count {
             let status = reader.u8()
-            let item = chunk.items[chunk.received]
+            let itemIndex = chunk.items[chunk.received].index
             let result: TaskResult
             if status == UInt8(TH_ITEM_OK), let value = reader.value() {
                 result = .success(value)
             } else if status == UInt8(TH_ITEM_ERROR) {
                 let message = reader.string()
+                let item = chunk.items[chunk.received]
                 result = .failure(TaskHostError(.taskError, "\(describe(chunk.job.task, item)): \(message)"))
             } else {
                 malformed = "sent a malformed result"
@@ -355,7 +361,7 @@ final class Engine: @unchecked Sendable {
                 break
             }
             chunk.received += 1
-            batch.append(IndexedResult(index: item.index, result: result))
+            batch.append(IndexedResult(index: itemIndex, result: result))
         }
         chunk.job.resolveBatch(batch)
         if let malformed {
