@@ -23,11 +23,16 @@
 
 typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+typedef int16_t v8h __attribute__((vector_size(16)));
 
 
 /* Macros, not functions: returning 32-byte vectors from functions would change the ABI without AVX. */
 #define ld8(p) (__extension__({ v8f v_; memcpy(&v_, (p), sizeof v_); v_; }))
 #define splat8(x) ((v8f){(x), (x), (x), (x), (x), (x), (x), (x)})
+#define ld4(p) (__extension__({ v4f v_; memcpy(&v_, (p), sizeof v_); v_; }))
+#define splat4(x) ((v4f){(x), (x), (x), (x)})
 
 /* Loads one image row as binary32 samples. */
 static void load_row(const if_image *in, uint32_t y, float *dst) {
@@ -75,29 +80,21 @@ static void store_row_wide(if_image *out, uint32_t y, const float *acc, size_t l
     }
 }
 
-/* Narrowing stores (GCC scalarises __builtin_convertvector to bytes): 8 floats already clamped to
-   [0, 255] -> truncated -> 8 bytes; 16 int16 in [0, 255] -> 16 bytes. */
+/* Narrowing stores (GCC scalarises __builtin_convertvector to bytes): 4 or 8 floats already clamped to
+   [0, 255] -> truncated -> bytes; 16 int16 in [0, 255] -> 16 bytes. */
 #ifdef IF_X86
-#define STORE8_SSE2(dst, a)                                                                                  \
+#define STORE4_SSE2(dst, a)                                                                                  \
     do {                                                                                                     \
-        __m128 l_, h_;                                                                                       \
-        memcpy(&l_, &(a), 16);                                                                               \
-        memcpy(&h_, (const char *)&(a) + 16, 16);                                                            \
-        __m128i w_ = _mm_packs_epi32(_mm_cvttps_epi32(l_), _mm_cvttps_epi32(h_));                            \
-        _mm_storel_epi64((__m128i *)(void *)(dst), _mm_packus_epi16(w_, w_));                                \
+        __m128i w_ = _mm_cvttps_epi32((__m128)(a));                                                          \
+        w_ = _mm_packs_epi32(w_, w_);                                                                        \
+        int32_t q_ = _mm_cvtsi128_si32(_mm_packus_epi16(w_, w_));                                            \
+        memcpy((dst), &q_, 4);                                                                               \
     } while (0)
 #define STORE8_AVX2(dst, a)                                                                                  \
     do {                                                                                                     \
         __m256i q_ = _mm256_cvttps_epi32((__m256)(a));                                                       \
         __m128i w_ = _mm_packs_epi32(_mm256_castsi256_si128(q_), _mm256_extracti128_si256(q_, 1));           \
         _mm_storel_epi64((__m128i *)(void *)(dst), _mm_packus_epi16(w_, w_));                                \
-    } while (0)
-#define STORE16_SSE2(dst, a)                                                                                 \
-    do {                                                                                                     \
-        __m128i l_, h_;                                                                                      \
-        memcpy(&l_, &(a), 16);                                                                               \
-        memcpy(&h_, (const char *)&(a) + 16, 16);                                                            \
-        _mm_storeu_si128((__m128i *)(void *)(dst), _mm_packus_epi16(l_, h_));                                \
     } while (0)
 #define STORE16_AVX2(dst, a)                                                                                 \
     do {                                                                                                     \
@@ -106,38 +103,34 @@ static void store_row_wide(if_image *out, uint32_t y, const float *acc, size_t l
                          _mm_packus_epi16(_mm256_castsi256_si128(q_), _mm256_extracti128_si256(q_, 1)));     \
     } while (0)
 #else
-#define STORE8_SSE2(dst, a)                                                                                  \
+#define STORE4_SSE2(dst, a)                                                                                  \
     do {                                                                                                     \
-        v8i q_ = __builtin_convertvector((a), v8i);                                                          \
-        for (int l_ = 0; l_ < 8; l_++) (dst)[l_] = (uint8_t)q_[l_];                                          \
-    } while (0)
-#define STORE16_SSE2(dst, a)                                                                                 \
-    do {                                                                                                     \
-        for (int l_ = 0; l_ < 16; l_++) (dst)[l_] = (uint8_t)(a)[l_];                                        \
+        v4i q_ = __builtin_convertvector((a), v4i);                                                          \
+        for (int l_ = 0; l_ < 4; l_++) (dst)[l_] = (uint8_t)q_[l_];                                          \
     } while (0)
 #endif
 
 /* One output row, float path. rows[r] points at sample 0 of the binary32 image row y+h-r; samples
    [lo, hi) are computed. If d8 is set, results go there as clamped bytes, else into acc as floats. */
-#define KROW_BODY(N, STORE8)                                                                                        \
+#define KROW_BODY(N, STORE8, VF, VI, LD, SPLAT, LANES)                                                                                        \
     do {                                                                                                     \
-        v8f vk[N * N];                                                                                       \
-        for (int i = 0; i < N * N; i++) vk[i] = splat8(k[i]);                                                \
-        const v8f voff = splat8(off), vzero = splat8(0.0f), v255 = splat8(255.0f);                          \
+        VF vk[N * N];                                                                                       \
+        for (int i = 0; i < N * N; i++) vk[i] = SPLAT(k[i]);                                                \
+        const VF voff = SPLAT(off), vzero = SPLAT(0.0f), v255 = SPLAT(255.0f);                          \
         size_t j = lo;                                                                                       \
-        for (; j + 8 <= hi; j += 8) {                                                                        \
-            v8f a = voff;                                                                                    \
+        for (; j + LANES <= hi; j += LANES) {                                                                        \
+            VF a = voff;                                                                                    \
             for (int r = 0; r < N; r++) {                                                                    \
                 const float *p = rows[r] + j - (size_t)(N / 2) * B;                                          \
-                v8f t = ld8(p) * vk[r * N];                                                                  \
-                for (int c = 1; c < N; c++) t = t + ld8(p + (size_t)c * B) * vk[r * N + c];                  \
+                VF t = LD(p) * vk[r * N];                                                                  \
+                for (int c = 1; c < N; c++) t = t + LD(p + (size_t)c * B) * vk[r * N + c];                  \
                 a = a + t;                                                                                   \
             }                                                                                                \
             if (d8) {                                                                                        \
-                v8i m = a > vzero;                                                                           \
-                a = (v8f)((v8i)a & m);                                                                       \
+                VI m = a > vzero;                                                                           \
+                a = (VF)((VI)a & m);                                                                       \
                 m = a < v255;                                                                                \
-                a = (v8f)(((v8i)a & m) | ((v8i)v255 & ~m));                                                  \
+                a = (VF)(((VI)a & m) | ((VI)v255 & ~m));                                                  \
                 STORE8(d8 + j, a);                                                                           \
             } else {                                                                                         \
                 memcpy(acc + j, &a, sizeof a);                                                               \
@@ -161,20 +154,20 @@ typedef void (*krow_fn)(const float *const *rows, const float *k, float off, siz
 
 static void krow3_base(const float *const *rows, const float *k, float off, size_t B, size_t lo, size_t hi,
                        uint8_t *d8, float *acc) {
-    KROW_BODY(3, STORE8_SSE2);
+    KROW_BODY(3, STORE4_SSE2, v4f, v4i, ld4, splat4, 4);
 }
 static void krow5_base(const float *const *rows, const float *k, float off, size_t B, size_t lo, size_t hi,
                        uint8_t *d8, float *acc) {
-    KROW_BODY(5, STORE8_SSE2);
+    KROW_BODY(5, STORE4_SSE2, v4f, v4i, ld4, splat4, 4);
 }
 #ifdef IF_X86
 __attribute__((target("avx2"))) static void krow3_avx2(const float *const *rows, const float *k, float off, size_t B,
                                                        size_t lo, size_t hi, uint8_t *d8, float *acc) {
-    KROW_BODY(3, STORE8_AVX2);
+    KROW_BODY(3, STORE8_AVX2, v8f, v8i, ld8, splat8, 8);
 }
 __attribute__((target("avx2"))) static void krow5_avx2(const float *const *rows, const float *k, float off, size_t B,
                                                        size_t lo, size_t hi, uint8_t *d8, float *acc) {
-    KROW_BODY(5, STORE8_AVX2);
+    KROW_BODY(5, STORE8_AVX2, v8f, v8i, ld8, splat8, 8);
 }
 #endif
 
@@ -211,22 +204,21 @@ static int dyadic_setup(const float *k, int nk, float off, dyadic *dy) {
 
 /* One output row of a dyadic kernel. rows[r]: 8-bit image row y+h-r. The sum of integers is exact in any
    order, so here the terms are simply accumulated in 16-bit lanes. */
-#define DROW_BODY(N, STORE16, LOAD16)                                                                                        \
+#define DROW_BODY(N, STORE16, LOAD16, VH, LANES)                                                                                        \
     do {                                                                                                     \
         const int s = dy->s;                                                                                 \
         const int16_t hiv = (int16_t)(255 << s);                                                             \
-        v16s vk[N * N];                                                                                      \
+        VH vk[N * N];                                                                                      \
         for (int i = 0; i < N * N; i++) {                                                                    \
             int16_t w = dy->k[i];                                                                            \
-            vk[i] = (v16s){w, w, w, w, w, w, w, w, w, w, w, w, w, w, w, w};                                  \
+            vk[i] = w - (VH){0};                                     \
         }                                                                                                    \
         const int16_t o = (int16_t)dy->off;                                                                  \
-        const v16s voff = {o, o, o, o, o, o, o, o, o, o, o, o, o, o, o, o};                                  \
-        const v16s vzero = {0}, vhi = {hiv, hiv, hiv, hiv, hiv, hiv, hiv, hiv,                               \
-                                       hiv, hiv, hiv, hiv, hiv, hiv, hiv, hiv};                              \
+        const VH voff = o - (VH){0};                                                                       \
+        const VH vzero = {0}, vhi = hiv - (VH){0};                               \
         size_t j = lo;                                                                                       \
-        for (; j + 16 <= hi; j += 16) {                                                                      \
-            v16s a = voff;                                                                                   \
+        for (; j + LANES <= hi; j += LANES) {                                                                      \
+            VH a = voff;                                                                                   \
             for (int r = 0; r < N; r++) {                                                                    \
                 const uint8_t *p = rows[r] + j - (size_t)(N / 2) * B;                                        \
                 for (int c = 0; c < N; c++) {                                                                \
@@ -234,7 +226,7 @@ static int dyadic_setup(const float *k, int nk, float off, dyadic *dy) {
                     a = a + LOAD16(p + (size_t)c * B) * vk[r * N + c];                                       \
                 }                                                                                            \
             }                                                                                                \
-            v16s m = a > vzero;                                                                              \
+            VH m = a > vzero;                                                                              \
             a = a & m;                                                                                       \
             m = a < vhi;                                                                                     \
             a = (a & m) | (vhi & ~m);                                                                        \
@@ -253,44 +245,43 @@ static int dyadic_setup(const float *k, int nk, float off, dyadic *dy) {
 
 typedef int16_t v16s __attribute__((vector_size(32)));
 
-/* 16 bytes widened to 16 int16 lanes. */
+/* AVX2: 16 bytes widened to 16 int16 lanes. */
 #ifdef IF_X86
-#define LOAD16_SSE2(p)                                                                                       \
-    (__extension__({                                                                                         \
-        __m128i b_ = _mm_loadu_si128((const __m128i *)(const void *)(p)), z_ = _mm_setzero_si128();          \
-        __m128i l_ = _mm_unpacklo_epi8(b_, z_), h_ = _mm_unpackhi_epi8(b_, z_);                              \
-        v16s v_;                                                                                             \
-        memcpy(&v_, &l_, 16);                                                                                \
-        memcpy((char *)&v_ + 16, &h_, 16);                                                                   \
-        v_;                                                                                                  \
-    }))
 #define LOAD16_AVX2(p) ((v16s)_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(p))))
+#endif
+
+/* SSE2: 8 bytes widened to 8 int16 lanes; 8 int16 in [0, 255] -> 8 bytes. */
+#ifdef IF_X86
+#define LOAD8H_SSE2(p) ((v8h)_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(const void *)(p)), _mm_setzero_si128()))
+#define STORE8H_SSE2(dst, a) _mm_storel_epi64((__m128i *)(void *)(dst), _mm_packus_epi16((__m128i)(a), (__m128i)(a)))
 #else
-#define LOAD16_SSE2(p)                                                                                       \
+#define LOAD8H_SSE2(p)                                                                                       \
     (__extension__({                                                                                         \
-        typedef uint8_t v16b_ __attribute__((vector_size(16)));                                              \
-        v16b_ b_;                                                                                            \
-        memcpy(&b_, (p), sizeof b_);                                                                         \
-        __builtin_convertvector(b_, v16s);                                                                   \
+        const uint8_t *q_ = (const uint8_t *)(p);                                                            \
+        (v8h){q_[0], q_[1], q_[2], q_[3], q_[4], q_[5], q_[6], q_[7]};                                       \
     }))
+#define STORE8H_SSE2(dst, a)                                                                                 \
+    do {                                                                                                     \
+        for (int l_ = 0; l_ < 8; l_++) (dst)[l_] = (uint8_t)(a)[l_];                                         \
+    } while (0)
 #endif
 
 typedef void (*drow_fn)(const uint8_t *const *rows, const dyadic *dy, size_t B, size_t lo, size_t hi, uint8_t *d8);
 
 static void drow3_base(const uint8_t *const *rows, const dyadic *dy, size_t B, size_t lo, size_t hi, uint8_t *d8) {
-    DROW_BODY(3, STORE16_SSE2, LOAD16_SSE2);
+    DROW_BODY(3, STORE8H_SSE2, LOAD8H_SSE2, v8h, 8);
 }
 static void drow5_base(const uint8_t *const *rows, const dyadic *dy, size_t B, size_t lo, size_t hi, uint8_t *d8) {
-    DROW_BODY(5, STORE16_SSE2, LOAD16_SSE2);
+    DROW_BODY(5, STORE8H_SSE2, LOAD8H_SSE2, v8h, 8);
 }
 #ifdef IF_X86
 __attribute__((target("avx2"))) static void drow3_avx2(const uint8_t *const *rows, const dyadic *dy, size_t B,
                                                        size_t lo, size_t hi, uint8_t *d8) {
-    DROW_BODY(3, STORE16_AVX2, LOAD16_AVX2);
+    DROW_BODY(3, STORE16_AVX2, LOAD16_AVX2, v16s, 16);
 }
 __attribute__((target("avx2"))) static void drow5_avx2(const uint8_t *const *rows, const dyadic *dy, size_t B,
                                                        size_t lo, size_t hi, uint8_t *d8) {
-    DROW_BODY(5, STORE16_AVX2, LOAD16_AVX2);
+    DROW_BODY(5, STORE16_AVX2, LOAD16_AVX2, v16s, 16);
 }
 #endif
 
