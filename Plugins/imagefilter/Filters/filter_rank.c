@@ -142,24 +142,32 @@ static void build_net(rank_net *net, int n, int rank) {
 
 /* rows[dy]: padded row y+dy-m (clamped), m replicated pixels each side, 160 spare bytes at the end.
    Computes nout samples, rounded up to 4 vectors, into o (which has 160 spare bytes). */
+/* Loads the (2m+1)^2 windows of four chunks of LANES samples starting at j
+ * into w[][4] and runs the selection network over them: shared by the rank
+ * and mode bodies below. */
+#define NET_LOAD_AND_SORT(VT, LOADU, VMIN, VMAX, LANES)                                                      \
+    do {                                                                                                     \
+        int k = 0;                                                                                           \
+        for (int dy = 0; dy < sz; dy++)                                                                      \
+            for (int dx = 0; dx < sz; dx++, k++)                                                             \
+                for (int u = 0; u < 4; u++) w[k][u] = LOADU(rows[dy] + j + (size_t)(u * LANES) + (size_t)dx * B); \
+        for (int c = 0; c < net->ncomp; c++) {                                                               \
+            VT *x = w[net->lo[c]], *y = w[net->hi[c]];                                                       \
+            for (int u = 0; u < 4; u++) {                                                                    \
+                VT a = x[u], b = y[u];                                                                       \
+                x[u] = VMIN(a, b);                                                                           \
+                y[u] = VMAX(a, b);                                                                           \
+            }                                                                                                \
+        }                                                                                                    \
+    } while (0)
+
 #define NET_ROW_BODY(VT, LOADU, STOREU, VMIN, VMAX, LANES)                                                   \
     do {                                                                                                     \
         /* four independent chunks per step: the comparators' load/min/max/store chains overlap */          \
         VT w[64][4];                                                                                         \
         const int sz = 2 * m + 1;                                                                            \
         for (size_t j = 0; j < nout; j += 4 * LANES) {                                                       \
-            int k = 0;                                                                                       \
-            for (int dy = 0; dy < sz; dy++)                                                                  \
-                for (int dx = 0; dx < sz; dx++, k++)                                                         \
-                    for (int u = 0; u < 4; u++) w[k][u] = LOADU(rows[dy] + j + (size_t)(u * LANES) + (size_t)dx * B); \
-            for (int c = 0; c < net->ncomp; c++) {                                                           \
-                VT *x = w[net->lo[c]], *y = w[net->hi[c]];                                                   \
-                for (int u = 0; u < 4; u++) {                                                                \
-                    VT a = x[u], b = y[u];                                                                   \
-                    x[u] = VMIN(a, b);                                                                       \
-                    y[u] = VMAX(a, b);                                                                       \
-                }                                                                                            \
-            }                                                                                                \
+            NET_LOAD_AND_SORT(VT, LOADU, VMIN, VMAX, LANES);                                                 \
             for (int u = 0; u < 4; u++) STOREU(o + j + (size_t)(u * LANES), w[rank][u]);                     \
         }                                                                                                    \
     } while (0)
@@ -250,18 +258,7 @@ static int rank8_net(const uint8_t *s, uint8_t *d, uint32_t W, uint32_t H, uint3
         const VT one = SPLAT(1), two = SPLAT(2);                                                             \
         (void)rank;                                                                                          \
         for (size_t j = 0; j < nout; j += 4 * LANES) {                                                       \
-            int k = 0;                                                                                       \
-            for (int dy = 0; dy < sz; dy++)                                                                  \
-                for (int dx = 0; dx < sz; dx++, k++)                                                         \
-                    for (int u = 0; u < 4; u++) w[k][u] = LOADU(rows[dy] + j + (size_t)(u * LANES) + (size_t)dx * B); \
-            for (int c = 0; c < net->ncomp; c++) {                                                           \
-                VT *x = w[net->lo[c]], *y = w[net->hi[c]];                                                   \
-                for (int u = 0; u < 4; u++) {                                                                \
-                    VT a = x[u], b = y[u];                                                                   \
-                    x[u] = VMIN(a, b);                                                                       \
-                    y[u] = VMAX(a, b);                                                                       \
-                }                                                                                            \
-            }                                                                                                \
+            NET_LOAD_AND_SORT(VT, LOADU, VMIN, VMAX, LANES);                                                 \
             VT run[4], cnt[4], best[4];                                                                      \
             for (int u = 0; u < 4; u++) {                                                                    \
                 run[u] = one;                                                                                \
