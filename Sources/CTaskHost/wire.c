@@ -204,6 +204,25 @@ int th_get_value(th_reader *r, th_wire_value *v) {
     return r->failed ? -1 : 0;
 }
 
+int th_packed_width(uint8_t type) {
+    switch (type) {
+    case TH_VOID: return 0;
+    case TH_BOOL: return 1;
+    case TH_INT32: return 4;
+    case TH_INT64:
+    case TH_UINT64:
+    case TH_DOUBLE: return 8;
+    default: return -1;
+    }
+}
+
+int th_task_packable(const th_task *task) {
+    if (th_packed_width((uint8_t)task->result) < 0) return 0;
+    for (uint32_t i = 0; i < task->param_count; i++)
+        if (th_packed_width((uint8_t)task->params[i].type) <= 0) return 0;
+    return 1;
+}
+
 const char *th_type_name(uint8_t type) {
     switch (type) {
     case TH_VOID: return "void";

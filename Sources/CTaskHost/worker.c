@@ -1,23 +1,14 @@
 /* The worker loop (see th_worker.h). */
 #include "th_worker.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 /* Results are flushed to the host when this much is buffered, or at a chunk's end. */
 #define RESULT_FLUSH_BYTES (64u * 1024u)
-
-/* For the fatal-signal handler, which can only see globals. */
-static th_worker_page *g_page;
-static uint64_t g_memory_limit;
 
 /* ---- the context a task sees ---------------------------------------- */
 
@@ -58,99 +49,6 @@ static void context_reset(worker_context *w, const char *plugin_name) {
     w->error = NULL;
     th_buf_clear(&w->bytes);
     w->has_bytes = 0;
-}
-
-/* ---- setup after fork ------------------------------------------------ */
-
-/* Reports whether the address space is within 1/16 of the limit: the sign
- * that a death was caused by the memory limit. Async-signal-safe. */
-static int near_memory_limit(void) {
-    if (!g_memory_limit) return 0;
-    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    char text[64];
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n <= 0) return 0;
-    uint64_t pages = 0;
-    for (ssize_t i = 0; i < n && text[i] >= '0' && text[i] <= '9'; i++) pages = pages * 10 + (uint64_t)(text[i] - '0');
-    uint64_t used = pages * (uint64_t)sysconf(_SC_PAGESIZE);
-    return used + g_memory_limit / 16 >= g_memory_limit;
-}
-
-static void fatal_signal(int signo) {
-    if (g_page && near_memory_limit()) g_page->memory_exhausted = 1;
-    signal(signo, SIG_DFL);
-    raise(signo);
-}
-
-static void exit_check(void) {
-    if (g_page && near_memory_limit()) g_page->memory_exhausted = 1;
-}
-
-static int is_kept(int fd, const int *keep, int keep_count) {
-    if (fd <= 2) return 1;
-    for (int i = 0; i < keep_count; i++)
-        if (keep[i] == fd) return 1;
-    return 0;
-}
-
-static void close_other_descriptors(const int *keep, int keep_count) {
-    DIR *dir = opendir("/proc/self/fd");
-    if (!dir) {
-        for (int fd = 3; fd < 1024; fd++)
-            if (!is_kept(fd, keep, keep_count)) close(fd);
-        return;
-    }
-    int own = dirfd(dir);
-    int doomed[1024];
-    int count = 0;
-    struct dirent *entry;
-    while ((entry = readdir(dir)) != NULL && count < 1024) {
-        if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-        int fd = atoi(entry->d_name);
-        if (fd != own && !is_kept(fd, keep, keep_count)) doomed[count++] = fd;
-    }
-    closedir(dir);
-    for (int i = 0; i < count; i++) close(doomed[i]);
-}
-
-void th_worker_setup(const th_worker_settings *settings, const int *keep, int keep_count, th_worker_page *page) {
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() == 1) _exit(70); /* the fork server is already gone */
-
-    struct rlimit no_core = {0, 0};
-    setrlimit(RLIMIT_CORE, &no_core);
-
-    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null_fd >= 0) {
-        dup2(null_fd, 0);
-        close(null_fd);
-    }
-    if (settings->task_output == TH_OUTPUT_STDERR) dup2(2, 1);
-    close_other_descriptors(keep, keep_count);
-
-    /* The fork server already reset every other disposition at its start;
-     * only what it changed for itself needs undoing. */
-    signal(SIGPIPE, SIG_DFL);
-    signal(SIGINT, SIG_IGN); /* Ctrl-C is the host's to handle; it ends the workers itself */
-    g_page = page;
-    g_memory_limit = settings->memory_limit;
-    if (settings->memory_limit) {
-        struct rlimit limit = {settings->memory_limit, settings->memory_limit};
-        setrlimit(RLIMIT_AS, &limit);
-        static char alt_stack[16384];
-        stack_t ss = {.ss_sp = alt_stack, .ss_size = sizeof alt_stack, .ss_flags = 0};
-        sigaltstack(&ss, NULL);
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = fatal_signal;
-        sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
-        int fatal[] = {SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE};
-        for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) sigaction(fatal[i], &sa, NULL);
-        atexit(exit_check);
-    }
 }
 
 /* ---- the loop -------------------------------------------------------- */
@@ -292,12 +190,161 @@ static void run_chunk(th_plugin_set *set, th_reader *r, results *out, int result
     fflush(NULL);
 }
 
+/* ---- packed chunks ---------------------------------------------------- */
+
+/* A packed results frame holds at most this many items. */
+#define PACKED_FLUSH_ITEMS 8192u
+
+/* A packed results frame being filled: payloads in `frame`, errors aside
+ * until the flush appends them. */
+typedef struct packed_results {
+    th_buf frame;
+    th_buf errors;
+    size_t frame_start;
+    uint32_t count;
+    uint32_t error_count;
+} packed_results;
+
+static void store_u32(uint8_t *at, uint32_t v) {
+    for (int i = 0; i < 4; i++) at[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void packed_begin(packed_results *p, int width) {
+    th_buf_clear(&p->frame);
+    th_buf_clear(&p->errors);
+    p->frame_start = th_frame_begin(&p->frame, TH_MSG_PACKED_RESULTS);
+    th_buf_put_u32(&p->frame, 0);
+    th_buf_put_u32(&p->frame, 0);
+    th_buf_reserve(&p->frame, (size_t)PACKED_FLUSH_ITEMS * (size_t)width);
+    p->count = 0;
+    p->error_count = 0;
+}
+
+static int packed_flush(packed_results *p, int width, int fd) {
+    if (p->count == 0) return 0;
+    th_buf_put(&p->frame, p->errors.data, p->errors.length);
+    if (p->frame.failed || p->errors.failed) return -1;
+    store_u32(p->frame.data + p->frame_start + TH_FRAME_HEADER_SIZE, p->count);
+    store_u32(p->frame.data + p->frame_start + TH_FRAME_HEADER_SIZE + 4, p->error_count);
+    th_frame_end(&p->frame, p->frame_start);
+    int rc = write_fully(fd, p->frame.data, p->frame.length);
+    packed_begin(p, width);
+    return rc;
+}
+
+/* Room for the next `n` payloads of `width` bytes (reserved by packed_begin). */
+static uint8_t *packed_slots(packed_results *p, int width, uint32_t n) {
+    size_t bytes = (size_t)n * (size_t)width;
+    if (th_buf_reserve(&p->frame, bytes) != 0) return NULL;
+    uint8_t *slots = p->frame.data + p->frame.length;
+    memset(slots, 0, bytes);
+    p->frame.length += bytes;
+    p->count += n;
+    return slots;
+}
+
+static void packed_error(packed_results *p, const char *message) {
+    th_buf_put_u32(&p->errors, p->count - 1);
+    th_buf_put_str(&p->errors, message);
+    p->error_count++;
+}
+
+/* Reads item i's arguments from the packed columns. */
+static void load_packed_arguments(const th_task *task, const uint8_t *const *columns, uint32_t i,
+                                  th_wire_value *args) {
+    for (uint32_t p = 0; p < task->param_count; p++) {
+        args[p].type = (uint8_t)task->params[p].type;
+        const uint8_t *at = columns[p] + (size_t)i * (size_t)th_packed_width(args[p].type);
+        switch (task->params[p].type) {
+        case TH_BOOL: args[p].u.b = *at != 0; break;
+        case TH_INT32: memcpy(&args[p].u.i32, at, 4); break;
+        case TH_INT64: memcpy(&args[p].u.i64, at, 8); break;
+        case TH_UINT64: memcpy(&args[p].u.u64, at, 8); break;
+        case TH_DOUBLE: memcpy(&args[p].u.f64, at, 8); break;
+        default: break;
+        }
+    }
+}
+
+/* Writes a result's raw payload (th_packed_width bytes). */
+static void store_packed_result(const th_wire_value *result, uint8_t *slot) {
+    switch (result->type) {
+    case TH_BOOL: *slot = result->u.b ? 1 : 0; break;
+    case TH_INT32: memcpy(slot, &result->u.i32, 4); break;
+    case TH_INT64: memcpy(slot, &result->u.i64, 8); break;
+    case TH_UINT64: memcpy(slot, &result->u.u64, 8); break;
+    case TH_DOUBLE: memcpy(slot, &result->u.f64, 8); break;
+    default: break;
+    }
+}
+
+static void run_packed_chunk(th_plugin_set *set, th_reader *r, packed_results *out, int result_fd,
+                             th_worker_page *page, worker_context *ctx) {
+    uint32_t plugin_index = th_get_u32(r);
+    uint32_t task_index = th_get_u32(r);
+    uint32_t count = th_get_u32(r);
+    if (r->failed || plugin_index >= set->count || !set->plugins[plugin_index].descriptor ||
+        task_index >= set->plugins[plugin_index].descriptor->task_count)
+        worker_exit(set, 70);
+    th_loaded_plugin *plugin = &set->plugins[plugin_index];
+    const th_call *call = &plugin->calls[task_index];
+    const th_task *task = call->task;
+    if (!th_task_packable(task)) worker_exit(set, 70);
+
+    /* The columns must fill the rest of the frame exactly. */
+    const uint8_t *columns[TH_MAX_PARAMS];
+    uint64_t offset = r->position;
+    for (uint32_t p = 0; p < task->param_count; p++) {
+        columns[p] = r->data + offset;
+        offset += (uint64_t)count * (uint64_t)th_packed_width((uint8_t)task->params[p].type);
+    }
+    if (offset != r->length) worker_exit(set, 70);
+
+    int width = th_packed_width((uint8_t)task->result);
+    packed_begin(out, width);
+    for (uint32_t first = 0; first < count;) {
+        uint32_t n = count - first < PACKED_FLUSH_ITEMS ? count - first : PACKED_FLUSH_ITEMS;
+        uint8_t *slots = packed_slots(out, width, n);
+        if (!slots) worker_exit(set, 70);
+        /* The first item runs the init hook after counting itself started, as in run_chunk. */
+        if (plugin->init_state != 1 ||
+            !th_call_packed(call, columns, first, n, slots, &page->started, &page->finished)) {
+            /* The general path, item by item; count is rewound to place errors. */
+            out->count -= n;
+            for (uint32_t i = first; i < first + n; i++) {
+                th_wire_value args[TH_MAX_PARAMS];
+                load_packed_arguments(task, columns, i, args);
+                page->started++;
+                out->count++;
+                if (ensure_initialised(plugin, ctx) < 0) {
+                    packed_error(out, plugin->init_error);
+                } else {
+                    context_reset(ctx, plugin->descriptor->name);
+                    th_wire_value result;
+                    char *owned = NULL;
+                    th_call_invoke(call, args, &ctx->base, &result, &owned);
+                    if (ctx->error) packed_error(out, ctx->error);
+                    else store_packed_result(&result, slots + (size_t)(i - first) * (size_t)width);
+                    free(owned);
+                }
+                page->finished++;
+            }
+        }
+        first += n;
+        if (packed_flush(out, width, result_fd) != 0) worker_exit(set, 70);
+    }
+    fflush(NULL);
+}
+
 _Noreturn void th_worker_run(th_plugin_set *set, int request_fd, int result_fd, th_worker_page *page) {
     th_buf request;
     th_buf_init(&request);
     results out;
     th_buf_init(&out.buf);
     results_begin(&out);
+    packed_results packed;
+    th_buf_init(&packed.frame);
+    th_buf_init(&packed.errors);
     worker_context ctx;
     memset(&ctx, 0, sizeof ctx);
     th_buf_init(&ctx.bytes);
@@ -316,6 +363,7 @@ _Noreturn void th_worker_run(th_plugin_set *set, int request_fd, int result_fd, 
         th_reader_init(&r, request.data, length);
         switch (type) {
         case TH_MSG_RUN: run_chunk(set, &r, &out, result_fd, page, &ctx); break;
+        case TH_MSG_RUN_PACKED: run_packed_chunk(set, &r, &packed, result_fd, page, &ctx); break;
         case TH_MSG_QUIT: worker_exit(set, 0);
         default: worker_exit(set, 70);
         }

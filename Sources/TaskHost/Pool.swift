@@ -89,7 +89,7 @@ public final class Pool: @unchecked Sendable {
         try starmap(task, [arguments], chunksize: 1)[0].get()
     }
 
-    private func absoluteDeadline(_ seconds: Double?) -> UInt64? {
+    func absoluteDeadline(_ seconds: Double?) -> UInt64? {
         seconds.map { monotonicNanoseconds() + UInt64(max(0, $0) * 1e9) }
     }
 

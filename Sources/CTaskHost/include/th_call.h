@@ -33,4 +33,15 @@ int th_call_prepare(th_call *call, const th_task *task);
 void th_call_invoke(const th_call *call, const th_wire_value *args, th_context *context, th_wire_value *result,
                     char **owned);
 
+/**
+ * Runs items [first, first + count) of a packed chunk (th_protocol.h) in one
+ * tight loop when the task has a direct-call shape: reads each item's
+ * arguments from `columns` (one per parameter), writes its raw result to
+ * `results` (count payloads), and counts it in *started before the call and
+ * *finished after. Returns 1, or 0 without running anything when the task
+ * needs the general path (libffi or a context).
+ */
+int th_call_packed(const th_call *call, const uint8_t *const *columns, uint32_t first, uint32_t count,
+                   uint8_t *results, volatile uint64_t *started, volatile uint64_t *finished);
+
 #endif /* TH_CALL_H */

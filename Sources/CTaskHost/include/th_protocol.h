@@ -7,6 +7,14 @@
  *   TH_MSG_QUIT     host -> worker  (empty) finish: run fini hooks and exit 0
  *   TH_MSG_RESULTS  worker -> host  u32 count, then per item u8 status
  *                                    (TH_ITEM_OK: a value; TH_ITEM_ERROR: a string)
+ *   TH_MSG_RUN_PACKED      host -> worker  u32 plugin, u32 task, u32 item
+ *                          count, then one column per parameter: count raw
+ *                          payloads back to back (th_packed_width bytes each).
+ *                          Only for tasks whose parameters and result are all
+ *                          fixed-size (th_task_packable).
+ *   TH_MSG_PACKED_RESULTS  worker -> host  u32 count, u32 error count, count
+ *                          raw result payloads (zero where the item failed),
+ *                          then per error u32 position in this frame, str message
  *
  * Host <-> fork server: one frame per SOCK_SEQPACKET message.
  *   TH_MSG_LOAD     host -> server  u32 count, per file: str path
@@ -28,7 +36,9 @@
 enum {
     TH_MSG_RUN = 1,
     TH_MSG_QUIT = 2,
+    TH_MSG_RUN_PACKED = 3,
     TH_MSG_RESULTS = 16,
+    TH_MSG_PACKED_RESULTS = 17,
     TH_MSG_LOAD = 32,
     TH_MSG_PLUGINS = 33,
     TH_MSG_SPAWN = 34,

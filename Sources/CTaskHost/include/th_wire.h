@@ -94,6 +94,15 @@ void th_put_value(th_buf *buf, const th_wire_value *v);
  *  string without its NUL). */
 int th_get_value(th_reader *r, th_wire_value *v);
 
+/** The bytes of a type's raw payload in packed frames: 1 for bool, 4 for
+ *  int32, 8 for int64, uint64 and double, 0 for void; -1 for the types of
+ *  varying size (string, bytes) and unknown tags. */
+int th_packed_width(uint8_t type);
+
+/** Whether a task's items can travel packed: every parameter and the result
+ *  of fixed size (th_packed_width >= 0). */
+int th_task_packable(const th_task *task);
+
 /** The name of a type as users see it: "int64", "string", ... */
 const char *th_type_name(uint8_t type);
 

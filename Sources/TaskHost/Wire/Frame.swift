@@ -18,6 +18,7 @@ final class FrameBuilder {
     func putU32(_ v: UInt32) { th_buf_put_u32(&raw, v) }
     func putU64(_ v: UInt64) { th_buf_put_u64(&raw, v) }
     func putString(_ s: String) { s.withCString { th_buf_put_str(&raw, $0) } }
+    func putBytes(_ bytes: UnsafeRawBufferPointer) { th_buf_put(&raw, bytes.baseAddress, bytes.count) }
 
     /// Appends a typed value.
     func put(_ value: Value) {
@@ -63,6 +64,10 @@ struct FrameReader {
     mutating func u8() -> UInt8 { th_get_u8(&raw) }
     mutating func u32() -> UInt32 { th_get_u32(&raw) }
     mutating func u64() -> UInt64 { th_get_u64(&raw) }
+    /// Moves past `count` bytes (the reader fails if fewer remain).
+    mutating func skip(_ count: Int) {
+        if count > remaining { raw.failed = 1 } else { raw.position += count }
+    }
 
     mutating func string() -> String {
         var length: UInt32 = 0

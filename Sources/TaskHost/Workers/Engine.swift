@@ -179,28 +179,36 @@ final class Engine: @unchecked Sendable {
     private func dispatch(_ pool: PoolCore) {
         guard !pool.terminated else { return }
         for worker in pool.workers where worker.isIdle {
-            guard let (job, items) = nextItems(pool, for: worker) else { break }
-            send(items, of: job, to: worker)
+            guard let (job, plan) = nextItems(pool, for: worker) else { break }
+            send(plan, of: job, to: worker)
         }
         pool.jobs.removeAll { $0.isDone }
         retireIdleWorkersIfClosed(pool)
         checkJoined(pool)
     }
 
-    private func nextItems(_ pool: PoolCore, for worker: Worker) -> (Job, [ItemRun])? {
+    private func nextItems(_ pool: PoolCore, for worker: Worker) -> (Job, ChunkPlan)? {
         var allowance = Int.max
         if let limit = pool.config.maxTasksPerChild { allowance = max(1, limit - Int(worker.tasksSent)) }
         for job in pool.jobs where !job.isDone {
             if !job.requeued.isEmpty {
                 // Retried and lost items go one at a time, so a second crash is pinned exactly.
-                return (job, [job.requeued.removeFirst()])
+                return (job, .items([job.requeued.removeFirst()]))
             }
-            var items: [ItemRun] = []
             let limit = min(job.chunksize, allowance)
+            if let rows = job.takePacked(limit) { return (job, .packed(rows)) }
+            var items: [ItemRun] = []
             while items.count < limit, let item = job.pull() { items.append(item) }
-            if !items.isEmpty { return (job, items) }
+            if !items.isEmpty { return (job, .items(items)) }
         }
         return nil
+    }
+
+    private func send(_ plan: ChunkPlan, of job: Job, to worker: Worker) {
+        switch plan {
+        case .items(let items): send(items, of: job, to: worker)
+        case .packed(let rows): sendPacked(rows, of: job, to: worker)
+        }
     }
 
     private func send(_ items: [ItemRun], of job: Job, to worker: Worker) {
@@ -227,24 +235,64 @@ final class Engine: @unchecked Sendable {
             for item in items { job.resolve(item.index, .failure(TaskHostError(.systemError, "out of memory encoding item \(item.index)"))) }
             return
         }
-        let count = items.count
         var sent = items
         for i in sent.indices { sent[i].attempts += 1 }
-        worker.chunk = Chunk(job: job, items: sent, sentAt: monotonicNanoseconds())
+        start(Chunk(job: job, items: sent, sentAt: monotonicNanoseconds()), frame, on: worker)
+    }
+
+    /// Sends rows of a packed job: each column's bytes as they are.
+    private func sendPacked(_ rows: Range<Int>, of job: Job, to worker: Worker) {
+        guard let packed = job.packed else { return }
+        let chunk = Chunk(job: job, packed: rows, sentAt: monotonicNanoseconds())
+        if let failure = worker.initializerFailure {
+            for position in 0..<chunk.count {
+                job.resolve(chunk.index(at: position), .failure(TaskHostError(.taskError, failure)))
+            }
+            return
+        }
+        let frame = requestBuilder
+        frame.clear()
+        frame.begin(TH_MSG_RUN_PACKED)
+        frame.putU32(job.task.pluginIndex)
+        frame.putU32(job.task.taskIndex)
+        frame.putU32(UInt32(rows.count))
+        for column in packed.columns.indices { frame.putBytes(packed.bytes(of: column, rows: rows)) }
+        frame.end()
+        guard !frame.failed else {
+            for position in 0..<chunk.count {
+                job.resolve(chunk.index(at: position), .failure(TaskHostError(.systemError, "out of memory encoding item \(chunk.index(at: position))")))
+            }
+            return
+        }
+        start(chunk, frame, on: worker)
+    }
+
+    /// Makes `chunk` the worker's current one and sends its request frame.
+    private func start(_ chunk: Chunk, _ frame: FrameBuilder, on worker: Worker) {
+        worker.chunk = chunk
         worker.chunkBase = worker.itemsSent
-        worker.itemsSent += UInt64(count)
-        worker.tasksSent += UInt64(count)
+        worker.itemsSent += UInt64(chunk.count)
+        worker.tasksSent += UInt64(chunk.count)
         worker.observedStarted = worker.page.pointee.started
         worker.observedAt = monotonicNanoseconds()
         queue(frame, to: worker)
     }
 
     private func queue(_ frame: FrameBuilder, to worker: Worker) {
+        var bytes = frame.bytes
         if worker.pendingOffset == worker.pendingOutput.count {
             worker.pendingOutput.removeAll(keepingCapacity: true)
             worker.pendingOffset = 0
+            // Nothing waiting: write straight from the frame, keep only what the pipe refused.
+            while !bytes.isEmpty {
+                let n = write(worker.requestFD, bytes.baseAddress!, bytes.count)
+                if n > 0 { bytes = UnsafeRawBufferPointer(rebasing: bytes[n...]); continue }
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { break }
+                return // EPIPE: the worker is gone; its exit report will follow.
+            }
         }
-        worker.pendingOutput.append(contentsOf: frame.bytes)
+        worker.pendingOutput.append(contentsOf: bytes)
         flushRequests(worker)
     }
 
@@ -316,6 +364,7 @@ final class Engine: @unchecked Sendable {
     }
 
     private func handleFrame(_ worker: Worker, type: UInt8, body: UnsafeRawBufferPointer) -> Bool {
+        if Int(type) == TH_MSG_PACKED_RESULTS { return handlePackedResults(worker, body: body) }
         guard Int(type) == TH_MSG_RESULTS else {
             kill(worker, .malformed("sent a frame of unknown type \(type)"))
             return false
@@ -335,7 +384,7 @@ final class Engine: @unchecked Sendable {
             }
             return true
         }
-        guard let chunk = worker.chunk, count <= chunk.items.count - chunk.received else {
+        guard let chunk = worker.chunk, chunk.packedRange == nil, count <= chunk.count - chunk.received else {
             kill(worker, .malformed("sent \(count) results it was not asked for"))
             return false
         }
@@ -344,13 +393,13 @@ final class Engine: @unchecked Sendable {
         var malformed: String?
         for _ in 0..<count {
             let status = reader.u8()
-            let itemIndex = chunk.items[chunk.received].index
+            let itemIndex = chunk.index(at: chunk.received)
             let result: TaskResult
             if status == UInt8(TH_ITEM_OK), let value = reader.value() {
                 result = .success(value)
             } else if status == UInt8(TH_ITEM_ERROR) {
                 let message = reader.string()
-                let item = chunk.items[chunk.received]
+                let item = chunk.item(at: chunk.received)
                 result = .failure(TaskHostError(.taskError, "\(describe(chunk.job.task, item)): \(message)"))
             } else {
                 malformed = "sent a malformed result"
@@ -368,13 +417,57 @@ final class Engine: @unchecked Sendable {
             kill(worker, .malformed(malformed))
             return false
         }
-        if chunk.received == chunk.items.count {
-            worker.chunk = nil
-            chunk.job.chunkFinished(items: chunk.items.count, nanoseconds: monotonicNanoseconds() - chunk.sentAt)
-            worker.pool.unexplainedDeaths = 0
-            if let limit = worker.pool.config.maxTasksPerChild, worker.tasksSent >= UInt64(limit) { retire(worker) }
-        }
+        finishChunkIfComplete(worker, chunk)
         return true
+    }
+
+    /// A packed results frame: payloads copied straight to the job's output.
+    private func handlePackedResults(_ worker: Worker, body: UnsafeRawBufferPointer) -> Bool {
+        var reader = FrameReader(body)
+        let count = Int(reader.u32())
+        let errorCount = Int(reader.u32())
+        guard let chunk = worker.chunk, let rows = chunk.packedRange, let packed = chunk.job.packed,
+              count <= chunk.count - chunk.received, errorCount <= count else {
+            kill(worker, .malformed("sent \(count) results it was not asked for"))
+            return false
+        }
+        let payloadBytes = count * packed.resultWidth
+        guard reader.remaining >= payloadBytes else {
+            kill(worker, .malformed("sent a truncated result"))
+            return false
+        }
+        let payloads = UnsafeRawBufferPointer(rebasing: body[(body.count - reader.remaining)...].prefix(payloadBytes))
+        reader.skip(payloadBytes)
+        var failures: [IndexedResult] = []
+        var lastPosition = -1
+        for _ in 0..<errorCount {
+            let position = Int(reader.u32())
+            let message = reader.string()
+            guard !reader.failed, position > lastPosition, position < count else {
+                kill(worker, .malformed("sent a malformed result"))
+                return false
+            }
+            lastPosition = position
+            let item = chunk.item(at: chunk.received + position)
+            failures.append(IndexedResult(index: item.index, result: .failure(TaskHostError(.taskError, "\(describe(chunk.job.task, item)): \(message)"))))
+        }
+        guard reader.remaining == 0 else {
+            kill(worker, .malformed("sent a malformed result"))
+            return false
+        }
+        let start = rows.lowerBound + chunk.received
+        chunk.received += count
+        chunk.job.resolvePacked(from: start, payloads: payloads, count: count, failures: failures)
+        finishChunkIfComplete(worker, chunk)
+        return true
+    }
+
+    private func finishChunkIfComplete(_ worker: Worker, _ chunk: Chunk) {
+        guard chunk.received == chunk.count else { return }
+        worker.chunk = nil
+        chunk.job.chunkFinished(items: chunk.count, nanoseconds: monotonicNanoseconds() - chunk.sentAt)
+        worker.pool.unexplainedDeaths = 0
+        if let limit = worker.pool.config.maxTasksPerChild, worker.tasksSent >= UInt64(limit) { retire(worker) }
     }
 
     // MARK: The fork server's messages
@@ -588,7 +681,7 @@ final class Engine: @unchecked Sendable {
     private func settle(_ chunk: Chunk, of worker: Worker, status: Int32, started: UInt64, finished: UInt64,
                         memoryExhausted: Bool) {
         let job = chunk.job
-        let n = chunk.items.count
+        let n = chunk.count
         // The page is worker-written: clamp everything to the chunk.
         func inChunk(_ count: UInt64) -> Int {
             count <= worker.chunkBase ? 0 : Int(min(UInt64(n), count - worker.chunkBase))
@@ -607,7 +700,7 @@ final class Engine: @unchecked Sendable {
         }
         let death = describeDeath(worker, status: status, memoryExhausted: memoryExhausted)
         for position in chunk.received..<n {
-            let item = chunk.items[position]
+            let item = chunk.item(at: position)
             if case .terminated? = worker.killReason {
                 job.resolve(item.index, .failure(TaskHostError(.cancelled, "\(describe(job.task, item)) was cancelled: the pool was terminated")))
             } else if case .cancelled? = worker.killReason {
@@ -684,6 +777,12 @@ final class Engine: @unchecked Sendable {
             }
             job.resolve(item.index, .failure(TaskHostError(error.kind, "\(describe(job.task, item)): \(error.message)")))
         }
+        if let packed = job.packed, let rows = job.takePacked(packed.remaining) {
+            for index in rows {
+                let item = ItemRun(index: index, arguments: packed.arguments(at: index))
+                job.resolve(index, .failure(TaskHostError(error.kind, "\(describe(job.task, item)): \(error.message)")))
+            }
+        }
         job.finishIfDone()
     }
 
@@ -706,7 +805,7 @@ final class Engine: @unchecked Sendable {
             }
             if let timeout = worker.pool.config.taskTimeout, started > finished,
                Double(now - worker.observedAt) / 1e9 > timeout {
-                let position = Int(min(UInt64(chunk.items.count), max(started, worker.chunkBase + 1) - worker.chunkBase)) - 1
+                let position = Int(min(UInt64(chunk.count), max(started, worker.chunkBase + 1) - worker.chunkBase)) - 1
                 kill(worker, .timeout(item: max(0, position)))
                 continue
             }

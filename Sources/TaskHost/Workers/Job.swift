@@ -39,6 +39,8 @@ final class Job: @unchecked Sendable {
     let adaptive: Bool
     /// The items not yet pulled; nil when exhausted.
     var source: JobSource?
+    /// The items of a packed job (columns of fixed-size values), in place of a source.
+    let packed: PackedInput?
     var nextIndex = 0
     /// Items to run before pulling more: retries and runs lost with a worker.
     var requeued: [ItemRun] = []
@@ -56,13 +58,14 @@ final class Job: @unchecked Sendable {
     let finished: () -> Void
     var isDone = false
 
-    init(task: TaskInfo, chunksize: Int?, source: JobSource, deadline: UInt64?, window: Int = .max,
+    init(task: TaskInfo, chunksize: Int?, source: JobSource?, packed: PackedInput? = nil, deadline: UInt64?, window: Int = .max,
          consumerReady: @escaping () -> Bool = { true },
          deliver: @escaping (Int, TaskResult) -> Void, finished: @escaping () -> Void) {
         self.task = task
         self.chunksize = max(1, chunksize ?? 1)
         self.adaptive = chunksize == nil
         self.source = source
+        self.packed = packed
         self.deadline = deadline
         self.window = max(1, window)
         self.consumerReady = consumerReady
@@ -89,8 +92,25 @@ final class Job: @unchecked Sendable {
         finishIfDone()
     }
 
+    /// Takes the next rows of a packed job for one chunk; nil when none are left.
+    func takePacked(_ limit: Int) -> Range<Int>? {
+        guard let packed, packed.remaining > 0 else { return nil }
+        let rows = packed.take(limit)
+        outstanding += rows.count
+        return rows
+    }
+
+    /// Delivers a packed frame's results: `payloads` for the rows from `start`,
+    /// of which those in `failures` failed.
+    func resolvePacked(from start: Int, payloads: UnsafeRawBufferPointer, count: Int, failures: [IndexedResult]) {
+        packed?.store(payloads, from: start)
+        outstanding -= count - failures.count
+        for failure in failures { resolve(failure.index, failure.result) }
+        finishIfDone()
+    }
+
     func finishIfDone() {
-        if !isDone && outstanding == 0 && requeued.isEmpty && source == nil {
+        if !isDone && outstanding == 0 && requeued.isEmpty && source == nil && (packed?.remaining ?? 0) == 0 {
             isDone = true
             finished()
         }

@@ -1,0 +1,108 @@
+/* A freshly forked worker's setup (see th_worker.h): process group,
+ * limits, descriptors and the memory-limit death detector. */
+#include "th_worker.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* For the fatal-signal handler, which can only see globals. */
+static th_worker_page *g_page;
+static uint64_t g_memory_limit;
+
+/* Reports whether the address space is within 1/16 of the limit: the sign
+ * that a death was caused by the memory limit. Async-signal-safe. */
+static int near_memory_limit(void) {
+    if (!g_memory_limit) return 0;
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char text[64];
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    uint64_t pages = 0;
+    for (ssize_t i = 0; i < n && text[i] >= '0' && text[i] <= '9'; i++) pages = pages * 10 + (uint64_t)(text[i] - '0');
+    uint64_t used = pages * (uint64_t)sysconf(_SC_PAGESIZE);
+    return used + g_memory_limit / 16 >= g_memory_limit;
+}
+
+static void fatal_signal(int signo) {
+    if (g_page && near_memory_limit()) g_page->memory_exhausted = 1;
+    signal(signo, SIG_DFL);
+    raise(signo);
+}
+
+static void exit_check(void) {
+    if (g_page && near_memory_limit()) g_page->memory_exhausted = 1;
+}
+
+static int is_kept(int fd, const int *keep, int keep_count) {
+    if (fd <= 2) return 1;
+    for (int i = 0; i < keep_count; i++)
+        if (keep[i] == fd) return 1;
+    return 0;
+}
+
+static void close_other_descriptors(const int *keep, int keep_count) {
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir) {
+        for (int fd = 3; fd < 1024; fd++)
+            if (!is_kept(fd, keep, keep_count)) close(fd);
+        return;
+    }
+    int own = dirfd(dir);
+    int doomed[1024];
+    int count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL && count < 1024) {
+        if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+        int fd = atoi(entry->d_name);
+        if (fd != own && !is_kept(fd, keep, keep_count)) doomed[count++] = fd;
+    }
+    closedir(dir);
+    for (int i = 0; i < count; i++) close(doomed[i]);
+}
+
+void th_worker_setup(const th_worker_settings *settings, const int *keep, int keep_count, th_worker_page *page) {
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1) _exit(70); /* the fork server is already gone */
+
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+
+    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd >= 0) {
+        dup2(null_fd, 0);
+        close(null_fd);
+    }
+    if (settings->task_output == TH_OUTPUT_STDERR) dup2(2, 1);
+    close_other_descriptors(keep, keep_count);
+
+    /* The fork server already reset every other disposition at its start;
+     * only what it changed for itself needs undoing. */
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGINT, SIG_IGN); /* Ctrl-C is the host's to handle; it ends the workers itself */
+    g_page = page;
+    g_memory_limit = settings->memory_limit;
+    if (settings->memory_limit) {
+        struct rlimit limit = {settings->memory_limit, settings->memory_limit};
+        setrlimit(RLIMIT_AS, &limit);
+        static char alt_stack[16384];
+        stack_t ss = {.ss_sp = alt_stack, .ss_size = sizeof alt_stack, .ss_flags = 0};
+        sigaltstack(&ss, NULL);
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = fatal_signal;
+        sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
+        int fatal[] = {SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE};
+        for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) sigaction(fatal[i], &sa, NULL);
+        atexit(exit_check);
+    }
+}
+

@@ -1,0 +1,93 @@
+import CTaskHost
+
+/// A job's items as columns of fixed-size values (a typed map or starmap).
+/// They travel packed (`TH_MSG_RUN_PACKED`): whole ranges of rows copied as
+/// raw bytes, results copied straight into the caller's array. No `Value`
+/// exists per item unless an item has to be retried or described.
+///
+/// The memory belongs to the caller, who waits until the job is done.
+/// Touched only on the supervisor thread.
+final class PackedInput {
+    /// One column per parameter: `count` payloads of `widths[i]` bytes.
+    let columns: [UnsafeRawPointer]
+    let types: [ValueType]
+    let widths: [Int]
+    let count: Int
+    /// Rows not yet sent start here.
+    var nextRow = 0
+    /// `count` result payloads of `resultWidth` bytes.
+    let output: UnsafeMutableRawPointer
+    let resultType: ValueType
+    let resultWidth: Int
+
+    init(columns: [UnsafeRawPointer], types: [ValueType], count: Int, output: UnsafeMutableRawPointer, resultType: ValueType) {
+        self.columns = columns
+        self.types = types
+        widths = types.map { Int(th_packed_width($0.rawValue)) }
+        self.count = count
+        self.output = output
+        self.resultType = resultType
+        resultWidth = Int(th_packed_width(resultType.rawValue))
+    }
+
+    var remaining: Int { count - nextRow }
+
+    /// Takes the next rows to send, at most `limit` of them.
+    func take(_ limit: Int) -> Range<Int> {
+        let rows = nextRow..<(nextRow + min(limit, remaining))
+        nextRow = rows.upperBound
+        return rows
+    }
+
+    /// The raw bytes of `rows` in column `column`.
+    func bytes(of column: Int, rows: Range<Int>) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: columns[column] + rows.lowerBound * widths[column], count: rows.count * widths[column])
+    }
+
+    /// Row `index` as values, for a retry on the one-by-one path and for messages.
+    func arguments(at index: Int) -> Arguments {
+        let values = types.indices.map { Self.value(of: types[$0], at: columns[$0] + index * widths[$0]) }
+        return values.count == 1 ? .one(values[0]) : .many(values)
+    }
+
+    /// Stores results that arrived packed: `payloads` holds rows `start...` back to back.
+    func store(_ payloads: UnsafeRawBufferPointer, from start: Int) {
+        guard let base = payloads.baseAddress, payloads.count > 0 else { return }
+        let slots = output + start * resultWidth
+        slots.copyMemory(from: base, byteCount: payloads.count)
+        if resultType == .bool {
+            // Worker-written bytes: only 0 and 1 are Bools.
+            let bytes = slots.assumingMemoryBound(to: UInt8.self)
+            for i in 0..<payloads.count where bytes[i] > 1 { bytes[i] = 1 }
+        }
+    }
+
+    /// Zeroes the slot of an item that failed.
+    func storeZero(at index: Int) {
+        (output + index * resultWidth).initializeMemory(as: UInt8.self, repeating: 0, count: resultWidth)
+    }
+
+    /// Stores one result that came back as a value (a retried item).
+    func store(_ value: Value, at index: Int) {
+        let slot = output + index * resultWidth
+        switch value {
+        case .bool(let v): slot.storeBytes(of: v ? 1 : 0, as: UInt8.self)
+        case .int32(let v): slot.storeBytes(of: v, toByteOffset: 0, as: Int32.self)
+        case .int64(let v): slot.storeBytes(of: v, toByteOffset: 0, as: Int64.self)
+        case .uint64(let v): slot.storeBytes(of: v, toByteOffset: 0, as: UInt64.self)
+        case .double(let v): slot.storeBytes(of: v, toByteOffset: 0, as: Double.self)
+        default: storeZero(at: index)
+        }
+    }
+
+    private static func value(of type: ValueType, at pointer: UnsafeRawPointer) -> Value {
+        switch type {
+        case .bool: return .bool(pointer.load(as: UInt8.self) != 0)
+        case .int32: return .int32(pointer.loadUnaligned(as: Int32.self))
+        case .int64: return .int64(pointer.loadUnaligned(as: Int64.self))
+        case .uint64: return .uint64(pointer.loadUnaligned(as: UInt64.self))
+        case .double: return .double(pointer.loadUnaligned(as: Double.self))
+        default: return .void
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+import TaskHost
+import TestSupport
+
+/// Typed arrays travel packed (raw bytes per chunk) and keep every guarantee
+/// of the Value path: exact results, per-item failures, retries, cancellation.
+@Suite(.timeLimit(.minutes(1)))
+struct PackedMapTests {
+    static let host: PluginHost = {
+        let root = TestSupport.repositoryRoot + "/Tests/Plugins/"
+        return try! PluginHost(pluginFiles: [
+            TestSupport.faultyPlugin,
+            try! TestSupport.buildPlugin(root + "types/types.c", name: "types"),
+            try! TestSupport.buildPlugin(root + "mathx/mathx.c", name: "mathx"),
+        ])
+    }()
+
+    @Test func squaresComeBackInOrderAcrossManyChunks() throws {
+        let pool = try Pool(host: Self.host, processes: 2)
+        defer { pool.terminate() }
+        let input = Array(Int64(-50_000)...50_000)
+        let results = try pool.map("square.square", input, as: Int64.self, chunksize: 3_001)
+        #expect(results.failures.isEmpty)
+        #expect(try results.get() == input.map { $0 * $0 })
+        // Int stands for int64, and the default chunk size works too.
+        #expect(try pool.map("square.square", [1, 2, 3], as: Int.self).get() == [1, 4, 9])
+        #expect(try pool.map("square.square", [Int64](), as: Int64.self).isEmpty)
+    }
+
+    @Test func everyFixedSizeTypeCrossesIntact() throws {
+        let pool = try Pool(host: Self.host, processes: 1)
+        defer { pool.terminate() }
+        #expect(try pool.map("types.not_bool", [true, false, true], as: Bool.self).get() == [false, true, false])
+        #expect(try pool.map("types.negate32", [Int32.max, -5, 0], as: Int32.self).get() == [-Int32.max, 5, 0])
+        #expect(try pool.map("types.halve64", [UInt64.max, 9], as: UInt64.self).get() == [UInt64.max / 2, 4])
+        #expect(try pool.map("types.half", [3.0, -1.5, .infinity], as: Double.self).get() == [1.5, -0.75, .infinity])
+    }
+
+    @Test func columnsMakeAStarmapThroughLibffi() throws {
+        let pool = try Pool(host: Self.host, processes: 2)
+        defer { pool.terminate() }
+        let xs = (0..<1000).map { Double($0) / 4 }
+        let ks = (0..<1000).map { Int64($0 % 7) }
+        let scaled = try pool.starmap("mathx.scale", xs, ks, as: Double.self, chunksize: 64).get()
+        #expect(scaled == zip(xs, ks).map { $0 * Double($1) })
+        let error = #expect(throws: TaskHostError.self) {
+            try pool.starmap("mathx.scale", [1.0, 2.0], [Int64(1)], as: Double.self)
+        }
+        #expect(error?.kind == .invalidArgument)
+        #expect(error?.message == "mathx.scale: the argument columns differ in length (2, 1)")
+    }
+
+    @Test func aSignatureMismatchIsRefusedWithItsReason() throws {
+        let pool = try Pool(host: Self.host, processes: 1)
+        defer { pool.terminate() }
+        let wrongArgument = #expect(throws: TaskHostError.self) { try pool.map("square.square", [1.0], as: Int64.self) }
+        #expect(wrongArgument?.kind == .invalidArgument)
+        #expect(wrongArgument?.message == "square.square takes (int64), not (double)")
+        let wrongResult = #expect(throws: TaskHostError.self) { try pool.map("square.square", [Int64(1)], as: Double.self) }
+        #expect(wrongResult?.message == "square.square returns int64, not double")
+        let unpackable = #expect(throws: TaskHostError.self) { try pool.map("types.shout", [Int64(1)], as: Int64.self) }
+        #expect(unpackable?.message == "types.shout takes (string), not (int64)")
+        let unknown = #expect(throws: TaskHostError.self) { try pool.map("square.cube", [Int64(1)], as: Int64.self) }
+        #expect(unknown?.kind == .invalidArgument)
+        let chunk = #expect(throws: TaskHostError.self) { try pool.map("square.square", [Int64(1)], as: Int64.self, chunksize: 0) }
+        #expect(chunk?.message == "chunksize must be at least 1, got 0")
+    }
+
+    @Test func aCrashMidChunkFailsOnlyItsItemAndTheRestRunElsewhere() throws {
+        let pool = try Pool(host: Self.host, processes: 2)
+        defer { pool.terminate() }
+        // segv97 crashes on every multiple of 97: ten crashes inside big chunks.
+        let input = Array(Int64(1)...1000)
+        let results = try pool.map("faulty.segv97", input, as: Int64.self, chunksize: 250)
+        #expect(results.failures.keys.sorted() == (1...10).map { $0 * 97 - 1 })
+        for (position, result) in results.enumerated() {
+            switch result {
+            case .success(let value): #expect(value == input[position])
+            case .failure(let error):
+                #expect(error.kind == .crashed)
+                #expect(error.signal == "SIGSEGV")
+                #expect(error.message.hasSuffix("was killed by SIGSEGV (segmentation fault) while running faulty.segv97(\(input[position]))"),
+                        "\(error.message)")
+                #expect(results.values[position] == 0)
+            }
+        }
+        let thrown = #expect(throws: TaskHostError.self) { try results.get() }
+        #expect(thrown?.message.hasSuffix("faulty.segv97(97)") == true)
+        // The pool kept its size.
+        #expect(try pool.map("square.square", [Int64(6), 7], as: Int64.self).get() == [36, 49])
+    }
+
+    @Test func taskErrorsStayPerItemWithTheirMessage() throws {
+        let pool = try Pool(host: Self.host, processes: 1)
+        defer { pool.terminate() }
+        let results = try pool.map("faulty.fail", Array(Int64(1)...5), as: Int64.self)
+        #expect(results.failures.count == 1)
+        #expect(results[2] == .failure(try #require(results.failures[2])))
+        #expect(results.failures[2]?.kind == .taskError)
+        #expect(results.failures[2]?.message == "faulty.fail(3): refusing 3")
+        #expect(results.values == [1, 2, 0, 4, 5])
+    }
+
+    @Test func aRetriedItemGetsItsValue() throws {
+        let pool = try Pool(host: Self.host, processes: 1, retries: 1)
+        defer { pool.terminate() }
+        // segv crashes on 3 every time: two attempts, then the error says so.
+        let results = try pool.map("faulty.segv", Array(Int64(1)...6), as: Int64.self)
+        #expect(results.failures[2]?.attempts == 2)
+        #expect(results.values == [1, 2, 0, 4, 5, 6])
+    }
+
+    @Test func aDeadlineCancelsWhatHasNotRun() throws {
+        let pool = try Pool(host: Self.host, processes: 1)
+        defer { pool.terminate() }
+        // sleepy(x) sleeps x ms: 40 items of 50 ms cannot finish in 0.3 s.
+        let results = try pool.map("faulty.sleepy", [Int64](repeating: 50, count: 40), as: Int64.self, chunksize: 4,
+                                   deadline: 0.3)
+        #expect(results.failures.count > 20)
+        #expect(results.failures.values.allSatisfy { $0.kind == .cancelled })
+        #expect(results.enumerated().allSatisfy { position, result in
+            if case .success(let value) = result { return value == 50 && results.failures[position] == nil }
+            return results.values[position] == 0
+        })
+    }
+}
