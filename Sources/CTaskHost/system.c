@@ -91,6 +91,9 @@ pid_t th_spawn_server(const char *path, int socket_fd) {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, socket_fd, 3);
+    /* Nothing else of the host's: a pipe the host's other code opened (without
+     * O_CLOEXEC) must not stay open for the fork server's whole life. */
+    posix_spawn_file_actions_addclosefrom_np(&actions, 4);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     sigset_t none, all;

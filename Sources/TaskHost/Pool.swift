@@ -85,9 +85,19 @@ public final class Pool: @unchecked Sendable {
     }
 
     /// Runs one call in a worker and returns its value, or throws its error.
+    /// When a worker is idle, the calling thread talks to it directly.
     public func apply(_ task: String, _ arguments: [Value] = []) throws -> Value {
-        try starmap(task, [arguments], chunksize: 1)[0].get()
+        let info = try host.task(named: task)
+        let checked = try info.checkArguments(arguments).get()
+        let item = ItemRun(index: 0, arguments: checked.count == 1 ? .one(checked[0]) : .many(checked), attempts: 1)
+        if let result = DirectCall(pool: core, engine: host.engine, task: info, item: item).run() {
+            return try result.get()
+        }
+        return try starmap(task, [checked], chunksize: 1)[0].get()
     }
+
+    /// Calls that went straight to an idle worker (for tests).
+    var directCalls: Int { core.lending.loanCount }
 
     func absoluteDeadline(_ seconds: Double?) -> UInt64? {
         seconds.map { monotonicNanoseconds() + UInt64(max(0, $0) * 1e9) }

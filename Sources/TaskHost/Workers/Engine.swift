@@ -127,7 +127,7 @@ final class Engine: @unchecked Sendable {
         var fds: [pollfd] = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
                              pollfd(fd: server.socket, events: Int16(POLLIN), revents: 0)]
         var owners: [Worker?] = [nil, nil]
-        for worker in workers.values {
+        for worker in workers.values where !worker.lent {
             var events: Int16 = 0
             if !worker.resultEOF { events |= Int16(POLLIN) }
             if worker.pendingOffset < worker.pendingOutput.count { events |= Int16(POLLOUT) }
@@ -178,13 +178,72 @@ final class Engine: @unchecked Sendable {
 
     private func dispatch(_ pool: PoolCore) {
         guard !pool.terminated else { return }
+        let workWaiting = pool.jobs.contains { $0.hasWorkToSend }
         for worker in pool.workers where worker.isIdle {
+            if worker.lent {
+                guard workWaiting, reclaim(worker) else { continue }
+            }
             guard let (job, plan) = nextItems(pool, for: worker) else { break }
             send(plan, of: job, to: worker)
         }
         pool.jobs.removeAll { $0.isDone }
         retireIdleWorkersIfClosed(pool)
         checkJoined(pool)
+        // What is still idle with nothing to do may serve a caller's apply directly.
+        if pool.config.respawn && !pool.closed && !pool.jobs.contains(where: { $0.hasWorkToSend }) {
+            for worker in pool.workers where worker.isIdle && !worker.lent && worker.initializerFailure == nil {
+                worker.lent = true
+                pool.lending.offer(worker)
+            }
+        }
+    }
+
+    /// Takes a lent worker back from `pool.lending`; false while a caller has it.
+    private func reclaim(_ worker: Worker, exitStatus: Int32? = nil) -> Bool {
+        guard worker.lent else { return true }
+        guard worker.pool.lending.reclaim(worker, exitStatus: exitStatus) else { return false }
+        worker.lent = false
+        return true
+    }
+
+    // MARK: Direct calls (see Lending)
+
+    /// A borrower hands over its worker with the item it sent still in
+    /// flight: from here on it is finished as if this thread had sent it.
+    /// `received` holds what the borrower already read from the result
+    /// pipe, `unsent` what the request pipe did not take yet.
+    func adopt(_ worker: Worker, chunk: Chunk, received: [UInt8], unsent: [UInt8]) {
+        let exitStatus = worker.pool.lending.endLoan(worker)
+        worker.lent = false
+        let pool = worker.pool
+        pool.jobs.append(chunk.job)
+        worker.chunk = chunk
+        worker.input.append(contentsOf: received)
+        worker.lastReadAt = monotonicNanoseconds()
+        if !unsent.isEmpty {
+            worker.pendingOutput = unsent
+            worker.pendingOffset = 0
+            flushRequests(worker)
+        }
+        if let exitStatus {
+            workerDied(worker, status: exitStatus)
+        } else if pool.terminated || broken != nil {
+            kill(worker, .terminated)
+        } else if !received.isEmpty {
+            _ = parseFrames(worker)
+        }
+    }
+
+    /// A borrower gives back a worker the supervisor asked for (or that
+    /// died, or that reached maxTasksPerChild), with no item in flight.
+    func takeBack(_ worker: Worker) {
+        let exitStatus = worker.pool.lending.endLoan(worker)
+        worker.lent = false
+        if let exitStatus {
+            workerDied(worker, status: exitStatus)
+        } else if let limit = worker.pool.config.maxTasksPerChild, worker.tasksSent >= UInt64(limit) {
+            retire(worker)
+        }
     }
 
     private func nextItems(_ pool: PoolCore, for worker: Worker) -> (Job, ChunkPlan)? {
@@ -392,25 +451,14 @@ final class Engine: @unchecked Sendable {
         batch.reserveCapacity(count)
         var malformed: String?
         for _ in 0..<count {
-            let status = reader.u8()
-            let itemIndex = chunk.index(at: chunk.received)
-            let result: TaskResult
-            if status == UInt8(TH_ITEM_OK), let value = reader.value() {
-                result = .success(value)
-            } else if status == UInt8(TH_ITEM_ERROR) {
-                let message = reader.string()
-                let item = chunk.item(at: chunk.received)
-                result = .failure(TaskHostError(.taskError, "\(describe(chunk.job.task, item)): \(message)"))
-            } else {
-                malformed = "sent a malformed result"
-                break
+            switch decodeItemResult(&reader, task: chunk.job.task, item: chunk.item(at: chunk.received)) {
+            case .success(let result):
+                batch.append(IndexedResult(index: chunk.index(at: chunk.received), result: result))
+                chunk.received += 1
+                continue
+            case .failure(let why): malformed = why.reason
             }
-            if reader.failed {
-                malformed = "sent a truncated result"
-                break
-            }
-            chunk.received += 1
-            batch.append(IndexedResult(index: itemIndex, result: result))
+            break
         }
         chunk.job.resolveBatch(batch)
         if let malformed {
@@ -601,7 +649,7 @@ final class Engine: @unchecked Sendable {
     }
 
     private func retire(_ worker: Worker) {
-        guard !worker.retiring else { return }
+        guard !worker.retiring, reclaim(worker) else { return }
         worker.retiring = true
         let frame = FrameBuilder()
         frame.begin(TH_MSG_QUIT)
@@ -627,6 +675,8 @@ final class Engine: @unchecked Sendable {
     // MARK: Killing and deaths
 
     private func kill(_ worker: Worker, _ reason: KillReason) {
+        // A borrowed worker's borrower sees it die and hands it over then.
+        _ = reclaim(worker)
         if worker.killReason == nil { worker.killReason = reason }
         requestKill(worker)
         fillPool(worker.pool)
@@ -649,6 +699,8 @@ final class Engine: @unchecked Sendable {
     /// A worker is gone: read what it left, fail the item it was running,
     /// requeue the rest of its chunk, and start a replacement.
     private func workerDied(_ worker: Worker, status: Int32) {
+        // A borrowed worker is buried once its borrower hands it over.
+        guard reclaim(worker, exitStatus: status) else { return }
         if !worker.resultEOF && worker.killReason == nil { readResults(worker) }
         workers.removeValue(forKey: worker.pid)
         let pool = worker.pool
@@ -823,6 +875,29 @@ final class Engine: @unchecked Sendable {
             }
         }
     }
+}
+
+/// Why a worker's answer was refused.
+struct MalformedAnswer: Error {
+    let reason: String
+}
+
+/// One item's result from a results frame: its value, or its task error
+/// named after the item; `MalformedAnswer` when the bytes make no sense.
+func decodeItemResult(_ reader: inout FrameReader, task: TaskInfo, item: @autoclosure () -> ItemRun)
+    -> Result<TaskResult, MalformedAnswer>
+{
+    let status = reader.u8()
+    let result: TaskResult
+    if status == UInt8(TH_ITEM_OK), let value = reader.value() {
+        result = .success(value)
+    } else if status == UInt8(TH_ITEM_ERROR) {
+        let message = reader.string()
+        result = .failure(TaskHostError(.taskError, "\(describe(task, item())): \(message)"))
+    } else {
+        return .failure(MalformedAnswer(reason: "sent a malformed result"))
+    }
+    return reader.failed ? .failure(MalformedAnswer(reason: "sent a truncated result")) : .success(result)
 }
 
 /// `square.square(3)`: the task and the item's arguments, for messages.

@@ -109,6 +109,11 @@ final class Job: @unchecked Sendable {
         finishIfDone()
     }
 
+    /// Whether items wait to be sent: retries, rows or an open source.
+    var hasWorkToSend: Bool {
+        !isDone && (!requeued.isEmpty || source != nil || (packed?.remaining ?? 0) > 0)
+    }
+
     func finishIfDone() {
         if !isDone && outstanding == 0 && requeued.isEmpty && source == nil && (packed?.remaining ?? 0) == 0 {
             isDone = true

@@ -142,6 +142,9 @@ final class Worker {
     var retiring = false
     var initializerFailure: String?
     var initializing = false
+    /// Offered to `pool.lending`: a caller may be using it, so the supervisor
+    /// neither dispatches to it nor reads its pipes until it reclaims it.
+    var lent = false
 
     init(pid: pid_t, requestFD: Int32, resultFD: Int32, page: UnsafePointer<th_worker_page>, pool: PoolCore) {
         self.pid = pid
@@ -172,6 +175,8 @@ final class PoolCore {
     /// Told of each worker's start and exit status (WorkerProcess uses them).
     var onWorkerStart: ((pid_t) -> Void)?
     var onWorkerExit: ((pid_t, Int32) -> Void)?
+    /// Idle workers callers may borrow for a quick apply.
+    let lending = Lending()
 
     init(config: PoolConfig) { self.config = config }
 
