@@ -31,8 +31,11 @@ let package = Package(
         // The C core: wire format, descriptor checks, libffi calls, worker loop, fork server.
         .target(name: "CTaskHost", dependencies: ["CFFI"], path: "Sources/CTaskHost",
                 cSettings: publicHeaders + strictC),
+        // Bound now, not lazily: otherwise every forked worker resolves (and copies)
+        // the symbols it is the first to call.
         .executableTarget(name: "taskhost-forkserver", dependencies: ["CTaskHost"],
-                          path: "Sources/taskhost-forkserver", cSettings: publicHeaders + strictC),
+                          path: "Sources/taskhost-forkserver", cSettings: publicHeaders + strictC,
+                          linkerSettings: [.unsafeFlags(["-Xlinker", "-z", "-Xlinker", "now"])]),
 
         // The public C API's header (include/taskhost/taskhost.h), for the Swift code that implements it.
         .target(name: "CTaskHostAPI", dependencies: ["CTaskHost"], path: "Sources/CTaskHostAPI", cSettings: strictC),

@@ -17,6 +17,14 @@
 #include "th_system.h"
 #include "th_worker.h"
 
+/* A forked worker not yet handed to the host: its pid and the host's ends. */
+typedef struct fresh_worker {
+    pid_t pid;
+    int request; /* write end of its request pipe */
+    int result;  /* read end of its result pipe */
+    int page_fd;
+} fresh_worker;
+
 typedef struct server {
     int socket_fd;
     int signal_fd;
@@ -26,6 +34,14 @@ typedef struct server {
     size_t worker_capacity;
     uint8_t *message;
 } server;
+
+static void close_fresh(fresh_worker *w) {
+    int all[] = {w->request, w->result, w->page_fd};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (all[i] >= 0) close(all[i]);
+    memset(w, 0, sizeof *w);
+    w->request = w->result = w->page_fd = -1;
+}
 
 static void send_frame(server *s, th_buf *buf, const int *fds, int fd_count) {
     if (buf->failed || th_send_message(s->socket_fd, buf->data, buf->length, fds, fd_count) != 0) {
@@ -187,52 +203,89 @@ static void reply_spawned(server *s, uint32_t request, pid_t pid, const char *er
     th_buf_free(&reply);
 }
 
-static void spawn_worker(server *s, th_reader *r) {
-    uint32_t request = th_get_u32(r);
-    th_worker_settings settings;
-    settings.memory_limit = th_get_u64(r);
-    settings.task_output = th_get_u8(r);
-    if (r->failed) _exit(70);
-
+/* Forks a worker that sets itself up and then waits, on its request pipe,
+ * for its settings. Returns 0, or -1 with `error` filled in. */
+static int fork_worker(server *s, fresh_worker *w, char *error, size_t error_size) {
     int requests[2] = {-1, -1}, results[2] = {-1, -1};
     int page_fd = memfd_create("taskhost-worker-page", MFD_CLOEXEC);
     th_worker_page *page = MAP_FAILED;
     if (page_fd >= 0 && ftruncate(page_fd, TH_WORKER_PAGE_SIZE) == 0)
         page = mmap(NULL, TH_WORKER_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, page_fd, 0);
+    pid_t pid = -1;
     if (page == MAP_FAILED || pipe2(requests, O_CLOEXEC) != 0 || pipe2(results, O_CLOEXEC) != 0) {
-        char error[256];
-        snprintf(error, sizeof error, "cannot create a worker's pipes: %s", strerror(errno));
-        reply_spawned(s, request, 0, error, NULL, 0);
-        goto cleanup;
-    }
-    /* Big result pipes let a worker stream results without waiting for the host. */
-    fcntl(results[1], F_SETPIPE_SZ, 1 << 20);
-    fcntl(requests[1], F_SETPIPE_SZ, 1 << 20);
-
-    pid_t pid = fork();
-    if (pid < 0) {
-        char error[256];
-        snprintf(error, sizeof error, "cannot fork a worker: %s", strerror(errno));
-        reply_spawned(s, request, 0, error, NULL, 0);
-        goto cleanup;
+        snprintf(error, error_size, "cannot create a worker's pipes: %s", strerror(errno));
+    } else {
+        /* Big pipes let a worker stream results without waiting for the host. */
+        fcntl(results[1], F_SETPIPE_SZ, 1 << 20);
+        fcntl(requests[1], F_SETPIPE_SZ, 1 << 20);
+        pid = fork();
+        if (pid < 0) snprintf(error, error_size, "cannot fork a worker: %s", strerror(errno));
     }
     if (pid == 0) {
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         int keep[2] = {requests[0], results[1]};
-        th_worker_setup(&settings, keep, 2, page);
+        th_worker_setup(keep, 2, page);
         th_worker_run(&s->plugins, requests[0], results[1], page);
     }
-    remember_worker(s, pid);
-    int fds[3] = {requests[1], results[0], page_fd};
-    reply_spawned(s, request, pid, "", fds, 3);
-
-cleanup:
     if (page != MAP_FAILED) munmap(page, TH_WORKER_PAGE_SIZE);
-    int all[] = {requests[0], requests[1], results[0], results[1], page_fd};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (all[i] >= 0) close(all[i]);
+    if (requests[0] >= 0) close(requests[0]);
+    if (results[1] >= 0) close(results[1]);
+    w->pid = pid > 0 ? pid : 0;
+    w->request = requests[1];
+    w->result = results[0];
+    w->page_fd = page_fd;
+    if (pid > 0) return 0;
+    close_fresh(w);
+    return -1;
+}
+
+/* Writes all of `data` to a worker's request pipe; -1 if the worker is gone. */
+static int write_request(int fd, const uint8_t *data, size_t length) {
+    while (length > 0) {
+        ssize_t n = write(fd, data, length);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1;
+        data += n;
+        length -= (size_t)n;
+    }
+    return 0;
+}
+
+static void spawn_worker(server *s, th_reader *r) {
+    uint32_t request = th_get_u32(r);
+    uint64_t memory_limit = th_get_u64(r);
+    uint8_t task_output = th_get_u8(r);
+    uint32_t first_length = 0;
+    const uint8_t *first = (const uint8_t *)th_get_str(r, &first_length);
+    if (r->failed) _exit(70);
+
+    /* The worker's settings, then whatever requests came along. */
+    th_buf start;
+    th_buf_init(&start);
+    size_t frame = th_frame_begin(&start, TH_MSG_SETTINGS);
+    th_buf_put_u64(&start, memory_limit);
+    th_buf_put_u8(&start, task_output);
+    th_frame_end(&start, frame);
+    th_buf_put(&start, first, first_length);
+    if (start.failed) _exit(71);
+
+    fresh_worker w;
+    char error[256] = "";
+    if (fork_worker(s, &w, error, sizeof error) != 0 || write_request(w.request, start.data, start.length) != 0) {
+        if (!*error) snprintf(error, sizeof error, "a new worker died before it started");
+        if (w.pid > 0) kill(w.pid, SIGKILL);
+        close_fresh(&w);
+        reply_spawned(s, request, 0, error, NULL, 0);
+        th_buf_free(&start);
+        return;
+    }
+    th_buf_free(&start);
+    remember_worker(s, w.pid);
+    int fds[3] = {w.request, w.result, w.page_fd};
+    reply_spawned(s, request, w.pid, "", fds, 3);
+    close_fresh(&w);
 }
 
 static void kill_worker(server *s, pid_t pid) {

@@ -373,6 +373,7 @@ _Noreturn void th_worker_run(th_plugin_set *set, int request_fd, int result_fd, 
     memset(&ctx, 0, sizeof ctx);
     th_buf_init(&ctx.bytes);
 
+    int configured = 0;
     for (;;) {
         uint8_t header[TH_FRAME_HEADER_SIZE];
         await_request(request_fd);
@@ -386,6 +387,16 @@ _Noreturn void th_worker_run(th_plugin_set *set, int request_fd, int result_fd, 
             worker_exit(set, 70);
         th_reader r;
         th_reader_init(&r, request.data, length);
+        /* Its settings come first, once; nothing runs before them. */
+        if (!configured) {
+            th_worker_settings settings;
+            settings.memory_limit = th_get_u64(&r);
+            settings.task_output = th_get_u8(&r);
+            if (type != TH_MSG_SETTINGS || r.failed) worker_exit(set, 70);
+            th_worker_apply_settings(&settings);
+            configured = 1;
+            continue;
+        }
         switch (type) {
         case TH_MSG_RUN: run_chunk(set, &r, &out, result_fd, page, &ctx); break;
         case TH_MSG_RUN_PACKED: run_packed_chunk(set, &r, &packed, result_fd, page, &ctx); break;

@@ -48,7 +48,29 @@ static int is_kept(int fd, const int *keep, int keep_count) {
     return 0;
 }
 
+/* Closes every descriptor above 2 but `keep` with close_range(2), gap by
+ * gap. Returns -1 where the kernel lacks it (before Linux 5.9). */
+static int close_ranges(const int *keep, int keep_count) {
+    int sorted[8];
+    if (keep_count > 8) return -1;
+    memcpy(sorted, keep, sizeof(int) * (size_t)keep_count);
+    for (int i = 1; i < keep_count; i++)
+        for (int j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+            int t = sorted[j];
+            sorted[j] = sorted[j - 1];
+            sorted[j - 1] = t;
+        }
+    unsigned first = 3;
+    for (int i = 0; i < keep_count; i++) {
+        if (sorted[i] < (int)first) continue;
+        if (sorted[i] > (int)first && close_range(first, (unsigned)sorted[i] - 1, 0) != 0) return -1;
+        first = (unsigned)sorted[i] + 1;
+    }
+    return close_range(first, ~0u, 0);
+}
+
 static void close_other_descriptors(const int *keep, int keep_count) {
+    if (close_ranges(keep, keep_count) == 0) return;
     DIR *dir = opendir("/proc/self/fd");
     if (!dir) {
         for (int fd = 3; fd < 1024; fd++)
@@ -68,7 +90,7 @@ static void close_other_descriptors(const int *keep, int keep_count) {
     for (int i = 0; i < count; i++) close(doomed[i]);
 }
 
-void th_worker_setup(const th_worker_settings *settings, const int *keep, int keep_count, th_worker_page *page) {
+void th_worker_setup(const int *keep, int keep_count, th_worker_page *page) {
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() == 1) _exit(70); /* the fork server is already gone */
@@ -81,7 +103,6 @@ void th_worker_setup(const th_worker_settings *settings, const int *keep, int ke
         dup2(null_fd, 0);
         close(null_fd);
     }
-    if (settings->task_output == TH_OUTPUT_STDERR) dup2(2, 1);
     close_other_descriptors(keep, keep_count);
 
     /* The fork server already reset every other disposition at its start;
@@ -89,6 +110,10 @@ void th_worker_setup(const th_worker_settings *settings, const int *keep, int ke
     signal(SIGPIPE, SIG_DFL);
     signal(SIGINT, SIG_IGN); /* Ctrl-C is the host's to handle; it ends the workers itself */
     g_page = page;
+}
+
+void th_worker_apply_settings(const th_worker_settings *settings) {
+    if (settings->task_output == TH_OUTPUT_STDERR) dup2(2, 1);
     g_memory_limit = settings->memory_limit;
     if (settings->memory_limit) {
         struct rlimit limit = {settings->memory_limit, settings->memory_limit};

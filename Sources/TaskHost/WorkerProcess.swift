@@ -45,12 +45,12 @@ public final class WorkerProcess: @unchecked Sendable {
         let core = self.core, task = self.task, arguments = self.arguments
         core.onWorkerStart = { [weak self] pid in self?.set { $0._pid = pid } }
         core.onWorkerExit = { [weak self] _, status in self?.set { $0._status = status } }
-        let job = Job(task: task, chunksize: 1, source: SequenceSource(AnyIterator([arguments].makeIterator())), deadline: nil,
+        // Chunks of 2 for one item: the source's end is seen with it, so the
+        // worker is told to quit right after it, in the same spawn request.
+        let job = Job(task: task, chunksize: 2, source: SequenceSource(AnyIterator([arguments].makeIterator())), deadline: nil,
                       deliver: { [weak self] _, result in self?.set { $0._result = result } }, finished: {})
         host.engine.perform { [engine = host.engine] in
-            engine.addPool(core)
-            engine.submit(job, to: core)
-            engine.close(core, whenDone: { [weak self] in
+            engine.startProcess(core, job: job, whenDone: { [weak self] in
                 self?.set { $0.done = true }
                 self?.finished.signal()
             })

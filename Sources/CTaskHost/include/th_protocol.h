@@ -4,6 +4,9 @@
  * Host <-> worker: frames (th_wire.h) over two pipes.
  *   TH_MSG_RUN      host -> worker  u32 plugin, u32 task, u32 item count, then
  *                                    for each item its arguments as values
+ *   TH_MSG_SETTINGS server -> worker  u64 memory limit (0 none), u8 task
+ *                                    output (TH_OUTPUT_*): the first frame
+ *                                    every worker reads, exactly once
  *   TH_MSG_QUIT     host -> worker  (empty) finish: run fini hooks and exit 0
  *   TH_MSG_RESULTS  worker -> host  u32 count, then per item u8 status
  *                                    (TH_ITEM_OK: a value; TH_ITEM_ERROR: a string)
@@ -21,7 +24,11 @@
  *   TH_MSG_PLUGINS  server -> host  u32 count, per file: u8 loaded, then either
  *                                    str error, or the descriptor (th_table.h)
  *   TH_MSG_SPAWN    host -> server  u32 request, u64 memory limit (0 none),
- *                                    u8 task output (TH_OUTPUT_*)
+ *                                    u8 task output (TH_OUTPUT_*), u32 length
+ *                                    and bytes of the worker's first requests
+ *                                    (a single process's RUN and QUIT), which
+ *                                    the server writes into its request pipe
+ *                                    after the settings
  *   TH_MSG_SPAWNED  server -> host  u32 request, i32 pid (0 on failure), str
  *                                    error; SCM_RIGHTS: request pipe's write
  *                                    end, result pipe's read end, page memfd
@@ -37,6 +44,7 @@ enum {
     TH_MSG_RUN = 1,
     TH_MSG_QUIT = 2,
     TH_MSG_RUN_PACKED = 3,
+    TH_MSG_SETTINGS = 4,
     TH_MSG_RESULTS = 16,
     TH_MSG_PACKED_RESULTS = 17,
     TH_MSG_LOAD = 32,

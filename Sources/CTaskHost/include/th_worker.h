@@ -33,18 +33,22 @@ typedef struct th_worker_settings {
 } th_worker_settings;
 
 /**
- * Runs the worker loop: reads TH_MSG_RUN frames from request_fd, runs each
- * item, writes TH_MSG_RESULTS frames to result_fd, counts items in `page`.
- * Returns only by exiting the process: 0 on TH_MSG_QUIT or end of input,
- * 70 on a malformed request or a broken result pipe.
+ * Runs the worker loop: reads its TH_MSG_SETTINGS frame, then TH_MSG_RUN
+ * frames from request_fd, runs each item, writes TH_MSG_RESULTS frames to
+ * result_fd, counts items in `page`. Returns only by exiting the process: 0
+ * on TH_MSG_QUIT or end of input, 70 on a malformed request or a broken
+ * result pipe.
  */
 _Noreturn void th_worker_run(th_plugin_set *set, int request_fd, int result_fd, th_worker_page *page);
 
 /**
  * Prepares a freshly forked worker: own process group, dies with the fork
- * server, no core files, the memory limit, stdin from /dev/null, stdout as
- * settings say, and every descriptor closed but stdio and `keep`.
+ * server, no core files, stdin from /dev/null, and every descriptor closed
+ * but stdio and `keep`. What differs per worker comes later, in its settings.
  */
-void th_worker_setup(const th_worker_settings *settings, const int *keep, int keep_count, th_worker_page *page);
+void th_worker_setup(const int *keep, int keep_count, th_worker_page *page);
+
+/** Applies a worker's settings: its memory limit and where its stdout goes. */
+void th_worker_apply_settings(const th_worker_settings *settings);
 
 #endif /* TH_WORKER_H */

@@ -23,6 +23,10 @@ final class Engine: @unchecked Sendable {
     private var spawns: [UInt32: PoolCore] = [:]
     private var nextSpawnRequest: UInt32 = 1
     private var pools: [PoolCore] = []
+    /// The most a spawn request carries as the worker's first requests.
+    private static let firstRequestLimit = 256 * 1024
+    /// The work sent along with spawn requests, by request.
+    private var firstChunks: [UInt32: (chunk: Chunk, quits: Bool)] = [:]
     private var broken: TaskHostError?
     private var readBuffer = [UInt8](repeating: 0, count: 1 << 18)
     private let requestBuilder = FrameBuilder()
@@ -63,6 +67,16 @@ final class Engine: @unchecked Sendable {
     func addPool(_ pool: PoolCore) {
         pools.append(pool)
         fillPool(pool)
+    }
+
+    /// Starts a single process (a WorkerProcess) with its one job: the job
+    /// travels with the spawn request, and the pool is closed from the start.
+    func startProcess(_ pool: PoolCore, job: Job, whenDone: @escaping () -> Void) {
+        pools.append(pool)
+        pool.closed = true
+        pool.joinWaiters.append(whenDone)
+        submit(job, to: pool)
+        checkJoined(pool)
     }
 
     func submit(_ job: Job, to pool: PoolCore) {
@@ -183,7 +197,7 @@ final class Engine: @unchecked Sendable {
             if worker.lent {
                 guard workWaiting, reclaim(worker) else { continue }
             }
-            guard let (job, plan) = nextItems(pool, for: worker) else { break }
+            guard let (job, plan) = nextItems(pool, tasksSent: worker.tasksSent) else { break }
             send(plan, of: job, to: worker)
         }
         pool.jobs.removeAll { $0.isDone }
@@ -246,9 +260,9 @@ final class Engine: @unchecked Sendable {
         }
     }
 
-    private func nextItems(_ pool: PoolCore, for worker: Worker) -> (Job, ChunkPlan)? {
+    private func nextItems(_ pool: PoolCore, tasksSent: UInt64) -> (Job, ChunkPlan)? {
         var allowance = Int.max
-        if let limit = pool.config.maxTasksPerChild { allowance = max(1, limit - Int(worker.tasksSent)) }
+        if let limit = pool.config.maxTasksPerChild { allowance = max(1, limit - Int(tasksSent)) }
         for job in pool.jobs where !job.isDone {
             if !job.requeued.isEmpty {
                 // Retried and lost items go one at a time, so a second crash is pinned exactly.
@@ -264,77 +278,70 @@ final class Engine: @unchecked Sendable {
     }
 
     private func send(_ plan: ChunkPlan, of job: Job, to worker: Worker) {
+        if let failure = worker.initializerFailure {
+            let error = TaskHostError(.taskError, failure)
+            switch plan {
+            case .items(let items): for item in items { job.resolve(item.index, .failure(error)) }
+            case .packed(let rows): for index in rows { job.resolve(index, .failure(error)) }
+            }
+            return
+        }
+        guard let chunk = encode(plan, of: job) else { return }
+        attach(chunk, to: worker)
+        queue(requestBuilder, to: worker)
+    }
+
+    /// Encodes a chunk's request into `requestBuilder` (one builder for every
+    /// request: its buffer keeps its capacity, so big chunks don't allocate
+    /// and fault in fresh memory each time). Nil, with the items failed, when
+    /// memory runs out.
+    private func encode(_ plan: ChunkPlan, of job: Job) -> Chunk? {
+        let frame = requestBuilder
+        frame.clear()
+        let chunk: Chunk
         switch plan {
-        case .items(let items): send(items, of: job, to: worker)
-        case .packed(let rows): sendPacked(rows, of: job, to: worker)
-        }
-    }
-
-    private func send(_ items: [ItemRun], of job: Job, to worker: Worker) {
-        if let failure = worker.initializerFailure {
-            for item in items { job.resolve(item.index, .failure(TaskHostError(.taskError, failure))) }
-            return
-        }
-        // One builder for every request: its buffer keeps its capacity, so big
-        // chunks don't allocate (and fault in) fresh memory each time.
-        let frame = requestBuilder
-        frame.clear()
-        frame.begin(TH_MSG_RUN)
-        frame.putU32(job.task.pluginIndex)
-        frame.putU32(job.task.taskIndex)
-        frame.putU32(UInt32(items.count))
-        for item in items {
-            switch item.arguments {
-            case .one(let value): frame.put(value)
-            case .many(let values): for value in values { frame.put(value) }
+        case .items(let items):
+            frame.begin(TH_MSG_RUN)
+            frame.putU32(job.task.pluginIndex)
+            frame.putU32(job.task.taskIndex)
+            frame.putU32(UInt32(items.count))
+            for item in items {
+                switch item.arguments {
+                case .one(let value): frame.put(value)
+                case .many(let values): for value in values { frame.put(value) }
+                }
             }
+            var sent = items
+            for i in sent.indices { sent[i].attempts += 1 }
+            chunk = Chunk(job: job, items: sent, sentAt: monotonicNanoseconds())
+        case .packed(let rows):
+            guard let packed = job.packed else { return nil }
+            // Each column's bytes as they are.
+            frame.begin(TH_MSG_RUN_PACKED)
+            frame.putU32(job.task.pluginIndex)
+            frame.putU32(job.task.taskIndex)
+            frame.putU32(UInt32(rows.count))
+            for column in packed.columns.indices { frame.putBytes(packed.bytes(of: column, rows: rows)) }
+            chunk = Chunk(job: job, packed: rows, sentAt: monotonicNanoseconds())
         }
-        frame.end()
-        guard !frame.failed else {
-            for item in items { job.resolve(item.index, .failure(TaskHostError(.systemError, "out of memory encoding item \(item.index)"))) }
-            return
-        }
-        var sent = items
-        for i in sent.indices { sent[i].attempts += 1 }
-        start(Chunk(job: job, items: sent, sentAt: monotonicNanoseconds()), frame, on: worker)
-    }
-
-    /// Sends rows of a packed job: each column's bytes as they are.
-    private func sendPacked(_ rows: Range<Int>, of job: Job, to worker: Worker) {
-        guard let packed = job.packed else { return }
-        let chunk = Chunk(job: job, packed: rows, sentAt: monotonicNanoseconds())
-        if let failure = worker.initializerFailure {
-            for position in 0..<chunk.count {
-                job.resolve(chunk.index(at: position), .failure(TaskHostError(.taskError, failure)))
-            }
-            return
-        }
-        let frame = requestBuilder
-        frame.clear()
-        frame.begin(TH_MSG_RUN_PACKED)
-        frame.putU32(job.task.pluginIndex)
-        frame.putU32(job.task.taskIndex)
-        frame.putU32(UInt32(rows.count))
-        for column in packed.columns.indices { frame.putBytes(packed.bytes(of: column, rows: rows)) }
         frame.end()
         guard !frame.failed else {
             for position in 0..<chunk.count {
                 job.resolve(chunk.index(at: position), .failure(TaskHostError(.systemError, "out of memory encoding item \(chunk.index(at: position))")))
             }
-            return
+            return nil
         }
-        start(chunk, frame, on: worker)
+        return chunk
     }
 
-    /// Makes `chunk` the worker's current one and sends its request frame.
-    private func start(_ chunk: Chunk, _ frame: FrameBuilder, on worker: Worker) {
+    /// Makes `chunk`, whose request is on its way, the worker's current one.
+    private func attach(_ chunk: Chunk, to worker: Worker) {
         worker.chunk = chunk
         worker.chunkBase = worker.itemsSent
         worker.itemsSent += UInt64(chunk.count)
         worker.tasksSent += UInt64(chunk.count)
         worker.observedStarted = worker.page.pointee.started
         worker.observedAt = monotonicNanoseconds()
-        queue(frame, to: worker)
     }
 
     private func queue(_ frame: FrameBuilder, to worker: Worker) {
@@ -578,12 +585,33 @@ final class Engine: @unchecked Sendable {
         while pool.activeWorkerCount < pool.config.processes {
             let request = nextSpawnRequest
             nextSpawnRequest &+= 1
+            // A single process gets its work with the spawn request: it starts
+            // on it at once, and quits after it when nothing else can come.
+            var first: (chunk: Chunk, quits: Bool)?
+            spawnFirst: if !pool.config.respawn, pool.config.initializer == nil,
+               let (job, plan) = nextItems(pool, tasksSent: 0), let chunk = encode(plan, of: job) {
+                // The fork server writes these into the new worker's request pipe before
+                // the host holds its result pipe: they must fit the pipe (1 MiB) with room.
+                guard requestBuilder.bytes.count <= Self.firstRequestLimit else {
+                    requeueUnstarted(chunk)
+                    break spawnFirst
+                }
+                let quits = pool.closed && !pool.jobs.contains { $0.hasWorkToSend }
+                if quits {
+                    requestBuilder.begin(TH_MSG_QUIT)
+                    requestBuilder.end()
+                }
+                first = (chunk, quits)
+            }
             let frame = FrameBuilder()
             frame.begin(TH_MSG_SPAWN)
             frame.putU32(request)
             frame.putU64(pool.config.memoryLimit ?? 0)
             frame.putU8(pool.config.taskOutput == .stdout ? UInt8(TH_OUTPUT_STDOUT) : UInt8(TH_OUTPUT_STDERR))
+            frame.putU32(first == nil ? 0 : UInt32(requestBuilder.bytes.count))
+            if first != nil { frame.putBytes(requestBuilder.bytes) }
             frame.end()
+            if let first { firstChunks[request] = first }
             do { try server.send(frame) } catch {
                 serverDied(error as? TaskHostError ?? TaskHostError(.systemError, "\(error)"))
                 return
@@ -601,8 +629,10 @@ final class Engine: @unchecked Sendable {
             return
         }
         pool.starting -= 1
+        let first = firstChunks.removeValue(forKey: request)
         guard pid > 0, fds.count == 3 else {
             for fd in fds { Glibc.close(fd) }
+            if let first { requeueUnstarted(first.chunk) }
             pool.spawnFailures += 1
             pool.lastSpawnError = error.isEmpty ? "the fork server could not start a worker" : error
             if pool.spawnFailures >= 3 && pool.workers.isEmpty {
@@ -621,6 +651,7 @@ final class Engine: @unchecked Sendable {
         guard let page = mapped, page != MAP_FAILED else {
             Glibc.close(fds[0]); Glibc.close(fds[1])
             sendKill(pid)
+            if let first { requeueUnstarted(first.chunk) }
             return
         }
         for fd in [fds[0], fds[1]] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
@@ -628,6 +659,10 @@ final class Engine: @unchecked Sendable {
                             page: UnsafePointer(page.assumingMemoryBound(to: th_worker_page.self)), pool: pool)
         workers[pid] = worker
         pool.workers.append(worker)
+        if let first {
+            attach(first.chunk, to: worker)
+            worker.retiring = first.quits
+        }
         pool.onWorkerStart?(pid)
         if pool.terminated || broken != nil {
             kill(worker, .terminated)
@@ -646,6 +681,15 @@ final class Engine: @unchecked Sendable {
             queue(frame, to: worker)
         }
         if pool.closed && pool.jobs.isEmpty { retire(worker) }
+    }
+
+    /// Puts back the items of a chunk that never reached a worker.
+    private func requeueUnstarted(_ chunk: Chunk) {
+        for position in 0..<chunk.count {
+            var item = chunk.item(at: position)
+            item.attempts -= 1
+            chunk.job.requeued.append(item)
+        }
     }
 
     private func retire(_ worker: Worker) {
