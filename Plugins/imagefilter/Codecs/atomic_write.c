@@ -78,10 +78,13 @@ int if_write_atomically(const char *path, const if_bytes *bytes, const char *inp
             close(fd);
             return 0;
         }
+        /* Taken before unlink() below overwrites errno (it used to, so an
+         * existing output was written a second time through mkostemp). */
+        int exists = errno == EEXIST;
         char temp[PATH_MAX + 64];
         snprintf(temp, sizeof temp, "%s/.taskhost-%d-%ld.tmp", folder, (int)getpid(), (long)fd);
         unlink(temp);
-        if (errno == EEXIST && linkat(AT_FDCWD, proc, AT_FDCWD, temp, AT_SYMLINK_FOLLOW) == 0) {
+        if (exists && linkat(AT_FDCWD, proc, AT_FDCWD, temp, AT_SYMLINK_FOLLOW) == 0) {
             close(fd);
             if (rename(temp, path) != 0) {
                 snprintf(err, err_size, "%s: %s", path, strerror(errno));
