@@ -2,10 +2,13 @@
 # Runs TaskHost's benchmark and its anchors side by side, in one run, on the
 # same inputs, and prints each ratio. Usage: bench/compare.sh [--quick]
 #   - TaskHost: .build/release/taskhost bench (built here with -c release)
-#   - a raw C fork + pipe loop (bench/raw_pipe.c), the limit for tiny tasks
+#   - a raw C fork + pipe loop (bench/raw_pipe.c), the limit for tiny tasks,
+#     and a raw C fork + exit + waitpid loop with the same plugins loaded
+#     (bench/raw_fork.c), the floor for a process's start + join
 #   - Python multiprocessing, and Pillow + Pool().starmap for the images
 #     (Pillow installed from PyPI into bench/.venv)
-#   - libvips (vips) for CONTOUR-like convolution, if installed
+#   - libvips's command line (Debian libvips-tools), if installed: CONTOUR's
+#     kernel with `vips conv` over the same JPEGs, two at a time (xargs -P 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 QUICK=""
@@ -17,6 +20,7 @@ trap 'rm -rf "$WORK"' EXIT
 
 swift build -c release >/dev/null
 cc -O2 -o "$WORK/raw_pipe" bench/raw_pipe.c
+cc -O2 -o "$WORK/raw_fork" bench/raw_fork.c -ldl
 
 if [ ! -x bench/.venv/bin/python ]; then
     python3 -m venv bench/.venv
@@ -27,8 +31,22 @@ echo "== TaskHost" >&2
 .build/release/taskhost bench $QUICK --tsv --workdir "$WORK/images" > "$WORK/taskhost.tsv"
 echo "== raw C fork + pipe" >&2
 "$WORK/raw_pipe" "$ITEMS" 2 > "$WORK/raw.tsv" 2>/dev/null
+echo "== raw C fork + exit + waitpid" >&2
+"$WORK/raw_fork" 300 .build/release/lib{square,print,text,imagefilter}.so >> "$WORK/raw.tsv"
 echo "== Python multiprocessing + Pillow" >&2
 bench/.venv/bin/python bench/python_baseline.py $QUICK --images "$WORK/images" > "$WORK/python.tsv"
+: > "$WORK/vips.tsv"
+if command -v vips >/dev/null; then
+    echo "== libvips (vips conv)" >&2
+    printf '3 3 1 255\n-1 -1 -1\n-1 8 -1\n-1 -1 -1\n' > "$WORK/contour.mat"
+    mkdir -p "$WORK/vips"
+    images=("$WORK"/images/photo*.jpg)
+    start=$(date +%s.%N)
+    printf '%s\n' "${images[@]}" | xargs -P 2 -I{} sh -c \
+        'vips conv "$1" "$2/$(basename "$1")" "$3" --precision integer' _ {} "$WORK/vips" "$WORK/contour.mat"
+    end=$(date +%s.%N)
+    python3 -c "print('contour_images\t%f\timages/s' % (${#images[@]} / ($end - $start)))" > "$WORK/vips.tsv"
+fi
 
 python3 - "$WORK" <<'PY'
 import sys
@@ -40,7 +58,7 @@ def load(name):
         if len(parts) >= 3:
             rows[parts[0]] = (float(parts[1]), parts[2])
     return rows
-th, raw, py = load("taskhost"), load("raw"), load("python")
+th, raw, py, vips = load("taskhost"), load("raw"), load("python"), load("vips")
 print(f"{'workload':44} {'TaskHost':>14} {'baseline':>14}  TaskHost's speed / the baseline's")
 def line(name, key, base, base_key, higher_better=True, label="Python"):
     if key not in th or base_key not in base:
@@ -51,9 +69,12 @@ def line(name, key, base, base_key, higher_better=True, label="Python"):
     print(f"{name:44} {a:>14.4g} {b:>14.4g}  {ratio:6.2f}x  vs {label} ({unit})")
 line("square map items/s", "square_map", raw, "raw_pipe_map", label="raw C pipes")
 line("square map items/s", "square_map", py, "square_map")
+line("square map as Values items/s", "square_values", py, "square_map")
 line("apply round trip", "apply_us", py, "apply_us", higher_better=False)
 line("process start + join", "process_ms", py, "process_ms", higher_better=False)
+line("process start + join", "process_ms", raw, "raw_fork_ms", higher_better=False, label="raw C fork+exit+wait")
 line("CONTOUR, photo JPEGs, images/s", "contour_images", py, "contour_images", label="Pillow + Pool")
+line("CONTOUR, photo JPEGs, images/s", "contour_images", vips, "contour_images", label="vips conv, xargs -P 2")
 for key in sorted(k for k in th if k.startswith("filter_")):
     line(key[7:] + " Mpx/s (1 core)", key, py, key, label="Pillow")
 for key in ("codec_images", "rss_host_mib", "rss_worker_mib"):

@@ -73,9 +73,14 @@ public final class Pool: @unchecked Sendable {
         let info = try host.task(named: task)
         let size = chunksize ?? defaultChunksize(for: count)
         guard size >= 1 else { throw TaskHostError(.invalidArgument, "chunksize must be at least 1, got \(size)") }
+        return gather(info, source, count: count, chunksize: size, deadline: deadline)
+    }
+
+    /// Runs a job of `count` items to its end; results in input order.
+    private func gather(_ info: TaskInfo, _ source: JobSource, count: Int, chunksize: Int, deadline: Double?) -> [TaskResult] {
         let collector = ResultCollector(count: count)
         let done = DispatchSemaphore(value: 0)
-        let job = Job(task: info, chunksize: size, source: source, deadline: absoluteDeadline(deadline),
+        let job = Job(task: info, chunksize: chunksize, source: source, deadline: absoluteDeadline(deadline),
                       deliver: { index, result in collector.results[index] = result }, finished: { done.signal() })
         job.deliverBatch = { batch in for r in batch { collector.results[r.index] = r.result } }
         let core = self.core
@@ -87,13 +92,22 @@ public final class Pool: @unchecked Sendable {
     /// Runs one call in a worker and returns its value, or throws its error.
     /// When a worker is idle, the calling thread talks to it directly.
     public func apply(_ task: String, _ arguments: [Value] = []) throws -> Value {
-        let info = try host.task(named: task)
-        let checked = try info.checkArguments(arguments).get()
-        let item = ItemRun(index: 0, arguments: checked.count == 1 ? .one(checked[0]) : .many(checked), attempts: 1)
-        if let result = DirectCall(pool: core, engine: host.engine, task: info, item: item).run() {
-            return try result.get()
+        try applyResult(try host.task(named: task), arguments, deadline: nil).get()
+    }
+
+    /// One call's outcome, a bad argument included, as a result.
+    func applyResult(_ info: TaskInfo, _ arguments: [Value], deadline: Double?) -> TaskResult {
+        let checked: [Value]
+        switch info.checkArguments(arguments) {
+        case .success(let values): checked = values
+        case .failure(let error): return .failure(error)
         }
-        return try starmap(task, [checked], chunksize: 1)[0].get()
+        let item = ItemRun(index: 0, arguments: checked.count == 1 ? .one(checked[0]) : .many(checked), attempts: 1)
+        if deadline == nil, let result = DirectCall(pool: core, engine: host.engine, task: info, item: item).run() {
+            return result
+        }
+        // Chunks of 2 for one item: the source's end is seen with it.
+        return gather(info, SequenceSource(AnyIterator([checked].makeIterator())), count: 1, chunksize: 2, deadline: deadline)[0]
     }
 
     /// Calls that went straight to an idle worker (for tests).

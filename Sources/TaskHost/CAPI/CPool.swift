@@ -98,8 +98,8 @@ func th_pool_starmap_(_ pool: OpaquePointer?, _ task: UnsafePointer<CChar>?, _ a
 func th_pool_apply_(_ pool: OpaquePointer?, _ task: UnsafePointer<CChar>?, _ args: UnsafePointer<th_value>?, _ arity: Int,
                     _ out: UnsafeMutablePointer<OpaquePointer?>?, _ error: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     poolCall(pool, task, args, rows: 1, arity: arity, out, error) { pool, info, values in
-        // Pool.apply is this starmap of one row; here its outcome stays a result, not a throw.
-        try pool.pool.starmap(info.qualifiedName, [values], chunksize: 1, deadline: pool.deadline)
+        // As Pool.apply, but its outcome stays a result, not a throw.
+        [pool.pool.applyResult(info, values, deadline: pool.deadline)]
     }
 }
 
