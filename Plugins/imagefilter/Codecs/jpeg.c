@@ -20,9 +20,6 @@ typedef struct jpeg_failure {
     jmp_buf escape;
     int truncated;
     char message[JMSG_LENGTH_MAX];
-    /* The encoder's output lives here, in memory, so it survives a longjmp. */
-    unsigned char *buffer;
-    unsigned long length;
     /* The decoder's ICC profile (malloc'd by libjpeg), freed on failure. */
     JOCTET *icc;
     unsigned int icc_length;
@@ -49,10 +46,44 @@ static void install(jpeg_failure *failure) {
     failure->base.emit_message = on_message;
     failure->truncated = 0;
     failure->message[0] = 0;
-    failure->buffer = NULL;
-    failure->length = 0;
     failure->icc = NULL;
     failure->icc_length = 0;
+}
+
+/* Reads the header and starts decompression, as Pillow's open() + load()
+ * would: 0, or -1 with a message (libjpeg's own errors longjmp to
+ * failure->escape instead). The ICC profile, if any, is left in failure->icc. */
+static int decoder_open(struct jpeg_decompress_struct *info, jpeg_failure *failure, const char *name,
+                        const uint8_t *data, size_t size, int64_t max_pixels, if_mode *mode, char *err,
+                        size_t err_size) {
+    jpeg_mem_src(info, data, (unsigned long)size);
+    /* Pillow keeps the APP2 ICC profile; a PNG written from this image carries it. */
+    jpeg_save_markers(info, JPEG_APP0 + 2, 0xFFFF);
+    jpeg_read_header(info, TRUE);
+    if (!jpeg_read_icc_profile(info, &failure->icc, &failure->icc_length)) failure->icc = NULL;
+    switch (info->jpeg_color_space) {
+    case JCS_GRAYSCALE:
+        info->out_color_space = JCS_GRAYSCALE;
+        *mode = IF_MODE_L;
+        break;
+    case JCS_YCbCr:
+    case JCS_RGB:
+        info->out_color_space = JCS_RGB;
+        *mode = IF_MODE_RGB;
+        break;
+    default:
+        snprintf(err, err_size, "%s: unsupported JPEG colour space (CMYK or YCCK): only greyscale and RGB are filtered",
+                 name);
+        return -1;
+    }
+    if (if_check_pixels(name, info->image_width, info->image_height, max_pixels, err, err_size) != 0) return -1;
+    jpeg_start_decompress(info);
+    return 0;
+}
+
+static void decode_failed(const jpeg_failure *failure, const char *name, char *err, size_t err_size) {
+    if (failure->truncated) snprintf(err, err_size, "%s: image file is truncated", name);
+    else snprintf(err, err_size, "%s: broken JPEG data: %s", name, failure->message);
 }
 
 int if_jpeg_decode(const char *name, const uint8_t *data, size_t size, int64_t max_pixels, if_image *image,
@@ -63,43 +94,19 @@ int if_jpeg_decode(const char *name, const uint8_t *data, size_t size, int64_t m
     info.err = &failure.base;
     memset(image, 0, sizeof *image);
     if (setjmp(failure.escape)) {
-        if (failure.truncated) snprintf(err, err_size, "%s: image file is truncated", name);
-        else snprintf(err, err_size, "%s: broken JPEG data: %s", name, failure.message);
+        decode_failed(&failure, name, err, err_size);
         jpeg_destroy_decompress(&info);
         if_image_free(image);
         free(failure.icc);
         return -1;
     }
     jpeg_create_decompress(&info);
-    jpeg_mem_src(&info, data, (unsigned long)size);
-    /* Pillow keeps the APP2 ICC profile; a PNG written from this image carries it. */
-    jpeg_save_markers(&info, JPEG_APP0 + 2, 0xFFFF);
-    jpeg_read_header(&info, TRUE);
-    if (!jpeg_read_icc_profile(&info, &failure.icc, &failure.icc_length)) failure.icc = NULL;
     if_mode mode;
-    switch (info.jpeg_color_space) {
-    case JCS_GRAYSCALE:
-        info.out_color_space = JCS_GRAYSCALE;
-        mode = IF_MODE_L;
-        break;
-    case JCS_YCbCr:
-    case JCS_RGB:
-        info.out_color_space = JCS_RGB;
-        mode = IF_MODE_RGB;
-        break;
-    default:
-        snprintf(err, err_size, "%s: unsupported JPEG colour space (CMYK or YCCK): only greyscale and RGB are filtered",
-                 name);
+    if (decoder_open(&info, &failure, name, data, size, max_pixels, &mode, err, err_size) != 0) {
         jpeg_destroy_decompress(&info);
         free(failure.icc);
         return -1;
     }
-    if (if_check_pixels(name, info.image_width, info.image_height, max_pixels, err, err_size) != 0) {
-        jpeg_destroy_decompress(&info);
-        free(failure.icc);
-        return -1;
-    }
-    jpeg_start_decompress(&info);
     if (if_image_alloc(image, info.output_width, info.output_height, mode) != 0) {
         snprintf(err, err_size, "%s: out of memory for a %ux%u image", name, info.output_width, info.output_height);
         jpeg_destroy_decompress(&info);
@@ -119,6 +126,85 @@ int if_jpeg_decode(const char *name, const uint8_t *data, size_t size, int64_t m
     return 0;
 }
 
+/* The encoder writes straight into the caller's if_bytes (no growing side
+ * buffer copied over at the end): it starts with room for a generous guess
+ * and doubles when that runs out. */
+typedef struct bytes_destination {
+    struct jpeg_destination_mgr base;
+    if_bytes *out;
+    size_t start;  /* out->length before encoding: restored on failure */
+    size_t guess;  /* first capacity asked for */
+    int out_of_memory;
+} bytes_destination;
+
+static int reserve(if_bytes *out, size_t room) {
+    if (out->capacity - out->length >= room) return 0;
+    size_t capacity = out->capacity ? out->capacity : 4096;
+    while (capacity - out->length < room) capacity *= 2;
+    uint8_t *grown = realloc(out->data, capacity);
+    if (!grown) return -1;
+    out->data = grown;
+    out->capacity = capacity;
+    return 0;
+}
+
+static void destination_grow(j_compress_ptr info, bytes_destination *dest, size_t room) {
+    if (reserve(dest->out, room) != 0) {
+        dest->out_of_memory = 1;
+        ERREXIT1(info, JERR_OUT_OF_MEMORY, 10);
+    }
+    dest->base.next_output_byte = dest->out->data + dest->out->length;
+    dest->base.free_in_buffer = dest->out->capacity - dest->out->length;
+}
+
+static void destination_init(j_compress_ptr info) {
+    bytes_destination *dest = (bytes_destination *)info->dest;
+    destination_grow(info, dest, dest->guess);
+}
+
+static boolean destination_empty(j_compress_ptr info) {
+    /* The whole free space is full. */
+    bytes_destination *dest = (bytes_destination *)info->dest;
+    dest->out->length = dest->out->capacity;
+    destination_grow(info, dest, dest->out->capacity);
+    return TRUE;
+}
+
+static void destination_term(j_compress_ptr info) {
+    bytes_destination *dest = (bytes_destination *)info->dest;
+    dest->out->length = dest->out->capacity - dest->base.free_in_buffer;
+}
+
+static void destination_install(j_compress_ptr info, bytes_destination *dest, if_bytes *out, size_t guess) {
+    dest->base.init_destination = destination_init;
+    dest->base.empty_output_buffer = destination_empty;
+    dest->base.term_destination = destination_term;
+    dest->out = out;
+    dest->start = out->length;
+    dest->guess = guess;
+    dest->out_of_memory = 0;
+    info->dest = &dest->base;
+}
+
+/* Header fields and settings of Pillow's default save. */
+static void encoder_setup(j_compress_ptr info, uint32_t width, uint32_t height, uint32_t bands, J_COLOR_SPACE space,
+                          int quality) {
+    info->image_width = width;
+    info->image_height = height;
+    info->input_components = (int)bands;
+    info->in_color_space = space;
+    /* Pillow's default save: libjpeg's own defaults (quality 75, 4:2:0,
+     * baseline, ISLOW, JFIF 1.01 with density 1x1). */
+    jpeg_set_defaults(info);
+    if (quality > 0) jpeg_set_quality(info, quality, TRUE);
+}
+
+/* Room for a typical encoding of width x height x bands samples (an eighth of
+ * the raw size covers photos at Pillow's qualities; more only costs a realloc). */
+static size_t encoded_guess(uint32_t width, uint32_t height, uint32_t bands) {
+    return (size_t)width * height * bands / 8 + 4096;
+}
+
 int if_encode_jpeg(const if_image *image, int quality, if_bytes *out, char *err, size_t err_size) {
     J_COLOR_SPACE space;
     switch (image->mode) {
@@ -131,34 +217,33 @@ int if_encode_jpeg(const if_image *image, int quality, if_bytes *out, char *err,
     }
     struct jpeg_compress_struct info;
     jpeg_failure failure;
+    bytes_destination dest;
     install(&failure);
     info.err = &failure.base;
+    destination_install(&info, &dest, out, encoded_guess(image->width, image->height, image->bands));
     if (setjmp(failure.escape)) {
-        snprintf(err, err_size, "JPEG encoding failed: %s", failure.message);
+        if (dest.out_of_memory) snprintf(err, err_size, "out of memory writing JPEG");
+        else snprintf(err, err_size, "JPEG encoding failed: %s", failure.message);
         jpeg_destroy_compress(&info);
-        free(failure.buffer);
+        out->length = dest.start;
         return -1;
     }
     jpeg_create_compress(&info);
-    jpeg_mem_dest(&info, &failure.buffer, &failure.length);
-    info.image_width = image->width;
-    info.image_height = image->height;
-    info.input_components = (int)image->bands;
-    info.in_color_space = space;
-    /* Pillow's default save: libjpeg's own defaults (quality 75, 4:2:0,
-     * baseline, ISLOW, JFIF 1.01 with density 1x1). */
-    jpeg_set_defaults(&info);
-    if (quality > 0) jpeg_set_quality(&info, quality, TRUE);
+    info.dest = &dest.base; /* jpeg_create_compress clears the struct */
+    encoder_setup(&info, image->width, image->height, image->bands, space, quality);
     jpeg_start_compress(&info, TRUE);
     size_t stride = (size_t)image->width * image->bands;
     while (info.next_scanline < info.image_height) {
-        JSAMPROW row = image->pixels + (size_t)info.next_scanline * stride;
-        jpeg_write_scanlines(&info, &row, 1);
+        JSAMPROW rows[16];
+        JDIMENSION count = 0;
+        while (count < 16 && info.next_scanline + count < info.image_height) {
+            rows[count] = image->pixels + (size_t)(info.next_scanline + count) * stride;
+            count++;
+        }
+        jpeg_write_scanlines(&info, rows, count);
     }
     jpeg_finish_compress(&info);
     jpeg_destroy_compress(&info);
-    int rc = if_bytes_append(out, failure.buffer, failure.length);
-    free(failure.buffer);
-    if (rc != 0) snprintf(err, err_size, "out of memory writing JPEG");
-    return rc;
+    return 0;
 }
+
