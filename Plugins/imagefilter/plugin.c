@@ -14,6 +14,7 @@
 
 #include "if_codec.h"
 #include "if_filter.h"
+#include "if_pipeline.h"
 
 #define ERROR_SIZE 2048
 
@@ -37,6 +38,58 @@ static char *output_path(const char *input, const char *folder, const char *form
     return path;
 }
 
+/* Decode, filter, encode into `bytes`: JPEG to JPEG through kernel filters a
+ * strip of rows at a time (if_filter_jpeg), everything else through whole
+ * images. The bytes are the same either way. 0, or -1 with the message set
+ * on ctx. */
+static int filter_bytes(th_context *ctx, const char *path, const if_filter *filter, const char *format,
+                        int32_t quality, int64_t max_pixels, if_bytes *bytes) {
+    char err[ERROR_SIZE];
+    uint8_t *data;
+    size_t size;
+    if (if_read_file(path, &data, &size, err, sizeof err) != 0) {
+        th_set_error(ctx, err);
+        return -1;
+    }
+    if (if_is_jpeg(data, size) && (strcmp(format, "same") == 0 || strcmp(format, "jpeg") == 0)) {
+        int rc = if_filter_jpeg(filter, path, data, size, max_pixels, quality, bytes, err, sizeof err);
+        if (rc <= 0) {
+            free(data);
+            if (rc < 0) th_set_error(ctx, err);
+            return rc;
+        }
+        /* Declined (not a kernel filter, or an image smaller than the kernel): the whole-image way. */
+    }
+    if_image input, output;
+    memset(&output, 0, sizeof output);
+    if_format decoded;
+    int rc = if_decode_memory(path, data, size, max_pixels, &input, &decoded, err, sizeof err);
+    free(data);
+    if (rc != 0) {
+        th_set_error(ctx, err);
+        return -1;
+    }
+    if (if_filter_apply(filter, &input, &output, err, sizeof err) != 0) {
+        th_set_errorf(ctx, "%s: %s", path, err);
+        if_image_free(&input);
+        return -1;
+    }
+    int as_png = strcmp(format, "png") == 0 || (strcmp(format, "same") == 0 && decoded == IF_FORMAT_PNG);
+    if (as_png) {
+        /* Pillow's JPEG and PNG writers agree with us on what PNG keeps: ICC and tRNS. */
+    } else {
+        /* A JPEG carries neither, as Pillow drops them. */
+        free(output.icc_profile);
+        output.icc_profile = NULL;
+        output.icc_profile_size = 0;
+    }
+    rc = as_png ? if_encode_png(&output, bytes, err, sizeof err) : if_encode_jpeg(&output, quality, bytes, err, sizeof err);
+    if (rc != 0) th_set_errorf(ctx, "%s: %s", path, err);
+    if_image_free(&input);
+    if_image_free(&output);
+    return rc;
+}
+
 /* Decode, filter, encode, write atomically; the seed's line on success. */
 static char *filter_file(th_context *ctx, const char *path, const char *spec, const char *folder, const char *format,
                          int32_t quality, int64_t max_pixels) {
@@ -54,49 +107,22 @@ static char *filter_file(th_context *ctx, const char *path, const char *spec, co
         th_set_errorf(ctx, "%s: %s", path, err);
         return NULL;
     }
-    if_image input, output;
-    memset(&output, 0, sizeof output);
-    if_format decoded;
-    char *result = NULL;
-    if (if_decode_file(path, max_pixels, &input, &decoded, err, sizeof err) != 0) {
-        th_set_error(ctx, err);
-        if_filter_free(filter);
-        return NULL;
-    }
-    if (if_filter_apply(filter, &input, &output, err, sizeof err) != 0) {
-        th_set_errorf(ctx, "%s: %s", path, err);
-        goto done;
-    }
-    int as_png = strcmp(format, "png") == 0 || (strcmp(format, "same") == 0 && decoded == IF_FORMAT_PNG);
-    if (as_png) {
-        /* Pillow's JPEG and PNG writers agree with us on what PNG keeps: ICC and tRNS. */
-    } else {
-        /* A JPEG carries neither, as Pillow drops them. */
-        free(output.icc_profile);
-        output.icc_profile = NULL;
-        output.icc_profile_size = 0;
-    }
     if_bytes bytes = {0};
-    int rc = as_png ? if_encode_png(&output, &bytes, err, sizeof err)
-                    : if_encode_jpeg(&output, quality, &bytes, err, sizeof err);
-    char *target = output_path(path, folder, format);
-    if (rc != 0) {
-        th_set_errorf(ctx, "%s: %s", path, err);
-    } else if (!target) {
-        th_set_errorf(ctx, "%s: out of memory", path);
-    } else if (if_write_atomically(target, &bytes, path, err, sizeof err) != 0) {
-        th_set_error(ctx, err);
-    } else {
-        printf("Filtered image saved: %s\n", target);
-        fflush(stdout);
-        result = target;
-        target = NULL;
+    char *result = NULL;
+    if (filter_bytes(ctx, path, filter, format, quality, max_pixels, &bytes) == 0) {
+        char *target = output_path(path, folder, format);
+        if (!target) {
+            th_set_errorf(ctx, "%s: out of memory", path);
+        } else if (if_write_atomically(target, &bytes, path, err, sizeof err) != 0) {
+            th_set_error(ctx, err);
+            free(target);
+        } else {
+            printf("Filtered image saved: %s\n", target);
+            fflush(stdout);
+            result = target;
+        }
     }
-    free(target);
     if_bytes_free(&bytes);
-done:
-    if_image_free(&input);
-    if_image_free(&output);
     if_filter_free(filter);
     return result;
 }

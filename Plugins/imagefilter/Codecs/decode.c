@@ -27,10 +27,14 @@ int if_check_pixels(const char *name, uint64_t width, uint64_t height, int64_t m
     return 0;
 }
 
+int if_is_jpeg(const uint8_t *data, size_t size) {
+    return size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
+}
+
 int if_decode_memory(const char *name, const uint8_t *data, size_t size, int64_t max_pixels, if_image *image,
                      if_format *format, char *err, size_t err_size) {
     static const uint8_t png_signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
-    if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
+    if (if_is_jpeg(data, size)) {
         *format = IF_FORMAT_JPEG;
         return if_jpeg_decode(name, data, size, max_pixels, image, err, err_size);
     }
@@ -42,8 +46,7 @@ int if_decode_memory(const char *name, const uint8_t *data, size_t size, int64_t
     return -1;
 }
 
-int if_decode_file(const char *path, int64_t max_pixels, if_image *image, if_format *format, char *err,
-                   size_t err_size) {
+int if_read_file(const char *path, uint8_t **contents, size_t *length, char *err, size_t err_size) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, err_size, "%s: %s", path, strerror(errno));
@@ -81,7 +84,17 @@ int if_decode_file(const char *path, int64_t max_pixels, if_image *image, if_for
         done += (size_t)n;
     }
     close(fd);
-    int rc = if_decode_memory(path, data, done, max_pixels, image, format, err, err_size);
+    *contents = data;
+    *length = done;
+    return 0;
+}
+
+int if_decode_file(const char *path, int64_t max_pixels, if_image *image, if_format *format, char *err,
+                   size_t err_size) {
+    uint8_t *data;
+    size_t size;
+    if (if_read_file(path, &data, &size, err, err_size) != 0) return -1;
+    int rc = if_decode_memory(path, data, size, max_pixels, image, format, err, err_size);
     free(data);
     return rc;
 }

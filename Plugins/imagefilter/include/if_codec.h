@@ -41,6 +41,41 @@ void if_bytes_free(if_bytes *bytes);
 /** Encodes as JPEG; quality 1..95, or 0 for Pillow's default (75). */
 int if_encode_jpeg(const if_image *image, int quality, if_bytes *out, char *err, size_t err_size);
 
+/**
+ * One step that turns each image row into an output row of the same size and
+ * mode, looking at most `margin` rows above and below (a 3x3 filter: 1).
+ * row() makes output row y from rows[i] = input row y - margin + i
+ * (i = 0 .. 2 * margin); near the top and bottom edges the rows that would lie
+ * outside the image repeat the nearest image row.
+ */
+typedef struct if_row_stage {
+    uint32_t margin;
+    void (*row)(void *state, uint32_t y, const uint8_t *const *rows, uint8_t *out);
+    void *state;
+} if_row_stage;
+
+/** Sets up a stage for a width x height image of `mode`: 0, or non-zero to decline it. */
+typedef int (*if_row_stage_open)(void *arg, uint32_t width, uint32_t height, if_mode mode, if_row_stage *stage);
+
+/**
+ * Decodes the JPEG in `data`, runs its rows through the stage `open` sets up,
+ * and encodes the result as JPEG (quality as if_encode_jpeg) onto `out`, a
+ * strip of rows at a time, never holding the whole image. The bytes are those
+ * of if_decode_memory, the stage over the whole image, then if_encode_jpeg
+ * (the ICC profile dropped, as a JPEG written by Pillow drops it).
+ * Returns 0; -1 with a message naming the file (decoding errors read as
+ * if_decode_memory's); or 1, having done nothing, when `open` declines the
+ * image (or the stage's margin is over 2).
+ */
+int if_jpeg_stream(const char *name, const uint8_t *data, size_t size, int64_t max_pixels, int quality,
+                   if_row_stage_open open, void *arg, if_bytes *out, char *err, size_t err_size);
+
+/** Reads a whole regular file into a malloc'd buffer: 0, or -1 with a message naming it. */
+int if_read_file(const char *path, uint8_t **data, size_t *size, char *err, size_t err_size);
+
+/** 1 if `data` starts like a JPEG file (what if_decode_memory goes by). */
+int if_is_jpeg(const uint8_t *data, size_t size);
+
 /** Encodes as PNG the way Pillow's save() does. */
 int if_encode_png(const if_image *image, if_bytes *out, char *err, size_t err_size);
 

@@ -8,6 +8,7 @@
 #define IF_FILTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "if_image.h"
 
@@ -30,6 +31,19 @@ const char *if_filter_name(const if_filter *filter);
 /* out gets a new image of the same size and mode (palette, ICC profile and transparency copied).
    Returns 0, or -1 with Pillow's refusal message in err. Never touches in. */
 int if_filter_apply(const if_filter *filter, const if_image *in, if_image *out, char *err, size_t err_size);
+
+/* Row at a time, for pipelines that never hold the whole image (if_jpeg_stream): a row filter for a
+   width x height image of `mode`, or NULL when this filter cannot run that way there (only 3x3 and 5x5 kernels
+   on 8-bit images at least the kernel's size can; use if_filter_apply otherwise). Its rows are exactly those of
+   if_filter_apply's output. */
+typedef struct if_row_filter if_row_filter;
+if_row_filter *if_row_filter_new(const if_filter *filter, uint32_t width, uint32_t height, if_mode mode);
+/* Rows needed above and below each output row (1 for 3x3, 2 for 5x5). */
+uint32_t if_row_filter_margin(const if_row_filter *rf);
+/* Output row y from rows[i] = input row y - margin + i (i = 0 .. 2 * margin; rows outside the image may be
+   anything readable). Any order works; top to bottom, each input row is read once. */
+void if_row_filter_row(if_row_filter *rf, uint32_t y, const uint8_t *const *rows, uint8_t *out);
+void if_row_filter_free(if_row_filter *rf);
 
 /* Which code if_filter_apply runs: IF_SIMD_AUTO (the default: AVX2 versions when the CPU has AVX2) or
    IF_SIMD_BASELINE (SSE2 / portable versions only). Results are identical; this exists so that tests and
