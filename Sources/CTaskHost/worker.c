@@ -93,12 +93,14 @@ static uint64_t monotonic_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Waits until a request can be read. It watches for a short while before
- * sleeping: waking a sleeping process costs tens of microseconds on virtual
- * machines, and a caller making call after call finds the worker awake. */
-static void await_request(int fd) {
+/* Waits until a request can be read. With `watch` it watches for a short
+ * while before sleeping: waking a sleeping process costs tens of
+ * microseconds on virtual machines, and a caller making call after call
+ * (one item each) finds the worker awake. After a big chunk it sleeps at
+ * once, leaving the cores to the host that feeds it. */
+static void await_request(int fd, int watch) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    uint64_t until = monotonic_ns() + REQUEST_SPIN_NS;
+    uint64_t until = watch ? monotonic_ns() + REQUEST_SPIN_NS : 0;
     do {
         if (poll(&p, 1, 0) != 0) return;
     } while (monotonic_ns() < until);
@@ -374,9 +376,10 @@ _Noreturn void th_worker_run(th_plugin_set *set, int request_fd, int result_fd, 
     th_buf_init(&ctx.bytes);
 
     int configured = 0;
+    int watch = 1;
     for (;;) {
         uint8_t header[TH_FRAME_HEADER_SIZE];
-        await_request(request_fd);
+        await_request(request_fd, watch);
         int rc = read_fully(request_fd, header, sizeof header);
         if (rc == 0) worker_exit(set, 0);
         uint32_t length;
@@ -397,11 +400,13 @@ _Noreturn void th_worker_run(th_plugin_set *set, int request_fd, int result_fd, 
             configured = 1;
             continue;
         }
+        uint64_t started = page->started;
         switch (type) {
         case TH_MSG_RUN: run_chunk(set, &r, &out, result_fd, page, &ctx); break;
         case TH_MSG_RUN_PACKED: run_packed_chunk(set, &r, &packed, result_fd, page, &ctx); break;
         case TH_MSG_QUIT: worker_exit(set, 0);
         default: worker_exit(set, 70);
         }
+        watch = page->started - started <= 1;
     }
 }

@@ -116,31 +116,75 @@ extension Pool {
     /// Runs a packed job to its end and gathers its results.
     private func runPacked<Output: PackedScalar>(_ info: TaskInfo, columns: [UnsafeRawPointer], count: Int, chunksize: Int?,
                                                  deadline: Double?) throws -> PackedResults<Output> {
-        if let chunksize, chunksize < 1 { throw TaskHostError(.invalidArgument, "chunksize must be at least 1, got \(chunksize)") }
-        let size = chunksize ?? min(defaultChunksize(for: count), 65_536)
-        let failures = FailureCollector()
+        let size = try packedChunksize(chunksize, count: count)
         guard count > 0 else { return PackedResults(values: [], failures: [:]) }
-        // Every slot is written exactly once while the job runs: by a packed
-        // frame, by a retried item's value, or with zero for a failed item.
+        var failures: [Int: TaskHostError] = [:]
         let values = [Output](unsafeUninitializedCapacity: count) { buffer, initialized in
-            let input = PackedInput(columns: columns, types: info.parameters.map(\.type), count: count,
-                                    output: UnsafeMutableRawPointer(buffer.baseAddress!), resultType: info.result)
-            let done = DispatchSemaphore(value: 0)
-            let job = Job(task: info, chunksize: size, source: nil, packed: input, deadline: absoluteDeadline(deadline),
-                          deliver: { index, result in
-                              switch result {
-                              case .success(let value): input.store(value, at: index)
-                              case .failure(let error):
-                                  input.storeZero(at: index)
-                                  failures.errors[index] = error
-                              }
-                          }, finished: { done.signal() })
-            let core = self.core
-            host.engine.perform { [engine = host.engine] in engine.submit(job, to: core) }
-            done.wait()
+            failures = runPackedJob(info, columns: columns, count: count, output: UnsafeMutableRawPointer(buffer.baseAddress!),
+                                    chunksize: size, deadline: deadline)
             initialized = count
         }
-        return PackedResults(values: values, failures: failures.errors)
+        return PackedResults(values: values, failures: failures)
+    }
+
+    private func packedChunksize(_ chunksize: Int?, count: Int) throws -> Int {
+        if let chunksize, chunksize < 1 { throw TaskHostError(.invalidArgument, "chunksize must be at least 1, got \(chunksize)") }
+        return chunksize ?? min(defaultChunksize(for: count), 65_536)
+    }
+
+    /// Runs `count` rows of `columns` through `info`, results into `output`
+    /// (`count` payloads); returns the failures. Every slot of `output` is
+    /// written exactly once: by a packed frame, a retried item's value, or
+    /// zero for a failed item.
+    private func runPackedJob(_ info: TaskInfo, columns: [UnsafeRawPointer], count: Int, output: UnsafeMutableRawPointer,
+                              chunksize: Int, deadline: Double?) -> [Int: TaskHostError] {
+        let failures = FailureCollector()
+        let input = PackedInput(columns: columns, types: info.parameters.map(\.type), count: count, output: output,
+                                resultType: info.result)
+        let done = DispatchSemaphore(value: 0)
+        let job = Job(task: info, chunksize: chunksize, source: nil, packed: input, deadline: absoluteDeadline(deadline),
+                      deliver: { index, result in
+                          switch result {
+                          case .success(let value): input.store(value, at: index)
+                          case .failure(let error):
+                              input.storeZero(at: index)
+                              failures.errors[index] = error
+                          }
+                      }, finished: { done.signal() })
+        let core = self.core
+        host.engine.perform { [engine = host.engine] in engine.submit(job, to: core) }
+        done.wait()
+        return failures.errors
+    }
+
+    /// Runs a map or starmap of values packed when that changes nothing but
+    /// speed: a fixed-size signature and every value already of its
+    /// parameter's type. Nil otherwise (the values go one by one, converted
+    /// and checked). `value(row, column)` reads the input.
+    func packedValues(_ info: TaskInfo, rows: Int, chunksize: Int?, deadline: Double?,
+                      value: (Int, Int) -> Value) throws -> [TaskResult]? {
+        let types = info.parameters.map(\.type)
+        guard rows > 0, PackedInput.isPackable(parameters: types, result: info.result) else { return nil }
+        let size = try packedChunksize(chunksize, count: rows)
+        var columns: [UnsafeMutableRawBufferPointer] = []
+        defer { for column in columns { column.deallocate() } }
+        for (c, type) in types.enumerated() {
+            let width = PackedInput.width(of: type)
+            let column = UnsafeMutableRawBufferPointer.allocate(byteCount: rows * width, alignment: 16)
+            columns.append(column)
+            for row in 0..<rows {
+                guard PackedInput.store(value(row, c), as: type, at: column.baseAddress! + row * width) else { return nil }
+            }
+        }
+        let width = PackedInput.width(of: info.result)
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, rows * width), alignment: 16)
+        defer { output.deallocate() }
+        let failures = runPackedJob(info, columns: columns.map { UnsafeRawPointer($0.baseAddress!) }, count: rows,
+                                    output: output.baseAddress!, chunksize: size, deadline: deadline)
+        return (0..<rows).map { row in
+            if let error = failures[row] { return .failure(error) }
+            return .success(PackedInput.value(of: info.result, at: output.baseAddress! + row * width))
+        }
     }
 }
 

@@ -52,7 +52,15 @@ public final class Pool: @unchecked Sendable {
     }
 
     /// Runs `task` once per argument; results in input order.
+    /// Values that already have the parameter's type of a fixed-size
+    /// signature travel packed (see `map(_:_:as:)`), with the same results.
     public func map(_ task: String, _ arguments: [Value], chunksize: Int? = nil, deadline: Double? = nil) throws -> [TaskResult] {
+        let info = try host.task(named: task)
+        if info.parameters.count == 1,
+           let results = try packedValues(info, rows: arguments.count, chunksize: chunksize, deadline: deadline,
+                                          value: { row, _ in arguments[row] }) {
+            return results
+        }
         var position = 0
         let source = SingleValueSource {
             guard position < arguments.count else { return nil }
@@ -64,7 +72,13 @@ public final class Pool: @unchecked Sendable {
 
     /// Runs `task` once per argument list; results in input order.
     public func starmap(_ task: String, _ argumentLists: [[Value]], chunksize: Int? = nil, deadline: Double? = nil) throws -> [TaskResult] {
-        try collect(task, SequenceSource(AnyIterator(argumentLists.makeIterator())), count: argumentLists.count,
+        let info = try host.task(named: task)
+        if argumentLists.allSatisfy({ $0.count == info.parameters.count }),
+           let results = try packedValues(info, rows: argumentLists.count, chunksize: chunksize, deadline: deadline,
+                                          value: { row, column in argumentLists[row][column] }) {
+            return results
+        }
+        return try collect(task, SequenceSource(AnyIterator(argumentLists.makeIterator())), count: argumentLists.count,
                     chunksize: chunksize, deadline: deadline)
     }
 

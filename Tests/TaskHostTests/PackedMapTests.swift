@@ -111,6 +111,32 @@ struct PackedMapTests {
         #expect(results.values == [1, 2, 0, 4, 5, 6])
     }
 
+    @Test func valuesOfTheRightTypeTakeThePackedPathWithTheSameResults() throws {
+        let pool = try Pool(host: Self.host, processes: 2)
+        defer { pool.terminate() }
+        let inputs: [Value] = (1...300).map { .int64(Int64($0)) }
+        let results = try pool.map("faulty.segv97", inputs, chunksize: 50)
+        for (i, result) in results.enumerated() {
+            if (i + 1) % 97 == 0 {
+                #expect(result.failureKind == .crashed)
+                #expect((try? result.get()) == nil)
+            } else {
+                #expect(result == .success(.int64(Int64(i + 1))))
+            }
+        }
+        // Mixed types (an int32 for an int64) go one by one, converted: same results.
+        #expect(try pool.map("square.square", [.int32(3), .int64(4)]).map { try $0.get() } == [9, 16])
+        // A starmap of values, column by column, as the typed one.
+        let rows: [[Value]] = (0..<100).map { [.double(Double($0) / 2), .int64(Int64($0 % 5))] }
+        let scaled: [Value] = try pool.starmap("mathx.scale", rows).map { try $0.get() }
+        let expected: [Value] = (0..<100).map { (i: Int) -> Value in .double(Double(i) / 2 * Double(i % 5)) }
+        #expect(scaled == expected)
+        // No parameters and a void result: rows of nothing, void back.
+        let empty: [[Value]] = [[], [], []]
+        let voids: [TaskResult] = try pool.starmap("types.nothing", empty)
+        #expect(voids == [TaskResult](repeating: .success(.void), count: 3))
+    }
+
     @Test func aDeadlineCancelsWhatHasNotRun() throws {
         let pool = try Pool(host: Self.host, processes: 1)
         defer { pool.terminate() }
@@ -123,5 +149,13 @@ struct PackedMapTests {
             if case .success(let value) = result { return value == 50 && results.failures[position] == nil }
             return results.values[position] == 0
         })
+    }
+}
+
+extension Result where Failure == TaskHostError {
+    /// The error's kind, if this is a failure.
+    var failureKind: TaskHostError.Kind? {
+        if case .failure(let error) = self { return error.kind }
+        return nil
     }
 }

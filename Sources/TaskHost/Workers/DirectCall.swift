@@ -79,7 +79,9 @@ struct DirectCall {
                 guard received.count == Int(TH_FRAME_HEADER_SIZE) + Int(bodyLength) else { return nil }
                 return received.withUnsafeBytes { bytes in
                     var reader = FrameReader(UnsafeRawBufferPointer(rebasing: bytes[Int(TH_FRAME_HEADER_SIZE)...]))
-                    guard reader.u32() == 1, case .success(let result) = decodeItemResult(&reader, task: task, item: item),
+                    var malformed: String?
+                    guard reader.u32() == 1,
+                          let result = decodeItemResult(&reader, describeItem: { describe(task, item) }, malformed: &malformed),
                           reader.remaining == 0 else { return nil }
                     return result
                 }

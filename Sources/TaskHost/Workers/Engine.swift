@@ -458,14 +458,11 @@ final class Engine: @unchecked Sendable {
         batch.reserveCapacity(count)
         var malformed: String?
         for _ in 0..<count {
-            switch decodeItemResult(&reader, task: chunk.job.task, item: chunk.item(at: chunk.received)) {
-            case .success(let result):
-                batch.append(IndexedResult(index: chunk.index(at: chunk.received), result: result))
-                chunk.received += 1
-                continue
-            case .failure(let why): malformed = why.reason
-            }
-            break
+            let position = chunk.received
+            guard let result = decodeItemResult(&reader, describeItem: { describe(chunk.job.task, chunk.item(at: position)) },
+                                                malformed: &malformed) else { break }
+            batch.append(IndexedResult(index: chunk.index(at: position), result: result))
+            chunk.received += 1
         }
         chunk.job.resolveBatch(batch)
         if let malformed {
@@ -921,15 +918,10 @@ final class Engine: @unchecked Sendable {
     }
 }
 
-/// Why a worker's answer was refused.
-struct MalformedAnswer: Error {
-    let reason: String
-}
-
 /// One item's result from a results frame: its value, or its task error
-/// named after the item; `MalformedAnswer` when the bytes make no sense.
-func decodeItemResult(_ reader: inout FrameReader, task: TaskInfo, item: @autoclosure () -> ItemRun)
-    -> Result<TaskResult, MalformedAnswer>
+/// named after the item; nil, with the reason in `malformed`, when the bytes
+/// make no sense.
+func decodeItemResult(_ reader: inout FrameReader, describeItem: () -> String, malformed: inout String?) -> TaskResult?
 {
     let status = reader.u8()
     let result: TaskResult
@@ -937,11 +929,16 @@ func decodeItemResult(_ reader: inout FrameReader, task: TaskInfo, item: @autocl
         result = .success(value)
     } else if status == UInt8(TH_ITEM_ERROR) {
         let message = reader.string()
-        result = .failure(TaskHostError(.taskError, "\(describe(task, item())): \(message)"))
+        result = .failure(TaskHostError(.taskError, "\(describeItem()): \(message)"))
     } else {
-        return .failure(MalformedAnswer(reason: "sent a malformed result"))
+        malformed = "sent a malformed result"
+        return nil
     }
-    return reader.failed ? .failure(MalformedAnswer(reason: "sent a truncated result")) : .success(result)
+    if reader.failed {
+        malformed = "sent a truncated result"
+        return nil
+    }
+    return result
 }
 
 /// `square.square(3)`: the task and the item's arguments, for messages.

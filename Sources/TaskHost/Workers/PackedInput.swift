@@ -23,11 +23,11 @@ final class PackedInput {
     init(columns: [UnsafeRawPointer], types: [ValueType], count: Int, output: UnsafeMutableRawPointer, resultType: ValueType) {
         self.columns = columns
         self.types = types
-        widths = types.map { Int(th_packed_width($0.rawValue)) }
+        widths = types.map(Self.width(of:))
         self.count = count
         self.output = output
         self.resultType = resultType
-        resultWidth = Int(th_packed_width(resultType.rawValue))
+        resultWidth = Self.width(of: resultType)
     }
 
     var remaining: Int { count - nextRow }
@@ -80,7 +80,29 @@ final class PackedInput {
         }
     }
 
-    private static func value(of type: ValueType, at pointer: UnsafeRawPointer) -> Value {
+    /// The bytes of a type's payload (th_packed_width): 0 for void, -1 for strings and bytes.
+    static func width(of type: ValueType) -> Int { Int(th_packed_width(type.rawValue)) }
+
+    /// Whether a signature's items can travel packed (th_task_packable).
+    static func isPackable(parameters: [ValueType], result: ValueType) -> Bool {
+        width(of: result) >= 0 && parameters.allSatisfy { width(of: $0) > 0 }
+    }
+
+    /// Writes a value's payload when it is of `type`; false otherwise.
+    static func store(_ value: Value, as type: ValueType, at slot: UnsafeMutableRawPointer) -> Bool {
+        switch (type, value) {
+        case (.bool, .bool(let v)): slot.storeBytes(of: v ? 1 : 0, as: UInt8.self)
+        case (.int32, .int32(let v)): slot.storeBytes(of: v, as: Int32.self)
+        case (.int64, .int64(let v)): slot.storeBytes(of: v, as: Int64.self)
+        case (.uint64, .uint64(let v)): slot.storeBytes(of: v, as: UInt64.self)
+        case (.double, .double(let v)): slot.storeBytes(of: v, as: Double.self)
+        default: return false
+        }
+        return true
+    }
+
+    /// The value of `type` whose payload is at `pointer`.
+    static func value(of type: ValueType, at pointer: UnsafeRawPointer) -> Value {
         switch type {
         case .bool: return .bool(pointer.load(as: UInt8.self) != 0)
         case .int32: return .int32(pointer.loadUnaligned(as: Int32.self))
