@@ -169,16 +169,25 @@ static int ensure_initialised(th_loaded_plugin *plugin, worker_context *ctx) {
     return plugin->init_state;
 }
 
-static void run_chunk(th_plugin_set *set, th_reader *r, results *out, int result_fd, th_worker_page *page,
-                      worker_context *ctx) {
+/* Reads a chunk's header: its plugin, the task's call and the item count.
+ * A request that names no loaded task is malformed: the worker exits. */
+static th_loaded_plugin *read_chunk_header(th_plugin_set *set, th_reader *r, const th_call **call, uint32_t *count) {
     uint32_t plugin_index = th_get_u32(r);
     uint32_t task_index = th_get_u32(r);
-    uint32_t count = th_get_u32(r);
+    *count = th_get_u32(r);
     if (r->failed || plugin_index >= set->count || !set->plugins[plugin_index].descriptor ||
         task_index >= set->plugins[plugin_index].descriptor->task_count)
         worker_exit(set, 70);
     th_loaded_plugin *plugin = &set->plugins[plugin_index];
-    const th_call *call = &plugin->calls[task_index];
+    *call = &plugin->calls[task_index];
+    return plugin;
+}
+
+static void run_chunk(th_plugin_set *set, th_reader *r, results *out, int result_fd, th_worker_page *page,
+                      worker_context *ctx) {
+    const th_call *call;
+    uint32_t count;
+    th_loaded_plugin *plugin = read_chunk_header(set, r, &call, &count);
     const th_task *task = call->task;
     th_wire_value args[TH_MAX_PARAMS];
 
@@ -306,14 +315,9 @@ static void store_packed_result(const th_wire_value *result, uint8_t *slot) {
 
 static void run_packed_chunk(th_plugin_set *set, th_reader *r, packed_results *out, int result_fd,
                              th_worker_page *page, worker_context *ctx) {
-    uint32_t plugin_index = th_get_u32(r);
-    uint32_t task_index = th_get_u32(r);
-    uint32_t count = th_get_u32(r);
-    if (r->failed || plugin_index >= set->count || !set->plugins[plugin_index].descriptor ||
-        task_index >= set->plugins[plugin_index].descriptor->task_count)
-        worker_exit(set, 70);
-    th_loaded_plugin *plugin = &set->plugins[plugin_index];
-    const th_call *call = &plugin->calls[task_index];
+    const th_call *call;
+    uint32_t count;
+    th_loaded_plugin *plugin = read_chunk_header(set, r, &call, &count);
     const th_task *task = call->task;
     if (!th_task_packable(task)) worker_exit(set, 70);
 

@@ -202,6 +202,18 @@ static int dyadic_setup(const float *k, int nk, float off, dyadic *dy) {
     return 0;
 }
 
+/* Clamps 16-bit sums to [0, vhi], shifts out the kernel's power-of-two
+ * divisor `s` and stores the 8-bit samples (vzero, vhi and s in scope). */
+#define CLAMP_SHIFT_STORE16(STORE16, VH, a, dst)                                                             \
+    do {                                                                                                     \
+        VH m_ = (a) > vzero;                                                                                 \
+        (a) = (a) & m_;                                                                                      \
+        m_ = (a) < vhi;                                                                                      \
+        (a) = ((a) & m_) | (vhi & ~m_);                                                                      \
+        (a) = (a) >> s;                                                                                      \
+        STORE16(dst, a);                                                                                     \
+    } while (0)
+
 /* One output row of a dyadic kernel. rows[r]: 8-bit image row y+h-r. The sum of integers is exact in any
    order, so here the terms are simply accumulated in 16-bit lanes. */
 #define DROW_BODY(N, STORE16, LOAD16, VH, LANES)                                                                                        \
@@ -226,12 +238,7 @@ static int dyadic_setup(const float *k, int nk, float off, dyadic *dy) {
                     a = a + LOAD16(p + (size_t)c * B) * vk[r * N + c];                                       \
                 }                                                                                            \
             }                                                                                                \
-            VH m = a > vzero;                                                                              \
-            a = a & m;                                                                                       \
-            m = a < vhi;                                                                                     \
-            a = (a & m) | (vhi & ~m);                                                                        \
-            a = a >> s;                                                                                      \
-            STORE16(d8 + j, a);                                                                              \
+            CLAMP_SHIFT_STORE16(STORE16, VH, a, d8 + j);                                                   \
         }                                                                                                    \
         for (; j < hi; j++) {                                                                                \
             int32_t a = dy->off;                                                                             \
@@ -300,12 +307,7 @@ __attribute__((target("avx2"))) static void drow5_avx2(const uint8_t *const *row
             VH corners = (LOAD16(r0 + j - B) + LOAD16(r0 + j + B)) + (LOAD16(r2 + j - B) + LOAD16(r2 + j + B)); \
             VH edges = (LOAD16(r0 + j) + LOAD16(r2 + j)) + (LOAD16(r1 + j - B) + LOAD16(r1 + j + B));        \
             VH a = voff + LOAD16(r1 + j) * wc + edges * we + corners * wk;                                   \
-            VH m = a > vzero;                                                                                \
-            a = a & m;                                                                                       \
-            m = a < vhi;                                                                                     \
-            a = (a & m) | (vhi & ~m);                                                                        \
-            a = a >> s;                                                                                      \
-            STORE16(d8 + j, a);                                                                              \
+            CLAMP_SHIFT_STORE16(STORE16, VH, a, d8 + j);                                                   \
         }                                                                                                    \
         for (; j < hi; j++) {                                                                                \
             int32_t a = dy->off;                                                                             \
