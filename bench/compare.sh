@@ -70,6 +70,7 @@ def line(name, key, base, base_key, higher_better=True, label="Python"):
 line("square map items/s", "square_map", raw, "raw_pipe_map", label="raw C pipes")
 line("square map items/s", "square_map", py, "square_map")
 line("square map as Values items/s", "square_values", py, "square_map")
+line("square imap, Values streamed, items/s", "square_stream", py, "square_map")
 line("apply round trip", "apply_us", py, "apply_us", higher_better=False)
 line("process start + join", "process_ms", py, "process_ms", higher_better=False)
 line("process start + join", "process_ms", raw, "raw_fork_ms", higher_better=False, label="raw C fork+exit+wait")
@@ -77,7 +78,9 @@ line("CONTOUR, photo JPEGs, images/s", "contour_images", py, "contour_images", l
 line("CONTOUR, photo JPEGs, images/s", "contour_images", vips, "contour_images", label="vips conv, xargs -P 2")
 for key in sorted(k for k in th if k.startswith("filter_")):
     line(key[7:] + " Mpx/s (1 core)", key, py, key, label="Pillow")
-for key in ("codec_images", "rss_host_mib", "rss_worker_mib"):
+for key in ("codec_images", "rss_host_mib", "rss_stream_growth_mib", "rss_worker_mib"):
     if key in th:
         print(f"{key:44} {th[key][0]:>14.4g} {'':>14}  ({th[key][1]})")
+if "contour_images" in th and "codec_images" in th:
+    print(f"{'filtering adds, over decode + encode alone':44} {(th['codec_images'][0] / th['contour_images'][0] - 1) * 100:>13.0f}%")
 PY
