@@ -32,9 +32,13 @@ final class PackedInput {
 
     var remaining: Int { count - nextRow }
 
+    /// The most rows one request carries: 64 MiB of columns, far below the
+    /// frame limit whatever chunk size was asked for.
+    var maxRowsPerChunk: Int { max(1, (64 << 20) / max(1, widths.reduce(0, +))) }
+
     /// Takes the next rows to send, at most `limit` of them.
     func take(_ limit: Int) -> Range<Int> {
-        let rows = nextRow..<(nextRow + min(limit, remaining))
+        let rows = nextRow..<(nextRow + min(limit, maxRowsPerChunk, remaining))
         nextRow = rows.upperBound
         return rows
     }
