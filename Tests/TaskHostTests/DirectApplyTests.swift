@@ -94,6 +94,20 @@ struct DirectApplyTests {
         #expect(pids.count == 5)
     }
 
+    @Test func bigAnswersComeBackWhole() throws {
+        let types = try TestSupport.buildPlugin(TestSupport.repositoryRoot + "/Tests/Plugins/types/types.c", name: "types")
+        let host = try PluginHost(pluginFiles: [types])
+        let pool = try Pool(host: host, processes: 1)
+        defer { pool.terminate() }
+        try warm(pool)
+        let before = pool.directCalls
+        let data = (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        #expect(try pool.apply("types.reverse_bytes", [.bytes(data)]) == .bytes(data.reversed()))
+        let text = String(repeating: "taskhost ", count: 200_000)
+        #expect(try pool.apply("types.shout", [.string(text)]) == .string(text.uppercased() + "!"))
+        #expect(pool.directCalls == before + 2)
+    }
+
     @Test func terminateCancelsACallInFlight() throws {
         let pool = try Pool(host: Self.host, processes: 1)
         try warm(pool)

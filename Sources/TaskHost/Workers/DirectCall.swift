@@ -75,7 +75,12 @@ struct DirectCall {
                 var type: UInt8 = 0
                 let header = received.withUnsafeBufferPointer { th_frame_header($0.baseAddress!, $0.count, &bodyLength, &type) }
                 if header < 0 || (header == 1 && Int(type) != TH_MSG_RESULTS) { return nil }
-                if header == 0 || received.count < Int(TH_FRAME_HEADER_SIZE) + Int(bodyLength) { continue }
+                let total = Int(TH_FRAME_HEADER_SIZE) + Int(bodyLength)
+                if header == 1 && total - received.count > chunk.count && chunk.count < 1 << 20 {
+                    // A big answer (bytes, a long string): read it in bigger pieces.
+                    chunk = [UInt8](repeating: 0, count: min(total - received.count, 1 << 20))
+                }
+                if header == 0 || received.count < total { continue }
                 guard received.count == Int(TH_FRAME_HEADER_SIZE) + Int(bodyLength) else { return nil }
                 return received.withUnsafeBytes { bytes in
                     var reader = FrameReader(UnsafeRawBufferPointer(rebasing: bytes[Int(TH_FRAME_HEADER_SIZE)...]))
