@@ -749,9 +749,6 @@ final class Engine: @unchecked Sendable {
         let started = worker.page.pointee.started
         let finished = worker.page.pointee.finished
         let memoryExhausted = worker.page.pointee.memory_exhausted != 0
-        munmap(UnsafeMutableRawPointer(mutating: worker.page), Int(TH_WORKER_PAGE_SIZE))
-        Glibc.close(worker.requestFD)
-        Glibc.close(worker.resultFD)
 
         if let chunk = worker.chunk {
             settle(chunk, of: worker, status: status, started: started, finished: finished,
@@ -769,6 +766,10 @@ final class Engine: @unchecked Sendable {
         pool.onWorkerExit?(worker.pid, status)
         fillPool(pool)
         checkJoined(pool)
+        // Released last: whoever waits for this death need not wait for the unmapping too.
+        munmap(UnsafeMutableRawPointer(mutating: worker.page), Int(TH_WORKER_PAGE_SIZE))
+        Glibc.close(worker.requestFD)
+        Glibc.close(worker.resultFD)
     }
 
     private func settle(_ chunk: Chunk, of worker: Worker, status: Int32, started: UInt64, finished: UInt64,
