@@ -64,9 +64,12 @@ def main():
         out = os.path.join(images, "pillow-out")
         os.makedirs(out, exist_ok=True)
         with mp.Pool() as pool:
-            t = time.perf_counter()
-            pool.starmap(apply_filter, [(p, ImageFilter.CONTOUR, out) for p in paths])
-            report("contour_images", len(paths) / (time.perf_counter() - t), "images/s")
+            best = float("inf")
+            for _ in range(1 if quick else 3):  # best of 3, as taskhost bench does
+                t = time.perf_counter()
+                pool.starmap(apply_filter, [(p, ImageFilter.CONTOUR, out) for p in paths])
+                best = min(best, time.perf_counter() - t)
+            report("contour_images", len(paths) / best, "images/s")
         image = Image.open(paths[0])
         image.load()
         filters = {

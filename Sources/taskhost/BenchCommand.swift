@@ -224,15 +224,20 @@ struct ImageBenchmarks {
         let out = folder + "/out"
         // Warm up (page cache, workers).
         _ = try pool.starmap("imagefilter.transcode", paths.prefix(2).map { [.string($0), .string(out)] })
-        let codecSeconds = try measure {
-            for result in try pool.starmap("imagefilter.transcode", paths.map { [.string($0), .string(out)] }, chunksize: 1) {
-                _ = try result.get()
-            }
-        }
-        let contourSeconds = try measure {
-            for result in try pool.starmap("imagefilter.filter_image", paths.map {
-                [.string($0), .string("CONTOUR"), .string(out), .string("same"), .int32(0), .int64(0)]
-            }, chunksize: 1) { _ = try result.get() }
+        // Best of 3 rounds, the two workloads taking turns: a pass over 32 images is short
+        // enough for this VM's noise to swing a single measurement by a quarter.
+        var codecSeconds = Double.infinity, contourSeconds = Double.infinity
+        for _ in 0..<(quick ? 1 : 3) {
+            codecSeconds = min(codecSeconds, try measure {
+                for result in try pool.starmap("imagefilter.transcode", paths.map { [.string($0), .string(out)] }, chunksize: 1) {
+                    _ = try result.get()
+                }
+            })
+            contourSeconds = min(contourSeconds, try measure {
+                for result in try pool.starmap("imagefilter.filter_image", paths.map {
+                    [.string($0), .string("CONTOUR"), .string(out), .string("same"), .int32(0), .int64(0)]
+                }, chunksize: 1) { _ = try result.get() }
+            })
         }
         rows.append(BenchRow(key: "contour_images", workload: "CONTOUR, \(count) photo JPEGs 1920x1080, \(processes) workers",
                              value: Double(count) / contourSeconds, unit: "images/s"))
