@@ -559,6 +559,16 @@ final class Engine: @unchecked Sendable {
         guard broken == nil else { return }
         broken = error
         for worker in Array(workers.values) { workerDied(worker, status: Int32(SIGKILL)) }
+        // Work that went with spawn requests no one will answer now.
+        for first in firstChunks.values {
+            let chunk = first.chunk
+            for position in 0..<chunk.count {
+                let item = chunk.item(at: position)
+                chunk.job.resolve(item.index, .failure(TaskHostError(error.kind, "\(describe(chunk.job.task, item)): \(error.message)")))
+            }
+        }
+        firstChunks.removeAll()
+        spawns.removeAll()
         for pool in pools {
             for job in pool.jobs { cancelAll(job, error) }
             pool.jobs.removeAll()
