@@ -241,18 +241,6 @@ static int fork_worker(server *s, fresh_worker *w, char *error, size_t error_siz
     return -1;
 }
 
-/* Writes all of `data` to a worker's request pipe; -1 if the worker is gone. */
-static int write_request(int fd, const uint8_t *data, size_t length) {
-    while (length > 0) {
-        ssize_t n = write(fd, data, length);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return -1;
-        data += n;
-        length -= (size_t)n;
-    }
-    return 0;
-}
-
 static void spawn_worker(server *s, th_reader *r) {
     uint32_t request = th_get_u32(r);
     uint64_t memory_limit = th_get_u64(r);
@@ -273,7 +261,7 @@ static void spawn_worker(server *s, th_reader *r) {
 
     fresh_worker w;
     char error[256] = "";
-    if (fork_worker(s, &w, error, sizeof error) != 0 || write_request(w.request, start.data, start.length) != 0) {
+    if (fork_worker(s, &w, error, sizeof error) != 0 || th_write_all(w.request, start.data, start.length) != 0) {
         if (!*error) snprintf(error, sizeof error, "a new worker died before it started");
         if (w.pid > 0) kill(w.pid, SIGKILL);
         close_fresh(&w);

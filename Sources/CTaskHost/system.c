@@ -15,6 +15,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+int th_write_all(int fd, const void *data, size_t length) {
+    const unsigned char *p = data;
+    while (length > 0) {
+        ssize_t n = write(fd, p, length);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        p += n;
+        length -= (size_t)n;
+    }
+    return 0;
+}
+
 extern char **environ;
 
 int th_send_message(int socket_fd, const void *data, size_t length, const int *fds, int fd_count) {

@@ -1,5 +1,6 @@
 /* The worker loop (see th_worker.h). */
 #include "th_worker.h"
+#include "th_system.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -73,20 +74,6 @@ static int read_fully(int fd, void *into, size_t length) {
     return 1;
 }
 
-static int write_fully(int fd, const void *from, size_t length) {
-    const uint8_t *p = from;
-    while (length > 0) {
-        ssize_t n = write(fd, p, length);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += n;
-        length -= (size_t)n;
-    }
-    return 0;
-}
-
 static uint64_t monotonic_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -140,7 +127,7 @@ static int results_flush(results *r, int fd) {
     if (r->buf.failed) return -1;
     for (int i = 0; i < 4; i++) r->buf.data[r->count_offset + i] = (uint8_t)(r->count >> (8 * i));
     th_frame_end(&r->buf, r->frame_start);
-    int rc = write_fully(fd, r->buf.data, r->buf.length);
+    int rc = th_write_all(fd, r->buf.data, r->buf.length);
     results_begin(r);
     return rc;
 }
@@ -171,6 +158,19 @@ static int ensure_initialised(th_loaded_plugin *plugin, worker_context *ctx) {
 
 /* Reads a chunk's header: its plugin, the task's call and the item count.
  * A request that names no loaded task is malformed: the worker exits. */
+/* Runs one item, the plugin's init hook first if it has not run yet (the
+ * item already counted as started). Returns the item's error message (the
+ * init failure or what the task set), or NULL with *result filled in;
+ * *owned as th_call_invoke, for the caller to free. */
+static const char *call_item(th_loaded_plugin *plugin, const th_call *call, const th_wire_value *args,
+                             worker_context *ctx, th_wire_value *result, char **owned) {
+    *owned = NULL;
+    if (ensure_initialised(plugin, ctx) < 0) return plugin->init_error;
+    context_reset(ctx, plugin->descriptor->name);
+    th_call_invoke(call, args, &ctx->base, result, owned);
+    return ctx->error;
+}
+
 static th_loaded_plugin *read_chunk_header(th_plugin_set *set, th_reader *r, const th_call **call, uint32_t *count) {
     uint32_t plugin_index = th_get_u32(r);
     uint32_t task_index = th_get_u32(r);
@@ -196,28 +196,22 @@ static void run_chunk(th_plugin_set *set, th_reader *r, results *out, int result
             if (th_get_value(r, &args[p]) != 0 || args[p].type != task->params[p].type) worker_exit(set, 70);
         }
         page->started++;
-        if (ensure_initialised(plugin, ctx) < 0) {
-            put_error(out, plugin->init_error);
+        th_wire_value result;
+        char *owned;
+        const char *error = call_item(plugin, call, args, ctx, &result, &owned);
+        if (!error && task->result == TH_STRING && !owned) error = "the task returned a NULL string";
+        if (error) {
+            put_error(out, error);
         } else {
-            context_reset(ctx, plugin->descriptor->name);
-            th_wire_value result;
-            char *owned = NULL;
-            th_call_invoke(call, args, &ctx->base, &result, &owned);
-            if (ctx->error) {
-                put_error(out, ctx->error);
-            } else if (task->result == TH_STRING && !owned) {
-                put_error(out, "the task returned a NULL string");
-            } else {
-                if (task->result == TH_BYTES) {
-                    result.u.bytes.data = ctx->bytes.data;
-                    result.u.bytes.length = (uint32_t)ctx->bytes.length;
-                }
-                th_buf_put_u8(&out->buf, TH_ITEM_OK);
-                th_put_value(&out->buf, &result);
-                out->count++;
+            if (task->result == TH_BYTES) {
+                result.u.bytes.data = ctx->bytes.data;
+                result.u.bytes.length = (uint32_t)ctx->bytes.length;
             }
-            free(owned);
+            th_buf_put_u8(&out->buf, TH_ITEM_OK);
+            th_put_value(&out->buf, &result);
+            out->count++;
         }
+        free(owned);
         page->finished++;
         if (out->buf.length >= RESULT_FLUSH_BYTES && results_flush(out, result_fd) != 0) worker_exit(set, 70);
     }
@@ -262,7 +256,7 @@ static int packed_flush(packed_results *p, int width, int fd) {
     store_u32(p->frame.data + p->frame_start + TH_FRAME_HEADER_SIZE, p->count);
     store_u32(p->frame.data + p->frame_start + TH_FRAME_HEADER_SIZE + 4, p->error_count);
     th_frame_end(&p->frame, p->frame_start);
-    int rc = write_fully(fd, p->frame.data, p->frame.length);
+    int rc = th_write_all(fd, p->frame.data, p->frame.length);
     packed_begin(p, width);
     return rc;
 }
@@ -346,17 +340,12 @@ static void run_packed_chunk(th_plugin_set *set, th_reader *r, packed_results *o
                 load_packed_arguments(task, columns, i, args);
                 page->started++;
                 out->count++;
-                if (ensure_initialised(plugin, ctx) < 0) {
-                    packed_error(out, plugin->init_error);
-                } else {
-                    context_reset(ctx, plugin->descriptor->name);
-                    th_wire_value result;
-                    char *owned = NULL;
-                    th_call_invoke(call, args, &ctx->base, &result, &owned);
-                    if (ctx->error) packed_error(out, ctx->error);
-                    else store_packed_result(&result, slots + (size_t)(i - first) * (size_t)width);
-                    free(owned);
-                }
+                th_wire_value result;
+                char *owned;
+                const char *error = call_item(plugin, call, args, ctx, &result, &owned);
+                if (error) packed_error(out, error);
+                else store_packed_result(&result, slots + (size_t)(i - first) * (size_t)width);
+                free(owned);
                 page->finished++;
             }
         }

@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/** Writes all of `data` to a blocking descriptor, retrying after signals. 0, or -1 (errno). */
+int th_write_all(int fd, const void *data, size_t length);
+
 /** Sends one message with up to 4 descriptors (SCM_RIGHTS). 0 or -1 (errno). */
 int th_send_message(int socket_fd, const void *data, size_t length, const int *fds, int fd_count);
 

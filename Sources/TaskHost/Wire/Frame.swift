@@ -20,6 +20,22 @@ final class FrameBuilder {
     func putString(_ s: String) { s.withCString { th_buf_put_str(&raw, $0) } }
     func putBytes(_ bytes: UnsafeRawBufferPointer) { th_buf_put(&raw, bytes.baseAddress, bytes.count) }
 
+    /// Begins a chunk request (`TH_MSG_RUN` or `TH_MSG_RUN_PACKED`) for `count` items of `task`.
+    func beginChunk(_ type: Int, of task: TaskInfo, count: Int) {
+        begin(type)
+        putU32(task.pluginIndex)
+        putU32(task.taskIndex)
+        putU32(UInt32(count))
+    }
+
+    /// Appends an item's arguments, one value after another.
+    func put(_ arguments: Arguments) {
+        switch arguments {
+        case .one(let value): put(value)
+        case .many(let values): for value in values { put(value) }
+        }
+    }
+
     /// Appends a typed value.
     func put(_ value: Value) {
         var v = th_wire_value()

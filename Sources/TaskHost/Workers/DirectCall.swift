@@ -26,11 +26,8 @@ struct DirectCall {
     func run() -> TaskResult? {
         guard let worker = pool.lending.borrow() else { return nil }
         let frame = FrameBuilder()
-        frame.begin(TH_MSG_RUN)
-        frame.putU32(task.pluginIndex)
-        frame.putU32(task.taskIndex)
-        frame.putU32(1)
-        for value in item.arguments.values { frame.put(value) }
+        frame.beginChunk(TH_MSG_RUN, of: task, count: 1)
+        frame.put(item.arguments)
         frame.end()
         guard !frame.failed else {
             engine.perform { [engine] in engine.takeBack(worker) }
@@ -47,9 +44,9 @@ struct DirectCall {
 
         var received: [UInt8] = []
         if unsent.isEmpty, let result = awaitAnswer(worker, into: &received, until: sentAt + waitLimit) {
-            if let limit = pool.config.maxTasksPerChild, worker.tasksSent >= UInt64(limit) {
-                engine.perform { [engine] in engine.takeBack(worker) }
-            } else if !pool.lending.giveBack(worker) {
+            // Back to the idle ones, unless the supervisor must retire it or wants it.
+            let retires = pool.config.maxTasksPerChild.map { worker.tasksSent >= UInt64($0) } ?? false
+            if retires || !pool.lending.giveBack(worker) {
                 engine.perform { [engine] in engine.takeBack(worker) }
             }
             return result
@@ -81,7 +78,7 @@ struct DirectCall {
                     chunk = [UInt8](repeating: 0, count: min(total - received.count, 1 << 20))
                 }
                 if header == 0 || received.count < total { continue }
-                guard received.count == Int(TH_FRAME_HEADER_SIZE) + Int(bodyLength) else { return nil }
+                guard received.count == total else { return nil }
                 return received.withUnsafeBytes { bytes in
                     var reader = FrameReader(UnsafeRawBufferPointer(rebasing: bytes[Int(TH_FRAME_HEADER_SIZE)...]))
                     var malformed: String?

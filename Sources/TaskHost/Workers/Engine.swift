@@ -301,26 +301,15 @@ final class Engine: @unchecked Sendable {
         let chunk: Chunk
         switch plan {
         case .items(let items):
-            frame.begin(TH_MSG_RUN)
-            frame.putU32(job.task.pluginIndex)
-            frame.putU32(job.task.taskIndex)
-            frame.putU32(UInt32(items.count))
-            for item in items {
-                switch item.arguments {
-                case .one(let value): frame.put(value)
-                case .many(let values): for value in values { frame.put(value) }
-                }
-            }
+            frame.beginChunk(TH_MSG_RUN, of: job.task, count: items.count)
+            for item in items { frame.put(item.arguments) }
             var sent = items
             for i in sent.indices { sent[i].attempts += 1 }
             chunk = Chunk(job: job, items: sent, sentAt: monotonicNanoseconds())
         case .packed(let rows):
             guard let packed = job.packed else { return nil }
             // Each column's bytes as they are.
-            frame.begin(TH_MSG_RUN_PACKED)
-            frame.putU32(job.task.pluginIndex)
-            frame.putU32(job.task.taskIndex)
-            frame.putU32(UInt32(rows.count))
+            frame.beginChunk(TH_MSG_RUN_PACKED, of: job.task, count: rows.count)
             for column in packed.columns.indices { frame.putBytes(packed.bytes(of: column, rows: rows)) }
             chunk = Chunk(job: job, packed: rows, sentAt: monotonicNanoseconds())
         }
@@ -559,14 +548,8 @@ final class Engine: @unchecked Sendable {
         guard broken == nil else { return }
         broken = error
         for worker in Array(workers.values) { workerDied(worker, status: Int32(SIGKILL)) }
-        // Work that went with spawn requests no one will answer now.
-        for first in firstChunks.values {
-            let chunk = first.chunk
-            for position in 0..<chunk.count {
-                let item = chunk.item(at: position)
-                chunk.job.resolve(item.index, .failure(TaskHostError(error.kind, "\(describe(chunk.job.task, item)): \(error.message)")))
-            }
-        }
+        // Work that went with spawn requests no one will answer now: failed with the rest below.
+        for first in firstChunks.values { requeueUnstarted(first.chunk) }
         firstChunks.removeAll()
         spawns.removeAll()
         for pool in pools {
@@ -677,11 +660,8 @@ final class Engine: @unchecked Sendable {
         }
         if let initializer = pool.config.initializer {
             let frame = FrameBuilder()
-            frame.begin(TH_MSG_RUN)
-            frame.putU32(initializer.task.pluginIndex)
-            frame.putU32(initializer.task.taskIndex)
-            frame.putU32(1)
-            for argument in initializer.arguments { frame.put(argument) }
+            frame.beginChunk(TH_MSG_RUN, of: initializer.task, count: 1)
+            frame.put(.many(initializer.arguments))
             frame.end()
             worker.initializing = true
             worker.itemsSent += 1
@@ -869,9 +849,12 @@ final class Engine: @unchecked Sendable {
     }
 
     private func cancelAll(_ job: Job, _ error: TaskHostError) {
+        func fail(_ item: ItemRun) {
+            job.resolve(item.index, .failure(TaskHostError(error.kind, "\(describe(job.task, item)): \(error.message)")))
+        }
         while let item = job.requeued.first {
             job.requeued.removeFirst()
-            job.resolve(item.index, .failure(TaskHostError(error.kind, "\(describe(job.task, item)): \(error.message)")))
+            fail(item)
         }
         while job.source != nil {
             guard let item = job.pull(ignoringWindow: true) else {
@@ -879,13 +862,10 @@ final class Engine: @unchecked Sendable {
                 job.source = nil
                 break
             }
-            job.resolve(item.index, .failure(TaskHostError(error.kind, "\(describe(job.task, item)): \(error.message)")))
+            fail(item)
         }
         if let packed = job.packed, let rows = job.takePacked(packed.remaining) {
-            for index in rows {
-                let item = ItemRun(index: index, arguments: packed.arguments(at: index))
-                job.resolve(index, .failure(TaskHostError(error.kind, "\(describe(job.task, item)): \(error.message)")))
-            }
+            for index in rows { fail(ItemRun(index: index, arguments: packed.arguments(at: index))) }
         }
         job.finishIfDone()
     }

@@ -73,15 +73,7 @@ final class PackedInput {
 
     /// Stores one result that came back as a value (a retried item).
     func store(_ value: Value, at index: Int) {
-        let slot = output + index * resultWidth
-        switch value {
-        case .bool(let v): slot.storeBytes(of: v ? 1 : 0, as: UInt8.self)
-        case .int32(let v): slot.storeBytes(of: v, toByteOffset: 0, as: Int32.self)
-        case .int64(let v): slot.storeBytes(of: v, toByteOffset: 0, as: Int64.self)
-        case .uint64(let v): slot.storeBytes(of: v, toByteOffset: 0, as: UInt64.self)
-        case .double(let v): slot.storeBytes(of: v, toByteOffset: 0, as: Double.self)
-        default: storeZero(at: index)
-        }
+        if !Self.store(value, as: resultType, at: output + index * resultWidth) { storeZero(at: index) }
     }
 
     /// The bytes of a type's payload (th_packed_width): 0 for void, -1 for strings and bytes.
