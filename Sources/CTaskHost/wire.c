@@ -59,6 +59,11 @@ void th_buf_put_u32(th_buf *buf, uint32_t v) {
     buf->length += 4;
 }
 
+void th_buf_set_u32(th_buf *buf, size_t offset, uint32_t v) {
+    if (buf->failed || offset + 4 > buf->length) return;
+    store_le(buf->data + offset, v, 4);
+}
+
 void th_buf_put_u64(th_buf *buf, uint64_t v) {
     if (th_buf_reserve(buf, 8) != 0) return;
     store_le(buf->data + buf->length, v, 8);

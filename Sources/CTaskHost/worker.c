@@ -125,7 +125,7 @@ static void results_begin(results *r) {
 static int results_flush(results *r, int fd) {
     if (r->count == 0) return 0;
     if (r->buf.failed) return -1;
-    for (int i = 0; i < 4; i++) r->buf.data[r->count_offset + i] = (uint8_t)(r->count >> (8 * i));
+    th_buf_set_u32(&r->buf, r->count_offset, r->count);
     th_frame_end(&r->buf, r->frame_start);
     int rc = th_write_all(fd, r->buf.data, r->buf.length);
     results_begin(r);
@@ -234,10 +234,6 @@ typedef struct packed_results {
     uint32_t error_count;
 } packed_results;
 
-static void store_u32(uint8_t *at, uint32_t v) {
-    for (int i = 0; i < 4; i++) at[i] = (uint8_t)(v >> (8 * i));
-}
-
 static void packed_begin(packed_results *p, int width) {
     th_buf_clear(&p->frame);
     th_buf_clear(&p->errors);
@@ -253,8 +249,8 @@ static int packed_flush(packed_results *p, int width, int fd) {
     if (p->count == 0) return 0;
     th_buf_put(&p->frame, p->errors.data, p->errors.length);
     if (p->frame.failed || p->errors.failed) return -1;
-    store_u32(p->frame.data + p->frame_start + TH_FRAME_HEADER_SIZE, p->count);
-    store_u32(p->frame.data + p->frame_start + TH_FRAME_HEADER_SIZE + 4, p->error_count);
+    th_buf_set_u32(&p->frame, p->frame_start + TH_FRAME_HEADER_SIZE, p->count);
+    th_buf_set_u32(&p->frame, p->frame_start + TH_FRAME_HEADER_SIZE + 4, p->error_count);
     th_frame_end(&p->frame, p->frame_start);
     int rc = th_write_all(fd, p->frame.data, p->frame.length);
     packed_begin(p, width);

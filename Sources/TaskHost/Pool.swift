@@ -116,7 +116,7 @@ public final class Pool: @unchecked Sendable {
         case .success(let values): checked = values
         case .failure(let error): return .failure(error)
         }
-        let item = ItemRun(index: 0, arguments: checked.count == 1 ? .one(checked[0]) : .many(checked), attempts: 1)
+        let item = ItemRun(index: 0, arguments: Arguments(checked), attempts: 1)
         if deadline == nil, let result = DirectCall(pool: core, engine: host.engine, task: info, item: item).run() {
             return result
         }

@@ -71,23 +71,17 @@ func measure(_ body: () throws -> Void) rethrows -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
-/// The resident set (VmRSS) of this process now, in bytes.
-func residentBytes() -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+/// A memory figure of a process from /proc (VmRSS: now, VmHWM: its peak), in bytes.
+func statusBytes(_ field: String, of pid: pid_t = getpid()) -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+    for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
         return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
     }
     return 0
 }
 
 /// Peak resident set (VmHWM) of a process, in bytes.
-func peakResidentBytes(_ pid: pid_t = getpid()) -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
-    for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
-    }
-    return 0
-}
+func peakResidentBytes(_ pid: pid_t = getpid()) -> Int { statusBytes("VmHWM", of: pid) }
 
 struct Benchmarks {
     let host: PluginHost
@@ -121,7 +115,7 @@ struct Benchmarks {
         var streamed: [BenchRow] = []
         if wanted("square_stream") {
             // Streamed values: the input is never materialised; the host's memory stays flat.
-            let before = residentBytes()
+            let before = statusBytes("VmRSS")
             var sum: Int64 = 0
             let seconds = try measure {
                 let stream = try pool.imap("square.square", values: (1...Int64(count)).lazy.map { Value.int64($0) },
@@ -129,7 +123,7 @@ struct Benchmarks {
                 for item in stream { if case .success(.int64(let v)) = item.result { sum &+= v } }
             }
             guard sum == expected else { throw TaskHostError(.systemError, "square map checksum mismatch") }
-            let growth = Double(residentBytes() - before) / 1_048_576
+            let growth = Double(statusBytes("VmRSS") - before) / 1_048_576
             streamed = [BenchRow(key: "square_stream", workload: "  the same as Values, streamed (imap)",
                                  value: Double(count) / seconds, unit: "items/s"),
                         BenchRow(key: "rss_stream_growth_mib", workload: "  host RSS growth over that stream",

@@ -47,6 +47,8 @@ void th_buf_put(th_buf *buf, const void *bytes, size_t length);
 void th_buf_put_u8(th_buf *buf, uint8_t v);
 void th_buf_put_u32(th_buf *buf, uint32_t v);
 void th_buf_put_u64(th_buf *buf, uint64_t v);
+/** Overwrites the u32 at `offset` (a count written before it was known). */
+void th_buf_set_u32(th_buf *buf, size_t offset, uint32_t v);
 /** A u32 length and the bytes of a NUL-terminated string (NULL is ""). */
 void th_buf_put_str(th_buf *buf, const char *s);
 

@@ -50,8 +50,7 @@ final class PackedInput {
 
     /// Row `index` as values, for a retry on the one-by-one path and for messages.
     func arguments(at index: Int) -> Arguments {
-        let values = types.indices.map { Self.value(of: types[$0], at: columns[$0] + index * widths[$0]) }
-        return values.count == 1 ? .one(values[0]) : .many(values)
+        Arguments(types.indices.map { Self.value(of: types[$0], at: columns[$0] + index * widths[$0]) })
     }
 
     /// Stores results that arrived packed: `payloads` holds rows `start...` back to back.

@@ -36,6 +36,11 @@ enum Arguments {
     case one(Value)
     case many([Value])
 
+    /// One value as `.one`, any other number as `.many`.
+    init(_ values: [Value]) {
+        self = values.count == 1 ? .one(values[0]) : .many(values)
+    }
+
     var values: [Value] {
         switch self {
         case .one(let v): return [v]
