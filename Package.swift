@@ -28,12 +28,16 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
 
-        // The C core: wire format, descriptor checks, libffi calls, worker loop, fork server.
-        .target(name: "CTaskHost", dependencies: ["CFFI"], path: "Sources/CTaskHost",
+        // The C core, split by who runs it. Host side (also used by the server): wire
+        // codec, protocol messages, IPC, spawning the fork server.
+        .target(name: "CTaskHost", path: "Sources/CTaskHost", cSettings: publicHeaders + strictC),
+        // Server side, linked only into taskhost-forkserver: plugin loader, descriptor
+        // checks, fork server, worker loop, libffi calls.
+        .target(name: "CTaskHostServer", dependencies: ["CTaskHost", "CFFI"], path: "Sources/CTaskHostServer",
                 cSettings: publicHeaders + strictC),
         // Bound now, not lazily: otherwise every forked worker resolves (and copies)
         // the symbols it is the first to call.
-        .executableTarget(name: "taskhost-forkserver", dependencies: ["CTaskHost"],
+        .executableTarget(name: "taskhost-forkserver", dependencies: ["CTaskHostServer"],
                           path: "Sources/taskhost-forkserver", cSettings: publicHeaders + strictC,
                           linkerSettings: [.unsafeFlags(["-Xlinker", "-z", "-Xlinker", "now"])]),
 

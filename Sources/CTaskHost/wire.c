@@ -4,19 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-void th_buf_init(th_buf *buf) { memset(buf, 0, sizeof *buf); }
+void th__buf_init(th__buf *buf) { memset(buf, 0, sizeof *buf); }
 
-void th_buf_free(th_buf *buf) {
+void th__buf_free(th__buf *buf) {
     free(buf->data);
     memset(buf, 0, sizeof *buf);
 }
 
-void th_buf_clear(th_buf *buf) {
+void th__buf_clear(th__buf *buf) {
     buf->length = 0;
     buf->failed = 0;
 }
 
-int th_buf_reserve(th_buf *buf, size_t extra) {
+int th__buf_reserve(th__buf *buf, size_t extra) {
     if (buf->failed) return -1;
     if (buf->capacity - buf->length >= extra) return 0;
     size_t wanted = buf->length + extra;
@@ -32,14 +32,14 @@ int th_buf_reserve(th_buf *buf, size_t extra) {
     return 0;
 }
 
-void th_buf_put(th_buf *buf, const void *bytes, size_t length) {
-    if (length == 0 || th_buf_reserve(buf, length) != 0) return;
+void th__buf_put(th__buf *buf, const void *bytes, size_t length) {
+    if (length == 0 || th__buf_reserve(buf, length) != 0) return;
     memcpy(buf->data + buf->length, bytes, length);
     buf->length += length;
 }
 
-void th_buf_put_u8(th_buf *buf, uint8_t v) {
-    if (th_buf_reserve(buf, 1) != 0) return;
+void th__buf_put_u8(th__buf *buf, uint8_t v) {
+    if (th__buf_reserve(buf, 1) != 0) return;
     buf->data[buf->length++] = v;
 }
 
@@ -53,42 +53,42 @@ static uint64_t load_le(const uint8_t *p, int size) {
     return v;
 }
 
-void th_buf_put_u32(th_buf *buf, uint32_t v) {
-    if (th_buf_reserve(buf, 4) != 0) return;
+void th__buf_put_u32(th__buf *buf, uint32_t v) {
+    if (th__buf_reserve(buf, 4) != 0) return;
     store_le(buf->data + buf->length, v, 4);
     buf->length += 4;
 }
 
-void th_buf_set_u32(th_buf *buf, size_t offset, uint32_t v) {
+void th__buf_set_u32(th__buf *buf, size_t offset, uint32_t v) {
     if (buf->failed || offset + 4 > buf->length) return;
     store_le(buf->data + offset, v, 4);
 }
 
-void th_buf_put_u64(th_buf *buf, uint64_t v) {
-    if (th_buf_reserve(buf, 8) != 0) return;
+void th__buf_put_u64(th__buf *buf, uint64_t v) {
+    if (th__buf_reserve(buf, 8) != 0) return;
     store_le(buf->data + buf->length, v, 8);
     buf->length += 8;
 }
 
-void th_buf_put_str(th_buf *buf, const char *s) {
+void th__buf_put_str(th__buf *buf, const char *s) {
     size_t length = s ? strlen(s) : 0;
-    th_buf_put_u32(buf, (uint32_t)length);
-    th_buf_put(buf, s, length);
+    th__buf_put_u32(buf, (uint32_t)length);
+    th__buf_put(buf, s, length);
 }
 
-size_t th_frame_begin(th_buf *buf, uint8_t type) {
+size_t th__frame_begin(th__buf *buf, uint8_t type) {
     size_t start = buf->length;
     uint8_t header[TH_FRAME_HEADER_SIZE] = {0, 0, 0, 0, type, TH_PROTOCOL_VERSION, 0, 0};
-    th_buf_put(buf, header, sizeof header);
+    th__buf_put(buf, header, sizeof header);
     return start;
 }
 
-void th_frame_end(th_buf *buf, size_t start) {
+void th__frame_end(th__buf *buf, size_t start) {
     if (buf->failed) return;
     store_le(buf->data + start, buf->length - start - TH_FRAME_HEADER_SIZE, 4);
 }
 
-int th_frame_header(const uint8_t *bytes, size_t available, uint32_t *body_length, uint8_t *type) {
+int th__frame_header(const uint8_t *bytes, size_t available, uint32_t *body_length, uint8_t *type) {
     if (available < TH_FRAME_HEADER_SIZE) return 0;
     uint32_t length = (uint32_t)load_le(bytes, 4);
     if (bytes[5] != TH_PROTOCOL_VERSION || bytes[6] != 0 || bytes[7] != 0) return -1;
@@ -98,14 +98,14 @@ int th_frame_header(const uint8_t *bytes, size_t available, uint32_t *body_lengt
     return 1;
 }
 
-void th_reader_init(th_reader *r, const void *data, size_t length) {
+void th__reader_init(th__reader *r, const void *data, size_t length) {
     r->data = data;
     r->length = length;
     r->position = 0;
     r->failed = 0;
 }
 
-static const uint8_t *take(th_reader *r, size_t size) {
+static const uint8_t *take(th__reader *r, size_t size) {
     if (r->failed || r->length - r->position < size) {
         r->failed = 1;
         return NULL;
@@ -115,31 +115,31 @@ static const uint8_t *take(th_reader *r, size_t size) {
     return p;
 }
 
-uint8_t th_get_u8(th_reader *r) {
+uint8_t th__get_u8(th__reader *r) {
     const uint8_t *p = take(r, 1);
     return p ? *p : 0;
 }
 
-uint32_t th_get_u32(th_reader *r) {
+uint32_t th__get_u32(th__reader *r) {
     const uint8_t *p = take(r, 4);
     return p ? (uint32_t)load_le(p, 4) : 0;
 }
 
-uint64_t th_get_u64(th_reader *r) {
+uint64_t th__get_u64(th__reader *r) {
     const uint8_t *p = take(r, 8);
     return p ? load_le(p, 8) : 0;
 }
 
-const char *th_get_str(th_reader *r, uint32_t *length) {
-    uint32_t n = th_get_u32(r);
+const char *th__get_str(th__reader *r, uint32_t *length) {
+    uint32_t n = th__get_u32(r);
     const uint8_t *p = take(r, n);
     *length = p ? n : 0;
     return p ? (const char *)p : "";
 }
 
-char *th_get_str_dup(th_reader *r) {
+char *th__get_str_dup(th__reader *r) {
     uint32_t n;
-    const char *p = th_get_str(r, &n);
+    const char *p = th__get_str(r, &n);
     char *copy = malloc((size_t)n + 1);
     if (!copy) return NULL;
     memcpy(copy, p, n);
@@ -147,54 +147,54 @@ char *th_get_str_dup(th_reader *r) {
     return copy;
 }
 
-void th_put_value(th_buf *buf, const th_wire_value *v) {
-    th_buf_put_u8(buf, v->type);
+void th__put_value(th__buf *buf, const th__wire_value *v) {
+    th__buf_put_u8(buf, v->type);
     switch (v->type) {
     case TH_VOID: break;
-    case TH_BOOL: th_buf_put_u8(buf, v->u.b ? 1 : 0); break;
-    case TH_INT32: th_buf_put_u32(buf, (uint32_t)v->u.i32); break;
-    case TH_INT64: th_buf_put_u64(buf, (uint64_t)v->u.i64); break;
-    case TH_UINT64: th_buf_put_u64(buf, v->u.u64); break;
+    case TH_BOOL: th__buf_put_u8(buf, v->u.b ? 1 : 0); break;
+    case TH_INT32: th__buf_put_u32(buf, (uint32_t)v->u.i32); break;
+    case TH_INT64: th__buf_put_u64(buf, (uint64_t)v->u.i64); break;
+    case TH_UINT64: th__buf_put_u64(buf, v->u.u64); break;
     case TH_DOUBLE: {
         uint64_t bits;
         memcpy(&bits, &v->u.f64, 8);
-        th_buf_put_u64(buf, bits);
+        th__buf_put_u64(buf, bits);
         break;
     }
     case TH_STRING:
-        th_buf_put_u32(buf, v->u.bytes.length);
-        th_buf_put(buf, v->u.bytes.data, v->u.bytes.length);
-        th_buf_put_u8(buf, 0);
+        th__buf_put_u32(buf, v->u.bytes.length);
+        th__buf_put(buf, v->u.bytes.data, v->u.bytes.length);
+        th__buf_put_u8(buf, 0);
         break;
     case TH_BYTES:
-        th_buf_put_u32(buf, v->u.bytes.length);
-        th_buf_put(buf, v->u.bytes.data, v->u.bytes.length);
+        th__buf_put_u32(buf, v->u.bytes.length);
+        th__buf_put(buf, v->u.bytes.data, v->u.bytes.length);
         break;
     default: buf->failed = 1; break;
     }
 }
 
-int th_get_value(th_reader *r, th_wire_value *v) {
-    v->type = th_get_u8(r);
+int th__get_value(th__reader *r, th__wire_value *v) {
+    v->type = th__get_u8(r);
     switch (v->type) {
     case TH_VOID: break;
     case TH_BOOL: {
-        uint8_t b = th_get_u8(r);
+        uint8_t b = th__get_u8(r);
         if (b > 1) return -1;
         v->u.b = b != 0;
         break;
     }
-    case TH_INT32: v->u.i32 = (int32_t)th_get_u32(r); break;
-    case TH_INT64: v->u.i64 = (int64_t)th_get_u64(r); break;
-    case TH_UINT64: v->u.u64 = th_get_u64(r); break;
+    case TH_INT32: v->u.i32 = (int32_t)th__get_u32(r); break;
+    case TH_INT64: v->u.i64 = (int64_t)th__get_u64(r); break;
+    case TH_UINT64: v->u.u64 = th__get_u64(r); break;
     case TH_DOUBLE: {
-        uint64_t bits = th_get_u64(r);
+        uint64_t bits = th__get_u64(r);
         memcpy(&v->u.f64, &bits, 8);
         break;
     }
     case TH_STRING:
     case TH_BYTES: {
-        uint32_t n = th_get_u32(r);
+        uint32_t n = th__get_u32(r);
         const uint8_t *p = take(r, n);
         v->u.bytes.data = p;
         v->u.bytes.length = n;
@@ -209,7 +209,7 @@ int th_get_value(th_reader *r, th_wire_value *v) {
     return r->failed ? -1 : 0;
 }
 
-int th_packed_width(uint8_t type) {
+int th__packed_width(uint8_t type) {
     switch (type) {
     case TH_VOID: return 0;
     case TH_BOOL: return 1;
@@ -221,23 +221,9 @@ int th_packed_width(uint8_t type) {
     }
 }
 
-int th_task_packable(const th_task *task) {
-    if (th_packed_width((uint8_t)task->result) < 0) return 0;
+int th__task_packable(const th_task *task) {
+    if (th__packed_width((uint8_t)task->result) < 0) return 0;
     for (uint32_t i = 0; i < task->param_count; i++)
-        if (th_packed_width((uint8_t)task->params[i].type) <= 0) return 0;
+        if (th__packed_width((uint8_t)task->params[i].type) <= 0) return 0;
     return 1;
-}
-
-const char *th_type_name(uint8_t type) {
-    switch (type) {
-    case TH_VOID: return "void";
-    case TH_BOOL: return "bool";
-    case TH_INT32: return "int32";
-    case TH_INT64: return "int64";
-    case TH_UINT64: return "uint64";
-    case TH_DOUBLE: return "double";
-    case TH_STRING: return "string";
-    case TH_BYTES: return "bytes";
-    default: return "unknown";
-    }
 }

@@ -1,3 +1,4 @@
+import CTaskHost
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -93,8 +94,8 @@ public final class WorkerProcess: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard done, let status = _status else { return nil }
-        if th_status_signaled_swift(status) { return -th_status_signal_swift(status) }
-        return th_status_exit_code_swift(status)
+        if th__wait_signaled(status) != 0 { return -th__wait_signal(status) }
+        return th__wait_exit_code(status)
     }
 
     /// The task's result (a value or the error), once it has one.

@@ -4,4 +4,4 @@
  */
 #include <th_forkserver.h>
 
-int main(void) { return th_forkserver_main(3); }
+int main(void) { return th__forkserver_main(3); }

@@ -139,6 +139,20 @@
 extern "C" {
 #endif
 
+/*
+ * TH_EXTERN marks the functions libTaskHost.so exports: exactly the ones
+ * declared here. Everything else in the library is built hidden (internal C
+ * names carry the th__ prefix), so a program's own functions can't collide
+ * with the library's internals.
+ */
+#if defined(_WIN32)
+#define TH_EXTERN __declspec(dllimport)
+#elif defined(__GNUC__)
+#define TH_EXTERN __attribute__((visibility("default")))
+#else
+#define TH_EXTERN
+#endif
+
 /* ------------------------------------------------------------------------ */
 /* Versions                                                                  */
 
@@ -148,10 +162,10 @@ extern "C" {
 #define TH_VERSION_STRING "1.0.0"
 
 /** The library's version, "MAJOR.MINOR.PATCH" (static storage). */
-const char *th_version(void);
+TH_EXTERN const char *th_version(void);
 
 /** The plugin ABI major the library loads (TH_ABI_MAJOR of its build). */
-int th_abi_version(void);
+TH_EXTERN int th_abi_version(void);
 
 /* ------------------------------------------------------------------------ */
 /* Values                                                                    */
@@ -276,13 +290,13 @@ typedef enum th_error_kind {
 typedef struct th_error th_error;
 
 /** The error's kind. NULL gives TH_OK. */
-th_error_kind th_error_kind_of(const th_error *error);
+TH_EXTERN th_error_kind th_error_kind_of(const th_error *error);
 
 /**
  * A sentence that says what happened, naming the task and item where known.
  * Borrowed from the error. NULL gives "".
  */
-const char *th_error_message(const th_error *error);
+TH_EXTERN const char *th_error_message(const th_error *error);
 
 /**
  * The kind's name, as the CLI and the Swift API spell it: "crashed",
@@ -290,23 +304,23 @@ const char *th_error_message(const th_error *error);
  * "invalidArgument", "pluginError", "systemError"; "ok" for TH_OK and
  * "unknown" for anything else. Static storage.
  */
-const char *th_error_kind_name(th_error_kind kind);
+TH_EXTERN const char *th_error_kind_name(th_error_kind kind);
 
 /** The signal's name ("SIGSEGV") for kind crashed; NULL if none. Borrowed. */
-const char *th_error_signal(const th_error *error);
+TH_EXTERN const char *th_error_signal(const th_error *error);
 
 /** Stores the exit code (kind exited) in *code and returns 1; 0 if none. */
-int th_error_exit_code(const th_error *error, int *code);
+TH_EXTERN int th_error_exit_code(const th_error *error, int *code);
 
 /** How many times the item ran, when it was retried; 0 if not known. */
-int th_error_attempts(const th_error *error);
+TH_EXTERN int th_error_attempts(const th_error *error);
 
 /**
  * Frees an error the caller owns (one stored through a `th_error **`).
  * Never free an error borrowed from a th_results or a th_process. NULL is
  * fine.
  */
-void th_error_free(th_error *error);
+TH_EXTERN void th_error_free(th_error *error);
 
 /* ------------------------------------------------------------------------ */
 /* Host: plugins and their tasks                                             */
@@ -354,13 +368,13 @@ typedef struct th_host th_host;
  * pluginError (an explicit file is missing or not a plugin), systemError
  * (no fork server, no resources), invalidArgument (bad options).
  */
-th_host *th_host_new(const th_host_options *options, th_error **error);
+TH_EXTERN th_host *th_host_new(const th_host_options *options, th_error **error);
 
 /**
  * Releases the caller's reference. The host ends (its fork server exits)
  * once its pools and processes are freed too. NULL is fine.
  */
-void th_host_free(th_host *host);
+TH_EXTERN void th_host_free(th_host *host);
 
 /** A loaded plugin. Everything borrowed from the host. */
 typedef struct th_plugin_info {
@@ -384,13 +398,13 @@ typedef struct th_task_info {
 } th_task_info;
 
 /** The number of plugins the host loaded (sorted by name). 0 for NULL. */
-size_t th_host_plugin_count(const th_host *host);
+TH_EXTERN size_t th_host_plugin_count(const th_host *host);
 
 /** Plugin `index` (0 ≤ index < count), or NULL when out of range. */
-const th_plugin_info *th_host_plugin(const th_host *host, size_t index);
+TH_EXTERN const th_plugin_info *th_host_plugin(const th_host *host, size_t index);
 
 /** Task `task` of plugin `plugin`, or NULL when either is out of range. */
-const th_task_info *th_host_task(const th_host *host, size_t plugin, size_t task);
+TH_EXTERN const th_task_info *th_host_task(const th_host *host, size_t plugin, size_t task);
 
 /**
  * Finds a task by "PLUGIN.TASK", or by its bare name when exactly one plugin
@@ -398,7 +412,7 @@ const th_task_info *th_host_task(const th_host *host, size_t plugin, size_t task
  * (borrowed from the host), or NULL and *error (invalidArgument, saying what
  * is wrong, with a "did you mean" where a name is close).
  */
-const th_task_info *th_host_find_task(const th_host *host, const char *name, th_error **error);
+TH_EXTERN const th_task_info *th_host_find_task(const th_host *host, const char *name, th_error **error);
 
 /* ------------------------------------------------------------------------ */
 /* Results                                                                   */
@@ -407,23 +421,23 @@ const th_task_info *th_host_find_task(const th_host *host, const char *name, th_
 typedef struct th_results th_results;
 
 /** The number of items. 0 for NULL. */
-size_t th_results_count(const th_results *results);
+TH_EXTERN size_t th_results_count(const th_results *results);
 
 /**
  * Item `index`'s value (borrowed from `results`, with its strings and
  * bytes), or NULL when the item failed or `index` is out of range. A task
  * without a result gives a value of type TH_VOID.
  */
-const th_value *th_results_value(const th_results *results, size_t index);
+TH_EXTERN const th_value *th_results_value(const th_results *results, size_t index);
 
 /** Item `index`'s error (borrowed), or NULL when it succeeded or is out of range. */
-const th_error *th_results_error(const th_results *results, size_t index);
+TH_EXTERN const th_error *th_results_error(const th_results *results, size_t index);
 
 /** The number of items that failed. */
-size_t th_results_error_count(const th_results *results);
+TH_EXTERN size_t th_results_error_count(const th_results *results);
 
 /** Frees the results with every value and error in them. NULL is fine. */
-void th_results_free(th_results *results);
+TH_EXTERN void th_results_free(th_results *results);
 
 /* ------------------------------------------------------------------------ */
 /* Pool                                                                      */
@@ -472,7 +486,7 @@ typedef struct th_pool th_pool;
  * Returns a new pool (free with th_pool_free), or NULL and *error
  * (invalidArgument for bad options, systemError).
  */
-th_pool *th_pool_new(th_host *host, const th_pool_options *options, th_error **error);
+TH_EXTERN th_pool *th_pool_new(th_host *host, const th_pool_options *options, th_error **error);
 
 /**
  * Runs `task` once per value: args[0 .. count-1], each the single argument
@@ -484,49 +498,49 @@ th_pool *th_pool_new(th_host *host, const th_pool_options *options, th_error **e
  * TH_VOID or out of range, NULL pointers, a closed pool (all
  * invalidArgument). count may be 0 (then args may be NULL).
  */
-int th_pool_map(th_pool *pool, const char *task, const th_value *args, size_t count,
-                th_results **out, th_error **error);
+TH_EXTERN int th_pool_map(th_pool *pool, const char *task, const th_value *args, size_t count,
+                          th_results **out, th_error **error);
 
 /**
  * Runs `task` once per row of arguments: `args` holds count rows of `arity`
  * values each, row-major (row i is args[i*arity .. i*arity+arity-1]);
  * arity must equal the task's parameter count. Otherwise as th_pool_map.
  */
-int th_pool_starmap(th_pool *pool, const char *task, const th_value *args, size_t count, size_t arity,
-                    th_results **out, th_error **error);
+TH_EXTERN int th_pool_starmap(th_pool *pool, const char *task, const th_value *args, size_t count, size_t arity,
+                              th_results **out, th_error **error);
 
 /**
  * Runs one call of `task` with args[0 .. arity-1] in a worker. Returns 0 and
  * a th_results of ONE item (the value, or the item's error — a crash is a
  * result, not a failed call), or -1 and *error as th_pool_map.
  */
-int th_pool_apply(th_pool *pool, const char *task, const th_value *args, size_t arity,
-                  th_results **out, th_error **error);
+TH_EXTERN int th_pool_apply(th_pool *pool, const char *task, const th_value *args, size_t arity,
+                            th_results **out, th_error **error);
 
 /**
  * No more calls will be made: workers exit once running calls are done.
  * Later calls fail with invalidArgument. Returns at once.
  */
-void th_pool_close(th_pool *pool);
+TH_EXTERN void th_pool_close(th_pool *pool);
 
 /**
  * Waits until every worker has exited. Closes the pool first if it isn't
  * (Python requires close or terminate first; here join implies close).
  */
-void th_pool_join(th_pool *pool);
+TH_EXTERN void th_pool_join(th_pool *pool);
 
 /**
  * Stops now: kills every worker; unfinished items of running calls fail
  * with cancelled (those calls return 0 with their results). Returns at once.
  */
-void th_pool_terminate(th_pool *pool);
+TH_EXTERN void th_pool_terminate(th_pool *pool);
 
 /**
  * Frees the pool: terminates it if it is still running (no call may be
  * running in another thread), and releases its reference to the host.
  * For a graceful end call th_pool_close and th_pool_join first. NULL is fine.
  */
-void th_pool_free(th_pool *pool);
+TH_EXTERN void th_pool_free(th_pool *pool);
 
 /* ------------------------------------------------------------------------ */
 /* Process                                                                   */
@@ -542,36 +556,36 @@ typedef struct th_process th_process;
  * Returns a new process (free with th_process_free), or NULL and *error
  * (invalidArgument: unknown task, wrong arity, a value that doesn't convert).
  */
-th_process *th_process_new(th_host *host, const char *task, const th_value *args, size_t arity,
-                           th_error **error);
+TH_EXTERN th_process *th_process_new(th_host *host, const char *task, const th_value *args, size_t arity,
+                                     th_error **error);
 
 /** Starts the process. Returns 0, or -1 and *error (invalidArgument if already started). */
-int th_process_start(th_process *process, th_error **error);
+TH_EXTERN int th_process_start(th_process *process, th_error **error);
 
 /**
  * Waits until the process ends or `timeout_seconds` pass (< 0: forever).
  * Returns 1 if it has ended, 0 if the time ran out or it was never started.
  */
-int th_process_join(th_process *process, double timeout_seconds);
+TH_EXTERN int th_process_join(th_process *process, double timeout_seconds);
 
 /**
  * Once the process has ended, stores its exit code in *code and returns 1:
  * 0 or the exit code, or minus the signal number after a crash (as
  * Python's exitcode: -11 for SIGSEGV). Returns 0 while it runs.
  */
-int th_process_exit_code(const th_process *process, int *code);
+TH_EXTERN int th_process_exit_code(const th_process *process, int *code);
 
 /** The worker's process id, or 0 before it has been forked. */
-int th_process_pid(const th_process *process);
+TH_EXTERN int th_process_pid(const th_process *process);
 
 /** 1 between th_process_start and the end of the process, else 0. */
-int th_process_is_alive(const th_process *process);
+TH_EXTERN int th_process_is_alive(const th_process *process);
 
 /**
  * Kills the process (SIGKILL); its task fails with cancelled if it had not
  * finished. Returns at once; th_process_join waits for the end.
  */
-void th_process_terminate(th_process *process);
+TH_EXTERN void th_process_terminate(th_process *process);
 
 /**
  * Once the task has an outcome, stores it — *value (the result, borrowed
@@ -579,13 +593,13 @@ void th_process_terminate(th_process *process);
  * — and returns 1. Returns 0, with both NULL, while there is none. Either
  * pointer may be NULL.
  */
-int th_process_result(const th_process *process, const th_value **value, const th_error **error);
+TH_EXTERN int th_process_result(const th_process *process, const th_value **value, const th_error **error);
 
 /**
  * Frees the process. A process still running is terminated first. NULL is
  * fine.
  */
-void th_process_free(th_process *process);
+TH_EXTERN void th_process_free(th_process *process);
 
 #ifdef __cplusplus
 }

@@ -12,9 +12,9 @@
  *                                    (TH_ITEM_OK: a value; TH_ITEM_ERROR: a string)
  *   TH_MSG_RUN_PACKED      host -> worker  u32 plugin, u32 task, u32 item
  *                          count, then one column per parameter: count raw
- *                          payloads back to back (th_packed_width bytes each).
+ *                          payloads back to back (th__packed_width bytes each).
  *                          Only for tasks whose parameters and result are all
- *                          fixed-size (th_task_packable).
+ *                          fixed-size (th__task_packable).
  *   TH_MSG_PACKED_RESULTS  worker -> host  u32 count, u32 error count, count
  *                          raw result payloads (zero where the item failed),
  *                          then per error u32 position in this frame, str message
@@ -22,7 +22,7 @@
  * Host <-> fork server: one frame per SOCK_SEQPACKET message.
  *   TH_MSG_LOAD     host -> server  u32 count, per file: str path
  *   TH_MSG_PLUGINS  server -> host  u32 count, per file: u8 loaded, then either
- *                                    str error, or the descriptor (th_table.h)
+ *                                    str error, or the descriptor (th_descriptor_check.h)
  *   TH_MSG_SPAWN    host -> server  u32 request, u64 memory limit (0 none),
  *                                    u8 task output (TH_OUTPUT_*), u32 length
  *                                    and bytes of the worker's first requests
@@ -39,6 +39,8 @@
 #define TH_PROTOCOL_H
 
 #include <stdint.h>
+
+#include "th_visibility.h"
 
 enum {
     TH_MSG_RUN = 1,
@@ -57,6 +59,11 @@ enum {
 
 enum { TH_ITEM_OK = 0, TH_ITEM_ERROR = 1 };
 
+/** The most parameters a task may declare (plugin.h). */
+#define TH_MAX_PARAMS 32
+/** The most tasks a plugin may declare (plugin.h). */
+#define TH_MAX_TASKS 4096
+
 /** Where a worker's own stdout goes. Its stderr is always the host's. */
 enum { TH_OUTPUT_STDERR = 0, TH_OUTPUT_STDOUT = 1 };
 
@@ -69,12 +76,12 @@ enum { TH_OUTPUT_STDERR = 0, TH_OUTPUT_STDOUT = 1 };
  * item a dead worker was running and how long the current one has run.
  * Worker-written, so the host treats every field as untrusted.
  */
-typedef struct th_worker_page {
+typedef struct th__worker_page {
     volatile uint64_t started;   /**< items started since the worker began */
     volatile uint64_t finished;  /**< items finished since the worker began */
     volatile uint32_t memory_exhausted; /**< set when the worker died near its memory limit */
     volatile uint32_t reserved;
-} th_worker_page;
+} th__worker_page;
 
 #define TH_WORKER_PAGE_SIZE 4096
 

@@ -18,10 +18,9 @@
 #include <stdint.h>
 
 #include "../../../include/taskhost/plugin.h" /* include/taskhost/plugin.h */
+#include "th_visibility.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+TH__INTERNAL_BEGIN
 
 /** Version of the frame protocol between host, fork server and workers. */
 #define TH_PROTOCOL_VERSION 1
@@ -31,52 +30,52 @@ extern "C" {
 #define TH_FRAME_MAX_BODY (512u * 1024u * 1024u)
 
 /** A growable byte buffer. `failed` is set (and sticks) when memory runs out. */
-typedef struct th_buf {
+typedef struct th__buf {
     uint8_t *data;
     size_t length;
     size_t capacity;
     int failed;
-} th_buf;
+} th__buf;
 
-void th_buf_init(th_buf *buf);
-void th_buf_free(th_buf *buf);
-void th_buf_clear(th_buf *buf);
+void th__buf_init(th__buf *buf);
+void th__buf_free(th__buf *buf);
+void th__buf_clear(th__buf *buf);
 /** Makes room for `extra` more bytes; returns 0 or -1. */
-int th_buf_reserve(th_buf *buf, size_t extra);
-void th_buf_put(th_buf *buf, const void *bytes, size_t length);
-void th_buf_put_u8(th_buf *buf, uint8_t v);
-void th_buf_put_u32(th_buf *buf, uint32_t v);
-void th_buf_put_u64(th_buf *buf, uint64_t v);
+int th__buf_reserve(th__buf *buf, size_t extra);
+void th__buf_put(th__buf *buf, const void *bytes, size_t length);
+void th__buf_put_u8(th__buf *buf, uint8_t v);
+void th__buf_put_u32(th__buf *buf, uint32_t v);
+void th__buf_put_u64(th__buf *buf, uint64_t v);
 /** Overwrites the u32 at `offset` (a count written before it was known). */
-void th_buf_set_u32(th_buf *buf, size_t offset, uint32_t v);
+void th__buf_set_u32(th__buf *buf, size_t offset, uint32_t v);
 /** A u32 length and the bytes of a NUL-terminated string (NULL is ""). */
-void th_buf_put_str(th_buf *buf, const char *s);
+void th__buf_put_str(th__buf *buf, const char *s);
 
-/** Starts a frame of `type`; returns the offset to pass to th_frame_end. */
-size_t th_frame_begin(th_buf *buf, uint8_t type);
+/** Starts a frame of `type`; returns the offset to pass to th__frame_end. */
+size_t th__frame_begin(th__buf *buf, uint8_t type);
 /** Writes the body length of the frame begun at `start`. */
-void th_frame_end(th_buf *buf, size_t start);
+void th__frame_end(th__buf *buf, size_t start);
 
 /** A bounded reader over bytes it does not own. `failed` sticks on overrun. */
-typedef struct th_reader {
+typedef struct th__reader {
     const uint8_t *data;
     size_t length;
     size_t position;
     int failed;
-} th_reader;
+} th__reader;
 
-void th_reader_init(th_reader *r, const void *data, size_t length);
-uint8_t th_get_u8(th_reader *r);
-uint32_t th_get_u32(th_reader *r);
-uint64_t th_get_u64(th_reader *r);
+void th__reader_init(th__reader *r, const void *data, size_t length);
+uint8_t th__get_u8(th__reader *r);
+uint32_t th__get_u32(th__reader *r);
+uint64_t th__get_u64(th__reader *r);
 /** Reads a length-prefixed string; returns a pointer into the data (not
- *  NUL-terminated unless written by th_put_value) and its length. */
-const char *th_get_str(th_reader *r, uint32_t *length);
+ *  NUL-terminated unless written by th__put_value) and its length. */
+const char *th__get_str(th__reader *r, uint32_t *length);
 /** Copies a length-prefixed string into a new malloc'd NUL-terminated string. */
-char *th_get_str_dup(th_reader *r);
+char *th__get_str_dup(th__reader *r);
 
 /** A typed value. Strings and bytes point into memory owned elsewhere. */
-typedef struct th_wire_value {
+typedef struct th__wire_value {
     uint8_t type; /* th_type */
     union {
         bool b;
@@ -89,32 +88,27 @@ typedef struct th_wire_value {
             uint32_t length;
         } bytes; /* TH_STRING (NUL follows data on the wire) and TH_BYTES */
     } u;
-} th_wire_value;
+} th__wire_value;
 
-void th_put_value(th_buf *buf, const th_wire_value *v);
+void th__put_value(th__buf *buf, const th__wire_value *v);
 /** Reads a value; returns 0, or -1 on a malformed value (unknown tag, overrun,
  *  string without its NUL). */
-int th_get_value(th_reader *r, th_wire_value *v);
+int th__get_value(th__reader *r, th__wire_value *v);
 
 /** The bytes of a type's raw payload in packed frames: 1 for bool, 4 for
  *  int32, 8 for int64, uint64 and double, 0 for void; -1 for the types of
  *  varying size (string, bytes) and unknown tags. */
-int th_packed_width(uint8_t type);
+int th__packed_width(uint8_t type);
 
 /** Whether a task's items can travel packed: every parameter and the result
- *  of fixed size (th_packed_width >= 0). */
-int th_task_packable(const th_task *task);
-
-/** The name of a type as users see it: "int64", "string", ... */
-const char *th_type_name(uint8_t type);
+ *  of fixed size (th__packed_width >= 0). */
+int th__task_packable(const th_task *task);
 
 /** Parses a frame header. Returns 1 with the fields set, 0 if fewer than 8
  *  bytes are given, or -1 if the header is malformed (wrong version, body
  *  over TH_FRAME_MAX_BODY, nonzero reserved bits). */
-int th_frame_header(const uint8_t *bytes, size_t available, uint32_t *body_length, uint8_t *type);
+int th__frame_header(const uint8_t *bytes, size_t available, uint32_t *body_length, uint8_t *type);
 
-#ifdef __cplusplus
-}
-#endif
+TH__INTERNAL_END
 
 #endif /* TH_WIRE_H */

@@ -21,7 +21,7 @@ enum HostLocation {
     /// The folder of the binary that contains this code (libTaskHost.so, or
     /// the executable it is linked into).
     static var libraryFolder: String? {
-        guard let name = th_library_path() else { return nil }
+        guard let name = th__library_path() else { return nil }
         let path = PluginDiscovery.realPath(String(cString: name)) ?? String(cString: name)
         return (path as NSString).deletingLastPathComponent
     }

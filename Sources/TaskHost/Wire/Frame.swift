@@ -2,23 +2,23 @@ import CTaskHost
 
 /// A frame being built with the C codec (th_wire.h): the only encoder.
 final class FrameBuilder {
-    private(set) var raw = th_buf()
+    private(set) var raw = th__buf()
     private var start = 0
 
-    init() { th_buf_init(&raw) }
-    deinit { th_buf_free(&raw) }
+    init() { th__buf_init(&raw) }
+    deinit { th__buf_free(&raw) }
 
     var isEmpty: Bool { raw.length == 0 }
     var failed: Bool { raw.failed != 0 }
 
-    func begin(_ type: Int) { start = th_frame_begin(&raw, UInt8(type)) }
-    func end() { th_frame_end(&raw, start) }
-    func clear() { th_buf_clear(&raw) }
-    func putU8(_ v: UInt8) { th_buf_put_u8(&raw, v) }
-    func putU32(_ v: UInt32) { th_buf_put_u32(&raw, v) }
-    func putU64(_ v: UInt64) { th_buf_put_u64(&raw, v) }
-    func putString(_ s: String) { s.withCString { th_buf_put_str(&raw, $0) } }
-    func putBytes(_ bytes: UnsafeRawBufferPointer) { th_buf_put(&raw, bytes.baseAddress, bytes.count) }
+    func begin(_ type: Int) { start = th__frame_begin(&raw, UInt8(type)) }
+    func end() { th__frame_end(&raw, start) }
+    func clear() { th__buf_clear(&raw) }
+    func putU8(_ v: UInt8) { th__buf_put_u8(&raw, v) }
+    func putU32(_ v: UInt32) { th__buf_put_u32(&raw, v) }
+    func putU64(_ v: UInt64) { th__buf_put_u64(&raw, v) }
+    func putString(_ s: String) { s.withCString { th__buf_put_str(&raw, $0) } }
+    func putBytes(_ bytes: UnsafeRawBufferPointer) { th__buf_put(&raw, bytes.baseAddress, bytes.count) }
 
     /// Begins a chunk request (`TH_MSG_RUN` or `TH_MSG_RUN_PACKED`) for `count` items of `task`.
     func beginChunk(_ type: Int, of task: TaskInfo, count: Int) {
@@ -38,7 +38,7 @@ final class FrameBuilder {
 
     /// Appends a typed value.
     func put(_ value: Value) {
-        var v = th_wire_value()
+        var v = th__wire_value()
         v.type = value.type.rawValue
         switch value {
         case .void: break
@@ -51,18 +51,18 @@ final class FrameBuilder {
             s.withUTF8 { bytes in
                 v.u.bytes.data = bytes.baseAddress
                 v.u.bytes.length = UInt32(bytes.count)
-                th_put_value(&raw, &v)
+                th__put_value(&raw, &v)
             }
             return
         case .bytes(let array):
             array.withUnsafeBufferPointer { bytes in
                 v.u.bytes.data = bytes.baseAddress
                 v.u.bytes.length = UInt32(bytes.count)
-                th_put_value(&raw, &v)
+                th__put_value(&raw, &v)
             }
             return
         }
-        th_put_value(&raw, &v)
+        th__put_value(&raw, &v)
     }
 
     /// The bytes built so far.
@@ -71,15 +71,15 @@ final class FrameBuilder {
 
 /// Reads a frame body with the C codec's bounded reader.
 struct FrameReader {
-    var raw = th_reader()
+    var raw = th__reader()
 
-    init(_ body: UnsafeRawBufferPointer) { th_reader_init(&raw, body.baseAddress, body.count) }
+    init(_ body: UnsafeRawBufferPointer) { th__reader_init(&raw, body.baseAddress, body.count) }
 
     var failed: Bool { raw.failed != 0 }
     var remaining: Int { raw.length - raw.position }
-    mutating func u8() -> UInt8 { th_get_u8(&raw) }
-    mutating func u32() -> UInt32 { th_get_u32(&raw) }
-    mutating func u64() -> UInt64 { th_get_u64(&raw) }
+    mutating func u8() -> UInt8 { th__get_u8(&raw) }
+    mutating func u32() -> UInt32 { th__get_u32(&raw) }
+    mutating func u64() -> UInt64 { th__get_u64(&raw) }
     /// Moves past `count` bytes (the reader fails if fewer remain).
     mutating func skip(_ count: Int) {
         if count > remaining { raw.failed = 1 } else { raw.position += count }
@@ -87,14 +87,14 @@ struct FrameReader {
 
     mutating func string() -> String {
         var length: UInt32 = 0
-        guard let p = th_get_str(&raw, &length) else { return "" }
+        guard let p = th__get_str(&raw, &length) else { return "" }
         return String(decoding: UnsafeRawBufferPointer(start: p, count: Int(length)), as: UTF8.self)
     }
 
     /// A typed value, or nil when malformed.
     mutating func value() -> Value? {
-        var v = th_wire_value()
-        guard th_get_value(&raw, &v) == 0 else { return nil }
+        var v = th__wire_value()
+        guard th__get_value(&raw, &v) == 0 else { return nil }
         switch Int32(v.type) {
         case Int32(TH_VOID.rawValue): return .void
         case Int32(TH_BOOL.rawValue): return .bool(v.u.b)

@@ -70,7 +70,7 @@ struct DirectCall {
                 received.append(contentsOf: chunk[0..<n])
                 var bodyLength: UInt32 = 0
                 var type: UInt8 = 0
-                let header = received.withUnsafeBufferPointer { th_frame_header($0.baseAddress!, $0.count, &bodyLength, &type) }
+                let header = received.withUnsafeBufferPointer { th__frame_header($0.baseAddress!, $0.count, &bodyLength, &type) }
                 if header < 0 || (header == 1 && Int(type) != TH_MSG_RESULTS) { return nil }
                 let total = Int(TH_FRAME_HEADER_SIZE) + Int(bodyLength)
                 if header == 1 && total - received.count > chunk.count && chunk.count < 1 << 20 {

@@ -33,7 +33,7 @@ final class Engine: @unchecked Sendable {
 
     init(server: ForkServer) {
         self.server = server
-        wakeFD = th_eventfd()
+        wakeFD = th__eventfd()
         server.setNonBlocking()
         let thread = Thread { [unowned self] in self.run() }
         thread.name = "taskhost-supervisor"
@@ -392,7 +392,7 @@ final class Engine: @unchecked Sendable {
             var bodyLength: UInt32 = 0
             var type: UInt8 = 0
             let header = worker.input.withUnsafeBufferPointer {
-                th_frame_header($0.baseAddress! + worker.inputOffset, available, &bodyLength, &type)
+                th__frame_header($0.baseAddress! + worker.inputOffset, available, &bodyLength, &type)
             }
             if header == 0 { break }
             if header < 0 {
@@ -646,7 +646,7 @@ final class Engine: @unchecked Sendable {
         }
         for fd in [fds[0], fds[1]] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         let worker = Worker(pid: pid, requestFD: fds[0], resultFD: fds[1],
-                            page: UnsafePointer(page.assumingMemoryBound(to: th_worker_page.self)), pool: pool)
+                            page: UnsafePointer(page.assumingMemoryBound(to: th__worker_page.self)), pool: pool)
         workers[pid] = worker
         pool.workers.append(worker)
         if let first {
@@ -836,15 +836,15 @@ final class Engine: @unchecked Sendable {
             let limit = worker.pool.config.memoryLimit ?? 0
             return (.memoryLimit, "went past its memory limit of \(formatBytes(limit))", nil, nil)
         }
-        if th_status_signaled(status) != 0 {
-            let signal = th_status_signal(status)
+        if th__wait_signaled(status) != 0 {
+            let signal = th__wait_signal(status)
             let name = signalName(signal)
             if signal == SIGKILL, let limit = worker.pool.config.memoryLimit, limit > 0 {
                 return (.crashed, "was killed by SIGKILL (killed; perhaps by the kernel's out-of-memory killer)", name, nil)
             }
             return (.crashed, "was killed by \(name) (\(signalDescription(signal)))", name, nil)
         }
-        let code = Int(th_status_exit_code(status))
+        let code = Int(th__wait_exit_code(status))
         return (.exited, "exited with code \(code)", nil, code)
     }
 

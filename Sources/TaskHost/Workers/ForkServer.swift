@@ -16,7 +16,7 @@ final class ForkServer {
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw TaskHostError(.systemError, "cannot create the fork server's socket: \(String(cString: strerror(errno)))")
         }
-        let child = th_spawn_server(executable, pair[1])
+        let child = th__spawn_server(executable, pair[1])
         close(pair[1])
         guard child > 0 else {
             close(pair[0])
@@ -38,7 +38,7 @@ final class ForkServer {
     /// Sends one frame (and descriptors).
     func send(_ frame: FrameBuilder) throws {
         let bytes = frame.bytes
-        guard !frame.failed, th_send_message(socket, bytes.baseAddress, bytes.count, nil, 0) == 0 else {
+        guard !frame.failed, th__send_message(socket, bytes.baseAddress, bytes.count, nil, 0) == 0 else {
             throw TaskHostError(.systemError, "the fork server is gone: \(String(cString: strerror(errno)))")
         }
     }
@@ -56,7 +56,7 @@ final class ForkServer {
         var fds: [Int32] = [-1, -1, -1, -1]
         var count: Int32 = 0
         wouldBlock = false
-        let n = th_receive_message(socket, receiveBuffer.baseAddress, receiveBuffer.count, &fds, &count, 4)
+        let n = th__receive_message(socket, receiveBuffer.baseAddress, receiveBuffer.count, &fds, &count, 4)
         if n < 0 {
             if errno == EAGAIN || errno == EWOULDBLOCK { wouldBlock = true; return nil }
             throw TaskHostError(.systemError, "the fork server's socket failed: \(String(cString: strerror(errno)))")
@@ -65,7 +65,7 @@ final class ForkServer {
         var bodyLength: UInt32 = 0
         var type: UInt8 = 0
         let base = receiveBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        guard th_frame_header(base, n, &bodyLength, &type) == 1, Int(bodyLength) == n - Int(TH_FRAME_HEADER_SIZE) else {
+        guard th__frame_header(base, n, &bodyLength, &type) == 1, Int(bodyLength) == n - Int(TH_FRAME_HEADER_SIZE) else {
             throw TaskHostError(.systemError, "the fork server sent a malformed message")
         }
         let body = UnsafeRawBufferPointer(start: receiveBuffer.baseAddress! + Int(TH_FRAME_HEADER_SIZE), count: Int(bodyLength))

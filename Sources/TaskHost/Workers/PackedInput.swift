@@ -75,10 +75,10 @@ final class PackedInput {
         if !Self.store(value, as: resultType, at: output + index * resultWidth) { storeZero(at: index) }
     }
 
-    /// The bytes of a type's payload (th_packed_width): 0 for void, -1 for strings and bytes.
-    static func width(of type: ValueType) -> Int { Int(th_packed_width(type.rawValue)) }
+    /// The bytes of a type's payload (th__packed_width): 0 for void, -1 for strings and bytes.
+    static func width(of type: ValueType) -> Int { Int(th__packed_width(type.rawValue)) }
 
-    /// Whether a signature's items can travel packed (th_task_packable).
+    /// Whether a signature's items can travel packed (th__task_packable).
     static func isPackable(parameters: [ValueType], result: ValueType) -> Bool {
         width(of: result) >= 0 && parameters.allSatisfy { width(of: $0) > 0 }
     }

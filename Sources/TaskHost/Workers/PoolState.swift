@@ -119,7 +119,7 @@ final class Worker {
     let pid: pid_t
     let requestFD: Int32
     let resultFD: Int32
-    let page: UnsafePointer<th_worker_page>
+    let page: UnsafePointer<th__worker_page>
     unowned let pool: PoolCore
     /// Bytes waiting to be written to the request pipe.
     var pendingOutput: [UInt8] = []
@@ -151,7 +151,7 @@ final class Worker {
     /// neither dispatches to it nor reads its pipes until it reclaims it.
     var lent = false
 
-    init(pid: pid_t, requestFD: Int32, resultFD: Int32, page: UnsafePointer<th_worker_page>, pool: PoolCore) {
+    init(pid: pid_t, requestFD: Int32, resultFD: Int32, page: UnsafePointer<th__worker_page>, pool: PoolCore) {
         self.pid = pid
         self.requestFD = requestFD
         self.resultFD = resultFD

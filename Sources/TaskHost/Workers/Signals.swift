@@ -21,9 +21,3 @@ func signalDescription(_ signal: Int32) -> String {
     guard let text = strsignal(signal) else { return "signal \(signal)" }
     return String(cString: text).lowercased()
 }
-
-import CTaskHost
-
-func th_status_signaled_swift(_ status: Int32) -> Bool { th_status_signaled(status) != 0 }
-func th_status_signal_swift(_ status: Int32) -> Int32 { th_status_signal(status) }
-func th_status_exit_code_swift(_ status: Int32) -> Int32 { th_status_exit_code(status) }

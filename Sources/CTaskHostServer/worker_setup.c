@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 /* For the fatal-signal handler, which can only see globals. */
-static th_worker_page *g_page;
+static th__worker_page *g_page;
 static uint64_t g_memory_limit;
 
 /* Reports whether the address space is within 1/16 of the limit: the sign
@@ -90,7 +90,7 @@ static void close_other_descriptors(const int *keep, int keep_count) {
     for (int i = 0; i < count; i++) close(doomed[i]);
 }
 
-void th_worker_setup(const int *keep, int keep_count, th_worker_page *page) {
+void th__worker_setup(const int *keep, int keep_count, th__worker_page *page) {
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() == 1) _exit(70); /* the fork server is already gone */
@@ -112,7 +112,7 @@ void th_worker_setup(const int *keep, int keep_count, th_worker_page *page) {
     g_page = page;
 }
 
-void th_worker_apply_settings(const th_worker_settings *settings) {
+void th__worker_apply_settings(const th__worker_settings *settings) {
     if (settings->task_output == TH_OUTPUT_STDERR) dup2(2, 1);
     g_memory_limit = settings->memory_limit;
     if (settings->memory_limit) {

@@ -1,5 +1,5 @@
-/* Descriptor checks and serialization (see th_table.h). */
-#include "th_table.h"
+/* Descriptor checks and serialization (see th_descriptor_check.h). */
+#include "th_descriptor_check.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 #define TH_PLUGIN_SIZE_V1 sizeof(th_plugin)
 #define TH_TASK_SIZE_V1 sizeof(th_task)
 
-const th_task *th_plugin_task(const th_plugin *plugin, uint32_t index) {
+const th_task *th__plugin_task(const th_plugin *plugin, uint32_t index) {
     return (const th_task *)((const char *)plugin->tasks + (size_t)index * plugin->task_size);
 }
 
@@ -26,7 +26,7 @@ static int is_identifier(const char *s) {
 
 static int is_type(uint32_t type) { return type <= TH_BYTES; }
 
-int th_plugin_validate(const th_plugin *plugin, char *error, size_t error_size) {
+int th__descriptor_check(const th_plugin *plugin, char *error, size_t error_size) {
     if (!plugin) {
         snprintf(error, error_size, "its entry function returned NULL");
         return -1;
@@ -54,13 +54,13 @@ int th_plugin_validate(const th_plugin *plugin, char *error, size_t error_size) 
         return -1;
     }
     for (uint32_t i = 0; i < plugin->task_count; i++) {
-        const th_task *task = th_plugin_task(plugin, i);
+        const th_task *task = th__plugin_task(plugin, i);
         if (!is_identifier(task->name)) {
             snprintf(error, error_size, "plugin '%s': task %u has a missing or invalid name", plugin->name, i);
             return -1;
         }
         for (uint32_t j = 0; j < i; j++) {
-            if (strcmp(th_plugin_task(plugin, j)->name, task->name) == 0) {
+            if (strcmp(th__plugin_task(plugin, j)->name, task->name) == 0) {
                 snprintf(error, error_size, "plugin '%s' declares task '%s' twice", plugin->name, task->name);
                 return -1;
             }
@@ -106,21 +106,21 @@ int th_plugin_validate(const th_plugin *plugin, char *error, size_t error_size) 
     return 0;
 }
 
-void th_plugin_serialize(th_buf *buf, const th_plugin *plugin) {
-    th_buf_put_str(buf, plugin->name);
-    th_buf_put_str(buf, plugin->version);
-    th_buf_put_str(buf, plugin->summary);
-    th_buf_put_u32(buf, plugin->task_count);
+void th__descriptor_put(th__buf *buf, const th_plugin *plugin) {
+    th__buf_put_str(buf, plugin->name);
+    th__buf_put_str(buf, plugin->version);
+    th__buf_put_str(buf, plugin->summary);
+    th__buf_put_u32(buf, plugin->task_count);
     for (uint32_t i = 0; i < plugin->task_count; i++) {
-        const th_task *task = th_plugin_task(plugin, i);
-        th_buf_put_str(buf, task->name);
-        th_buf_put_str(buf, task->summary);
-        th_buf_put_u8(buf, (uint8_t)task->result);
-        th_buf_put_u32(buf, task->flags);
-        th_buf_put_u32(buf, task->param_count);
+        const th_task *task = th__plugin_task(plugin, i);
+        th__buf_put_str(buf, task->name);
+        th__buf_put_str(buf, task->summary);
+        th__buf_put_u8(buf, (uint8_t)task->result);
+        th__buf_put_u32(buf, task->flags);
+        th__buf_put_u32(buf, task->param_count);
         for (uint32_t p = 0; p < task->param_count; p++) {
-            th_buf_put_str(buf, task->params[p].name);
-            th_buf_put_u8(buf, (uint8_t)task->params[p].type);
+            th__buf_put_str(buf, task->params[p].name);
+            th__buf_put_u8(buf, (uint8_t)task->params[p].type);
         }
     }
 }

@@ -1,6 +1,6 @@
 /* The worker loop (see th_worker.h). */
 #include "th_worker.h"
-#include "th_system.h"
+#include "th_ipc.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -22,7 +22,7 @@ typedef struct worker_context {
     th_context base;
     const char *plugin_name;
     char *error;
-    th_buf bytes;
+    th__buf bytes;
     int has_bytes;
 } worker_context;
 
@@ -34,8 +34,8 @@ static void ctx_set_error(th_context *ctx, const char *message) {
 
 static void ctx_return_bytes(th_context *ctx, const void *data, size_t length) {
     worker_context *w = (worker_context *)ctx;
-    th_buf_clear(&w->bytes);
-    th_buf_put(&w->bytes, data, length);
+    th__buf_clear(&w->bytes);
+    th__buf_put(&w->bytes, data, length);
     w->has_bytes = 1;
 }
 
@@ -53,7 +53,7 @@ static void context_reset(worker_context *w, const char *plugin_name) {
     w->plugin_name = plugin_name;
     free(w->error);
     w->error = NULL;
-    th_buf_clear(&w->bytes);
+    th__buf_clear(&w->bytes);
     w->has_bytes = 0;
 }
 
@@ -95,10 +95,10 @@ static void await_request(int fd, int watch) {
     }
 }
 
-_Noreturn static void worker_exit(th_plugin_set *set, int code) {
+_Noreturn static void worker_exit(th__plugin_set *set, int code) {
     if (code == 0) {
         for (uint32_t i = 0; i < set->count; i++) {
-            th_loaded_plugin *p = &set->plugins[i];
+            th__loaded_plugin *p = &set->plugins[i];
             if (p->descriptor && p->init_state == 1 && p->descriptor->fini) p->descriptor->fini();
         }
     }
@@ -108,37 +108,37 @@ _Noreturn static void worker_exit(th_plugin_set *set, int code) {
 
 /* A results frame being filled: its header offset and item count. */
 typedef struct results {
-    th_buf buf;
+    th__buf buf;
     size_t frame_start;
     size_t count_offset;
     uint32_t count;
 } results;
 
 static void results_begin(results *r) {
-    th_buf_clear(&r->buf);
-    r->frame_start = th_frame_begin(&r->buf, TH_MSG_RESULTS);
+    th__buf_clear(&r->buf);
+    r->frame_start = th__frame_begin(&r->buf, TH_MSG_RESULTS);
     r->count_offset = r->buf.length;
-    th_buf_put_u32(&r->buf, 0);
+    th__buf_put_u32(&r->buf, 0);
     r->count = 0;
 }
 
 static int results_flush(results *r, int fd) {
     if (r->count == 0) return 0;
     if (r->buf.failed) return -1;
-    th_buf_set_u32(&r->buf, r->count_offset, r->count);
-    th_frame_end(&r->buf, r->frame_start);
-    int rc = th_write_all(fd, r->buf.data, r->buf.length);
+    th__buf_set_u32(&r->buf, r->count_offset, r->count);
+    th__frame_end(&r->buf, r->frame_start);
+    int rc = th__write_all(fd, r->buf.data, r->buf.length);
     results_begin(r);
     return rc;
 }
 
 static void put_error(results *r, const char *message) {
-    th_buf_put_u8(&r->buf, TH_ITEM_ERROR);
-    th_buf_put_str(&r->buf, message);
+    th__buf_put_u8(&r->buf, TH_ITEM_ERROR);
+    th__buf_put_str(&r->buf, message);
     r->count++;
 }
 
-static int ensure_initialised(th_loaded_plugin *plugin, worker_context *ctx) {
+static int ensure_initialised(th__loaded_plugin *plugin, worker_context *ctx) {
     if (plugin->init_state == 0) {
         plugin->init_state = 1;
         if (plugin->descriptor->init) {
@@ -161,42 +161,42 @@ static int ensure_initialised(th_loaded_plugin *plugin, worker_context *ctx) {
 /* Runs one item, the plugin's init hook first if it has not run yet (the
  * item already counted as started). Returns the item's error message (the
  * init failure or what the task set), or NULL with *result filled in;
- * *owned as th_call_invoke, for the caller to free. */
-static const char *call_item(th_loaded_plugin *plugin, const th_call *call, const th_wire_value *args,
-                             worker_context *ctx, th_wire_value *result, char **owned) {
+ * *owned as th__call_invoke, for the caller to free. */
+static const char *call_item(th__loaded_plugin *plugin, const th__call *call, const th__wire_value *args,
+                             worker_context *ctx, th__wire_value *result, char **owned) {
     *owned = NULL;
     if (ensure_initialised(plugin, ctx) < 0) return plugin->init_error;
     context_reset(ctx, plugin->descriptor->name);
-    th_call_invoke(call, args, &ctx->base, result, owned);
+    th__call_invoke(call, args, &ctx->base, result, owned);
     return ctx->error;
 }
 
-static th_loaded_plugin *read_chunk_header(th_plugin_set *set, th_reader *r, const th_call **call, uint32_t *count) {
-    uint32_t plugin_index = th_get_u32(r);
-    uint32_t task_index = th_get_u32(r);
-    *count = th_get_u32(r);
+static th__loaded_plugin *read_chunk_header(th__plugin_set *set, th__reader *r, const th__call **call, uint32_t *count) {
+    uint32_t plugin_index = th__get_u32(r);
+    uint32_t task_index = th__get_u32(r);
+    *count = th__get_u32(r);
     if (r->failed || plugin_index >= set->count || !set->plugins[plugin_index].descriptor ||
         task_index >= set->plugins[plugin_index].descriptor->task_count)
         worker_exit(set, 70);
-    th_loaded_plugin *plugin = &set->plugins[plugin_index];
+    th__loaded_plugin *plugin = &set->plugins[plugin_index];
     *call = &plugin->calls[task_index];
     return plugin;
 }
 
-static void run_chunk(th_plugin_set *set, th_reader *r, results *out, int result_fd, th_worker_page *page,
+static void run_chunk(th__plugin_set *set, th__reader *r, results *out, int result_fd, th__worker_page *page,
                       worker_context *ctx) {
-    const th_call *call;
+    const th__call *call;
     uint32_t count;
-    th_loaded_plugin *plugin = read_chunk_header(set, r, &call, &count);
+    th__loaded_plugin *plugin = read_chunk_header(set, r, &call, &count);
     const th_task *task = call->task;
-    th_wire_value args[TH_MAX_PARAMS];
+    th__wire_value args[TH_MAX_PARAMS];
 
     for (uint32_t item = 0; item < count; item++) {
         for (uint32_t p = 0; p < task->param_count; p++) {
-            if (th_get_value(r, &args[p]) != 0 || args[p].type != task->params[p].type) worker_exit(set, 70);
+            if (th__get_value(r, &args[p]) != 0 || args[p].type != task->params[p].type) worker_exit(set, 70);
         }
         page->started++;
-        th_wire_value result;
+        th__wire_value result;
         char *owned;
         const char *error = call_item(plugin, call, args, ctx, &result, &owned);
         if (!error && task->result == TH_STRING && !owned) error = "the task returned a NULL string";
@@ -207,8 +207,8 @@ static void run_chunk(th_plugin_set *set, th_reader *r, results *out, int result
                 result.u.bytes.data = ctx->bytes.data;
                 result.u.bytes.length = (uint32_t)ctx->bytes.length;
             }
-            th_buf_put_u8(&out->buf, TH_ITEM_OK);
-            th_put_value(&out->buf, &result);
+            th__buf_put_u8(&out->buf, TH_ITEM_OK);
+            th__put_value(&out->buf, &result);
             out->count++;
         }
         free(owned);
@@ -227,32 +227,32 @@ static void run_chunk(th_plugin_set *set, th_reader *r, results *out, int result
 /* A packed results frame being filled: payloads in `frame`, errors aside
  * until the flush appends them. */
 typedef struct packed_results {
-    th_buf frame;
-    th_buf errors;
+    th__buf frame;
+    th__buf errors;
     size_t frame_start;
     uint32_t count;
     uint32_t error_count;
 } packed_results;
 
 static void packed_begin(packed_results *p, int width) {
-    th_buf_clear(&p->frame);
-    th_buf_clear(&p->errors);
-    p->frame_start = th_frame_begin(&p->frame, TH_MSG_PACKED_RESULTS);
-    th_buf_put_u32(&p->frame, 0);
-    th_buf_put_u32(&p->frame, 0);
-    th_buf_reserve(&p->frame, (size_t)PACKED_FLUSH_ITEMS * (size_t)width);
+    th__buf_clear(&p->frame);
+    th__buf_clear(&p->errors);
+    p->frame_start = th__frame_begin(&p->frame, TH_MSG_PACKED_RESULTS);
+    th__buf_put_u32(&p->frame, 0);
+    th__buf_put_u32(&p->frame, 0);
+    th__buf_reserve(&p->frame, (size_t)PACKED_FLUSH_ITEMS * (size_t)width);
     p->count = 0;
     p->error_count = 0;
 }
 
 static int packed_flush(packed_results *p, int width, int fd) {
     if (p->count == 0) return 0;
-    th_buf_put(&p->frame, p->errors.data, p->errors.length);
+    th__buf_put(&p->frame, p->errors.data, p->errors.length);
     if (p->frame.failed || p->errors.failed) return -1;
-    th_buf_set_u32(&p->frame, p->frame_start + TH_FRAME_HEADER_SIZE, p->count);
-    th_buf_set_u32(&p->frame, p->frame_start + TH_FRAME_HEADER_SIZE + 4, p->error_count);
-    th_frame_end(&p->frame, p->frame_start);
-    int rc = th_write_all(fd, p->frame.data, p->frame.length);
+    th__buf_set_u32(&p->frame, p->frame_start + TH_FRAME_HEADER_SIZE, p->count);
+    th__buf_set_u32(&p->frame, p->frame_start + TH_FRAME_HEADER_SIZE + 4, p->error_count);
+    th__frame_end(&p->frame, p->frame_start);
+    int rc = th__write_all(fd, p->frame.data, p->frame.length);
     packed_begin(p, width);
     return rc;
 }
@@ -260,7 +260,7 @@ static int packed_flush(packed_results *p, int width, int fd) {
 /* Room for the next `n` payloads of `width` bytes (reserved by packed_begin). */
 static uint8_t *packed_slots(packed_results *p, int width, uint32_t n) {
     size_t bytes = (size_t)n * (size_t)width;
-    if (th_buf_reserve(&p->frame, bytes) != 0) return NULL;
+    if (th__buf_reserve(&p->frame, bytes) != 0) return NULL;
     uint8_t *slots = p->frame.data + p->frame.length;
     memset(slots, 0, bytes);
     p->frame.length += bytes;
@@ -269,17 +269,17 @@ static uint8_t *packed_slots(packed_results *p, int width, uint32_t n) {
 }
 
 static void packed_error(packed_results *p, const char *message) {
-    th_buf_put_u32(&p->errors, p->count - 1);
-    th_buf_put_str(&p->errors, message);
+    th__buf_put_u32(&p->errors, p->count - 1);
+    th__buf_put_str(&p->errors, message);
     p->error_count++;
 }
 
 /* Reads item i's arguments from the packed columns. */
 static void load_packed_arguments(const th_task *task, const uint8_t *const *columns, uint32_t i,
-                                  th_wire_value *args) {
+                                  th__wire_value *args) {
     for (uint32_t p = 0; p < task->param_count; p++) {
         args[p].type = (uint8_t)task->params[p].type;
-        const uint8_t *at = columns[p] + (size_t)i * (size_t)th_packed_width(args[p].type);
+        const uint8_t *at = columns[p] + (size_t)i * (size_t)th__packed_width(args[p].type);
         switch (task->params[p].type) {
         case TH_BOOL: args[p].u.b = *at != 0; break;
         case TH_INT32: memcpy(&args[p].u.i32, at, 4); break;
@@ -291,8 +291,8 @@ static void load_packed_arguments(const th_task *task, const uint8_t *const *col
     }
 }
 
-/* Writes a result's raw payload (th_packed_width bytes). */
-static void store_packed_result(const th_wire_value *result, uint8_t *slot) {
+/* Writes a result's raw payload (th__packed_width bytes). */
+static void store_packed_result(const th__wire_value *result, uint8_t *slot) {
     switch (result->type) {
     case TH_BOOL: *slot = result->u.b ? 1 : 0; break;
     case TH_INT32: memcpy(slot, &result->u.i32, 4); break;
@@ -303,24 +303,24 @@ static void store_packed_result(const th_wire_value *result, uint8_t *slot) {
     }
 }
 
-static void run_packed_chunk(th_plugin_set *set, th_reader *r, packed_results *out, int result_fd,
-                             th_worker_page *page, worker_context *ctx) {
-    const th_call *call;
+static void run_packed_chunk(th__plugin_set *set, th__reader *r, packed_results *out, int result_fd,
+                             th__worker_page *page, worker_context *ctx) {
+    const th__call *call;
     uint32_t count;
-    th_loaded_plugin *plugin = read_chunk_header(set, r, &call, &count);
+    th__loaded_plugin *plugin = read_chunk_header(set, r, &call, &count);
     const th_task *task = call->task;
-    if (!th_task_packable(task)) worker_exit(set, 70);
+    if (!th__task_packable(task)) worker_exit(set, 70);
 
     /* The columns must fill the rest of the frame exactly. */
     const uint8_t *columns[TH_MAX_PARAMS];
     uint64_t offset = r->position;
     for (uint32_t p = 0; p < task->param_count; p++) {
         columns[p] = r->data + offset;
-        offset += (uint64_t)count * (uint64_t)th_packed_width((uint8_t)task->params[p].type);
+        offset += (uint64_t)count * (uint64_t)th__packed_width((uint8_t)task->params[p].type);
     }
     if (offset != r->length) worker_exit(set, 70);
 
-    int width = th_packed_width((uint8_t)task->result);
+    int width = th__packed_width((uint8_t)task->result);
     packed_begin(out, width);
     for (uint32_t first = 0; first < count;) {
         uint32_t n = count - first < PACKED_FLUSH_ITEMS ? count - first : PACKED_FLUSH_ITEMS;
@@ -328,15 +328,15 @@ static void run_packed_chunk(th_plugin_set *set, th_reader *r, packed_results *o
         if (!slots) worker_exit(set, 70);
         /* The first item runs the init hook after counting itself started, as in run_chunk. */
         if (plugin->init_state != 1 ||
-            !th_call_packed(call, columns, first, n, slots, &page->started, &page->finished)) {
+            !th__call_packed(call, columns, first, n, slots, &page->started, &page->finished)) {
             /* The general path, item by item; count is rewound to place errors. */
             out->count -= n;
             for (uint32_t i = first; i < first + n; i++) {
-                th_wire_value args[TH_MAX_PARAMS];
+                th__wire_value args[TH_MAX_PARAMS];
                 load_packed_arguments(task, columns, i, args);
                 page->started++;
                 out->count++;
-                th_wire_value result;
+                th__wire_value result;
                 char *owned;
                 const char *error = call_item(plugin, call, args, ctx, &result, &owned);
                 if (error) packed_error(out, error);
@@ -351,18 +351,18 @@ static void run_packed_chunk(th_plugin_set *set, th_reader *r, packed_results *o
     fflush(NULL);
 }
 
-_Noreturn void th_worker_run(th_plugin_set *set, int request_fd, int result_fd, th_worker_page *page) {
-    th_buf request;
-    th_buf_init(&request);
+_Noreturn void th__worker_run(th__plugin_set *set, int request_fd, int result_fd, th__worker_page *page) {
+    th__buf request;
+    th__buf_init(&request);
     results out;
-    th_buf_init(&out.buf);
+    th__buf_init(&out.buf);
     results_begin(&out);
     packed_results packed;
-    th_buf_init(&packed.frame);
-    th_buf_init(&packed.errors);
+    th__buf_init(&packed.frame);
+    th__buf_init(&packed.errors);
     worker_context ctx;
     memset(&ctx, 0, sizeof ctx);
-    th_buf_init(&ctx.bytes);
+    th__buf_init(&ctx.bytes);
 
     int configured = 0;
     int watch = 1;
@@ -373,19 +373,19 @@ _Noreturn void th_worker_run(th_plugin_set *set, int request_fd, int result_fd, 
         if (rc == 0) worker_exit(set, 0);
         uint32_t length;
         uint8_t type;
-        if (rc < 0 || th_frame_header(header, sizeof header, &length, &type) != 1) worker_exit(set, 70);
-        th_buf_clear(&request);
-        if (th_buf_reserve(&request, length) != 0 || read_fully(request_fd, request.data, length) != 1)
+        if (rc < 0 || th__frame_header(header, sizeof header, &length, &type) != 1) worker_exit(set, 70);
+        th__buf_clear(&request);
+        if (th__buf_reserve(&request, length) != 0 || read_fully(request_fd, request.data, length) != 1)
             worker_exit(set, 70);
-        th_reader r;
-        th_reader_init(&r, request.data, length);
+        th__reader r;
+        th__reader_init(&r, request.data, length);
         /* Its settings come first, once; nothing runs before them. */
         if (!configured) {
-            th_worker_settings settings;
-            settings.memory_limit = th_get_u64(&r);
-            settings.task_output = th_get_u8(&r);
+            th__worker_settings settings;
+            settings.memory_limit = th__get_u64(&r);
+            settings.task_output = th__get_u8(&r);
             if (type != TH_MSG_SETTINGS || r.failed) worker_exit(set, 70);
-            th_worker_apply_settings(&settings);
+            th__worker_apply_settings(&settings);
             configured = 1;
             continue;
         }

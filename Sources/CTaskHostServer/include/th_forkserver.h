@@ -7,8 +7,14 @@
 #ifndef TH_FORKSERVER_H
 #define TH_FORKSERVER_H
 
+#include "th_visibility.h"
+
+TH__INTERNAL_BEGIN
+
 /** Serves the host on `socket_fd` until it closes; then kills every worker
  *  and returns the process exit code. */
-int th_forkserver_main(int socket_fd);
+int th__forkserver_main(int socket_fd);
+
+TH__INTERNAL_END
 
 #endif /* TH_FORKSERVER_H */

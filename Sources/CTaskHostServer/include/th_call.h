@@ -10,19 +10,23 @@
 
 #include <ffi.h>
 
-#include "th_table.h"
+#include "th_descriptor_check.h"
 #include "th_wire.h"
 
-typedef struct th_call {
+#include "th_visibility.h"
+
+TH__INTERNAL_BEGIN
+
+typedef struct th__call {
     const th_task *task;
     ffi_cif cif;
     ffi_type *types[2 * TH_MAX_PARAMS + 1];
     unsigned arg_count;
     int shape; /* a direct-call shape, or 0 for libffi */
-} th_call;
+} th__call;
 
 /** Prepares the call interface. Returns 0, or -1 if libffi refuses it. */
-int th_call_prepare(th_call *call, const th_task *task);
+int th__call_prepare(th__call *call, const th_task *task);
 
 /**
  * Calls the task with arguments already checked against its parameters.
@@ -30,7 +34,7 @@ int th_call_prepare(th_call *call, const th_task *task);
  * the task's result type; a TH_STRING result points at a malloc'd string that
  * is also stored in *owned for the caller to free (NULL result: *owned NULL).
  */
-void th_call_invoke(const th_call *call, const th_wire_value *args, th_context *context, th_wire_value *result,
+void th__call_invoke(const th__call *call, const th__wire_value *args, th_context *context, th__wire_value *result,
                     char **owned);
 
 /**
@@ -41,7 +45,9 @@ void th_call_invoke(const th_call *call, const th_wire_value *args, th_context *
  * *finished after. Returns 1, or 0 without running anything when the task
  * needs the general path (libffi or a context).
  */
-int th_call_packed(const th_call *call, const uint8_t *const *columns, uint32_t first, uint32_t count,
+int th__call_packed(const th__call *call, const uint8_t *const *columns, uint32_t first, uint32_t count,
                    uint8_t *results, volatile uint64_t *started, volatile uint64_t *finished);
+
+TH__INTERNAL_END
 
 #endif /* TH_CALL_H */

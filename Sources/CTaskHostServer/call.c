@@ -31,7 +31,7 @@ static int direct_shape(const th_task *task) {
     return SHAPE_FFI;
 }
 
-int th_call_prepare(th_call *call, const th_task *task) {
+int th__call_prepare(th__call *call, const th_task *task) {
     memset(call, 0, sizeof *call);
     call->task = task;
     unsigned n = 0;
@@ -47,7 +47,7 @@ int th_call_prepare(th_call *call, const th_task *task) {
     return 0;
 }
 
-static bool call_direct(const th_call *call, const th_wire_value *args, th_wire_value *result) {
+static bool call_direct(const th__call *call, const th__wire_value *args, th__wire_value *result) {
     th_function f = call->task->function;
     switch (call->shape) {
     case SHAPE_I64_I64:
@@ -88,7 +88,7 @@ static inline double load_f64(const uint8_t *column, uint32_t i) {
     return v;
 }
 
-int th_call_packed(const th_call *call, const uint8_t *const *columns, uint32_t first, uint32_t count,
+int th__call_packed(const th__call *call, const uint8_t *const *columns, uint32_t first, uint32_t count,
                    uint8_t *results, volatile uint64_t *started, volatile uint64_t *finished) {
     th_function f = call->task->function;
     switch (call->shape) {
@@ -118,7 +118,7 @@ int th_call_packed(const th_call *call, const uint8_t *const *columns, uint32_t 
     }
 }
 
-void th_call_invoke(const th_call *call, const th_wire_value *args, th_context *context, th_wire_value *result,
+void th__call_invoke(const th__call *call, const th__wire_value *args, th_context *context, th__wire_value *result,
                     char **owned) {
     const th_task *task = call->task;
     memset(result, 0, sizeof *result);
@@ -143,7 +143,7 @@ void th_call_invoke(const th_call *call, const th_wire_value *args, th_context *
         n++;
     }
     for (uint32_t i = 0; i < task->param_count; i++) {
-        const th_wire_value *a = &args[i];
+        const th__wire_value *a = &args[i];
         switch (task->params[i].type) {
         case TH_BOOL: slots[n].u8 = a->u.b ? 1 : 0; break;
         case TH_INT32: slots[n].i32 = a->u.i32; break;

@@ -13,24 +13,28 @@
 #include "th_call.h"
 #include "th_protocol.h"
 
+#include "th_visibility.h"
+
+TH__INTERNAL_BEGIN
+
 /** One plugin file as the fork server loaded it. */
-typedef struct th_loaded_plugin {
+typedef struct th__loaded_plugin {
     const th_plugin *descriptor; /**< NULL when the file failed to load */
-    th_call *calls;              /**< one prepared call per task */
+    th__call *calls;              /**< one prepared call per task */
     int init_state;              /**< 0 not yet run, 1 ready, -1 failed (per worker) */
     char *init_error;
-} th_loaded_plugin;
+} th__loaded_plugin;
 
-typedef struct th_plugin_set {
-    th_loaded_plugin *plugins;
+typedef struct th__plugin_set {
+    th__loaded_plugin *plugins;
     uint32_t count;
-} th_plugin_set;
+} th__plugin_set;
 
 /** Settings a worker gets at birth. */
-typedef struct th_worker_settings {
+typedef struct th__worker_settings {
     uint64_t memory_limit; /**< bytes of address space, 0 for none */
     uint8_t task_output;   /**< TH_OUTPUT_STDERR or TH_OUTPUT_STDOUT */
-} th_worker_settings;
+} th__worker_settings;
 
 /**
  * Runs the worker loop: reads its TH_MSG_SETTINGS frame, then TH_MSG_RUN
@@ -39,16 +43,18 @@ typedef struct th_worker_settings {
  * on TH_MSG_QUIT or end of input, 70 on a malformed request or a broken
  * result pipe.
  */
-_Noreturn void th_worker_run(th_plugin_set *set, int request_fd, int result_fd, th_worker_page *page);
+_Noreturn void th__worker_run(th__plugin_set *set, int request_fd, int result_fd, th__worker_page *page);
 
 /**
  * Prepares a freshly forked worker: own process group, dies with the fork
  * server, no core files, stdin from /dev/null, and every descriptor closed
  * but stdio and `keep`. What differs per worker comes later, in its settings.
  */
-void th_worker_setup(const int *keep, int keep_count, th_worker_page *page);
+void th__worker_setup(const int *keep, int keep_count, th__worker_page *page);
 
 /** Applies a worker's settings: its memory limit and where its stdout goes. */
-void th_worker_apply_settings(const th_worker_settings *settings);
+void th__worker_apply_settings(const th__worker_settings *settings);
+
+TH__INTERNAL_END
 
 #endif /* TH_WORKER_H */

@@ -1,0 +1,27 @@
+/*
+ * th_spawn.h — starting the fork server from the host (posix_spawn, an
+ * exec: the host has threads, so it must never fork itself) and finding
+ * the binary the host's code lives in, beside which the server is found.
+ */
+#ifndef TH_SPAWN_H
+#define TH_SPAWN_H
+
+#include <sys/types.h>
+
+#include "th_visibility.h"
+
+TH__INTERNAL_BEGIN
+
+/**
+ * Starts the fork server executable at `path` with `socket_fd` as its
+ * descriptor 3, stdin from /dev/null, stdout and stderr inherited. Returns
+ * its pid, or -1 with errno.
+ */
+pid_t th__spawn_server(const char *path, int socket_fd);
+
+/** The path of the binary (executable or shared library) holding this code, or NULL. */
+const char *th__library_path(void);
+
+TH__INTERNAL_END
+
+#endif /* TH_SPAWN_H */
