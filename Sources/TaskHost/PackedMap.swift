@@ -152,7 +152,7 @@ extension Pool {
                           }
                       }, finished: { done.signal() })
         let core = self.core
-        host.engine.perform { [engine = host.engine] in engine.submit(job, to: core) }
+        host.supervisor.perform { [supervisor = host.supervisor] in supervisor.submit(job, to: core) }
         done.wait()
         return failures.errors
     }
@@ -189,6 +189,7 @@ extension Pool {
 }
 
 /// A packed job's failures, written on the supervisor thread, read after it ends.
+// @unchecked Sendable: written on the supervisor thread only, read after the job's semaphore (which orders the two).
 final class FailureCollector: @unchecked Sendable {
     var errors: [Int: TaskHostError] = [:]
 }

@@ -9,10 +9,11 @@ import Foundation
 /// let pool = try Pool(host: host, processes: 2)
 /// let squares = try pool.map("square", [1, 2, 3, 4, 5])   // [1, 4, 9, 16, 25]
 /// ```
+// @unchecked Sendable: immutable after init; `supervisor` is itself thread-safe (its state is confined to its thread).
 public final class PluginHost: @unchecked Sendable {
     /// The loaded plugins and the task lookup.
     public let catalog: PluginCatalog
-    let engine: Engine
+    let supervisor: Supervisor
     /// The process id of this host's fork server (the parent of every worker).
     public let forkServerPID: Int32
 
@@ -30,10 +31,10 @@ public final class PluginHost: @unchecked Sendable {
             builtin: includeBuiltin ? PluginDiscovery.builtinFolders() : [])
         catalog = try PluginCatalog.load(candidates, server: server)
         forkServerPID = server.pid
-        engine = Engine(server: server)
+        supervisor = Supervisor(server: server)
     }
 
-    deinit { engine.shutdown() }
+    deinit { supervisor.shutdown() }
 
     /// The loaded plugins, by name.
     public var plugins: [PluginInfo] { catalog.plugins }

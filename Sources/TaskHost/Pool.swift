@@ -4,6 +4,7 @@ import Foundation
 /// `map`, `starmap` and `apply` run tasks in the workers and return each
 /// item's result in input order. A worker that crashes, exits, hangs or runs
 /// out of memory fails only the item it was running; the pool replaces it.
+// @unchecked Sendable: immutable after init; `core` is confined to the supervisor thread (reached through `perform`).
 public final class Pool: @unchecked Sendable {
     /// The host whose plugins this pool runs.
     public let host: PluginHost
@@ -40,7 +41,7 @@ public final class Pool: @unchecked Sendable {
                                            maxTasksPerChild: maxTasksPerChild, retries: retries,
                                            initializer: initializerConfig, taskOutput: taskOutput, respawn: true))
         let core = self.core
-        host.engine.perform { [engine = host.engine] in engine.addPool(core) }
+        host.supervisor.perform { [supervisor = host.supervisor] in supervisor.addPool(core) }
     }
 
     deinit { terminate() }
@@ -98,7 +99,7 @@ public final class Pool: @unchecked Sendable {
                       deliver: { index, result in collector.results[index] = result }, finished: { done.signal() })
         job.deliverBatch = { batch in for r in batch { collector.results[r.index] = r.result } }
         let core = self.core
-        host.engine.perform { [engine = host.engine] in engine.submit(job, to: core) }
+        host.supervisor.perform { [supervisor = host.supervisor] in supervisor.submit(job, to: core) }
         done.wait()
         return collector.results.map { $0 ?? .failure(TaskHostError(.cancelled, "not run")) }
     }
@@ -117,7 +118,7 @@ public final class Pool: @unchecked Sendable {
         case .failure(let error): return .failure(error)
         }
         let item = ItemRun(index: 0, arguments: Arguments(checked), attempts: 1)
-        if deadline == nil, let result = DirectCall(pool: core, engine: host.engine, task: info, item: item).run() {
+        if deadline == nil, let result = DirectCall(pool: core, supervisor: host.supervisor, task: info, item: item).run() {
             return result
         }
         // Chunks of 2 for one item: the source's end is seen with it.
@@ -212,18 +213,18 @@ public final class Pool: @unchecked Sendable {
         let info = try host.task(named: task)
         let capacity = backlog ?? max(4096, processes * 1024)
         let buffer = ResultBuffer(ordered: ordered, capacity: capacity)
-        let engine = host.engine
-        buffer.onRoom = { engine.perform {} }
+        let supervisor = host.supervisor
+        buffer.onRoom = { supervisor.perform {} }
         let job = Job(task: info, chunksize: chunksize, source: source, deadline: absoluteDeadline(deadline),
                       window: capacity, consumerReady: { buffer.hasRoom() },
                       deliver: { buffer.deliver($0, $1) }, finished: { buffer.finish() })
         job.deliverBatch = { buffer.deliverBatch($0) }
-        if let channel = source as? ChannelSource { channel.onAvailable = { engine.perform {} } }
+        if let channel = source as? ChannelSource { channel.onAvailable = { supervisor.perform {} } }
         let core = self.core
-        engine.perform { engine.submit(job, to: core) }
+        supervisor.perform { supervisor.submit(job, to: core) }
         return ResultStream(buffer: buffer) {
             (source as? ChannelSource)?.cancel()
-            engine.perform { engine.cancel(job) }
+            supervisor.perform { supervisor.cancel(job) }
         }
     }
 
@@ -244,26 +245,27 @@ public final class Pool: @unchecked Sendable {
     /// No more work will be submitted; workers exit once the queued work is done.
     public func close() {
         let core = self.core
-        host.engine.perform { [engine = host.engine] in engine.close(core, whenDone: {}) }
+        host.supervisor.perform { [supervisor = host.supervisor] in supervisor.close(core, whenDone: {}) }
     }
 
     /// Waits for every worker to exit (call `close()` or `terminate()` first).
     public func join() {
         let done = DispatchSemaphore(value: 0)
         let core = self.core
-        host.engine.perform { [engine = host.engine] in engine.close(core, whenDone: { done.signal() }) }
+        host.supervisor.perform { [supervisor = host.supervisor] in supervisor.close(core, whenDone: { done.signal() }) }
         done.wait()
     }
 
     /// Stops now: kills every worker; unfinished items fail with `cancelled`.
     public func terminate() {
         let core = self.core
-        host.engine.perform { [engine = host.engine] in engine.terminate(core) }
+        host.supervisor.perform { [supervisor = host.supervisor] in supervisor.terminate(core) }
     }
 }
 
 /// Holds a call's results while they arrive (written on the supervisor thread,
 /// read after the call's semaphore).
+// @unchecked Sendable: written on the supervisor thread only, read after the call's semaphore (which orders the two).
 final class ResultCollector: @unchecked Sendable {
     var results: [TaskResult?]
     init(count: Int) { results = Array(repeating: nil, count: count) }

@@ -30,6 +30,8 @@ public struct TaskHostError: Error, Sendable, Hashable, CustomStringConvertible 
 
     /// The facts live in one shared box, so a result that carries an error
     /// stays small and cheap to copy (copy-on-write keeps it a value).
+    /// `@unchecked Sendable`: mutated only while uniquely referenced
+    /// (copy-on-write), so no two threads ever share a mutable box.
     private final class Storage: @unchecked Sendable {
         var kind: Kind
         var message: String

@@ -11,6 +11,7 @@ import Glibc
 /// let p = try WorkerProcess(host: host, task: "print_numbers")
 /// try p.start(); p.join()
 /// ```
+// @unchecked Sendable: the mutable state (`started`, `done`, `_pid`, `_status`, `_result`) is guarded by `lock`.
 public final class WorkerProcess: @unchecked Sendable {
     /// The task this process runs.
     public let task: TaskInfo
@@ -50,8 +51,8 @@ public final class WorkerProcess: @unchecked Sendable {
         // worker is told to quit right after it, in the same spawn request.
         let job = Job(task: task, chunksize: 2, source: SequenceSource(AnyIterator([arguments].makeIterator())), deadline: nil,
                       deliver: { [weak self] _, result in self?.set { $0._result = result } }, finished: {})
-        host.engine.perform { [engine = host.engine] in
-            engine.startProcess(core, job: job, whenDone: { [weak self] in
+        host.supervisor.perform { [supervisor = host.supervisor] in
+            supervisor.startProcess(core, job: job, whenDone: { [weak self] in
                 self?.set { $0.done = true }
                 self?.finished.signal()
             })
@@ -104,6 +105,6 @@ public final class WorkerProcess: @unchecked Sendable {
     /// Kills the process; its task fails with `cancelled` if it had not finished.
     public func terminate() {
         let core = self.core
-        host.engine.perform { [engine = host.engine] in engine.terminate(core) }
+        host.supervisor.perform { [supervisor = host.supervisor] in supervisor.terminate(core) }
     }
 }

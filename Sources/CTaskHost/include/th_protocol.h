@@ -85,4 +85,19 @@ typedef struct th__worker_page {
 
 #define TH_WORKER_PAGE_SIZE 4096
 
+/*
+ * The host's reads of a worker's page: atomic loads (the worker's process
+ * writes the counters while the host reads them), acquire-ordered so a
+ * `finished` count is never seen ahead of what it counts.
+ */
+static inline uint64_t th__page_load_started(const th__worker_page *page) {
+    return __atomic_load_n(&page->started, __ATOMIC_ACQUIRE);
+}
+static inline uint64_t th__page_load_finished(const th__worker_page *page) {
+    return __atomic_load_n(&page->finished, __ATOMIC_ACQUIRE);
+}
+static inline uint32_t th__page_load_memory_exhausted(const th__worker_page *page) {
+    return __atomic_load_n(&page->memory_exhausted, __ATOMIC_ACQUIRE);
+}
+
 #endif /* TH_PROTOCOL_H */

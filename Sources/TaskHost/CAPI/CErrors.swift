@@ -42,6 +42,7 @@ extension TaskHostError.Kind {
 }
 
 /// The kinds' names as C strings, made once from the Swift names.
+// @unchecked Sendable: immutable after init (C strings in an arena that lives as long as the process).
 private struct KindNames: @unchecked Sendable {
     let arena = CArena()
     let byKind: [UInt32: UnsafePointer<CChar>]
@@ -105,6 +106,7 @@ func th_version_() -> UnsafePointer<CChar> { versionString.pointer }
 @c(th_abi_version) @usableFromInline
 func th_abi_version_() -> Int32 { Int32(TH_ABI_MAJOR) }
 
+// @unchecked Sendable: immutable after init (a C string in an arena that lives as long as the process).
 private struct VersionString: @unchecked Sendable {
     let arena = CArena()
     let pointer: UnsafePointer<CChar>

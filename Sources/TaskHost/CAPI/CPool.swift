@@ -3,6 +3,7 @@ import CTaskHostAPI
 
 /// What a `th_pool *` points at: a Pool, the per-call options the C API
 /// keeps at the pool, and whether it was closed.
+// @unchecked Sendable: `closed` is guarded by `lock`; the rest is immutable.
 final class PoolBox: @unchecked Sendable {
     let pool: Pool
     let chunksize: Int?

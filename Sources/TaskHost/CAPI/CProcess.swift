@@ -3,6 +3,7 @@ import CTaskHostAPI
 
 /// What a `th_process *` points at: a WorkerProcess and, once it has one,
 /// its outcome as C structures.
+// @unchecked Sendable: `outcome` is guarded by `lock`; `process` guards itself.
 final class ProcessBox: @unchecked Sendable {
     let process: WorkerProcess
     private let lock = NSLock()

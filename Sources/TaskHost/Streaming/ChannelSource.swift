@@ -3,6 +3,7 @@ import Foundation
 /// A job input fed from another thread or task (stdin, an AsyncSequence):
 /// the producer pushes items, blocking when `capacity` are waiting; the
 /// supervisor takes them and is woken when items arrive after a dry spell.
+// @unchecked Sendable: every mutable field is guarded by `condition` (an NSCondition's lock).
 public final class ChannelSource: JobSource, @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Result<[Value], TaskHostError>] = []

@@ -10,6 +10,7 @@ public struct IndexedResult: Sendable, Equatable {
 /// Results on their way from the supervisor thread to one consumer, in input
 /// order or as they finish, with a bounded backlog: while the consumer lags
 /// `capacity` results behind, the supervisor stops pulling new items.
+// @unchecked Sendable: every mutable field is guarded by `condition` (an NSCondition's lock).
 final class ResultBuffer: @unchecked Sendable {
     private let condition = NSCondition()
     private let ordered: Bool

@@ -5,6 +5,7 @@ import Foundation
 /// also a blocking `Sequence`). Cancelling the consuming task, calling
 /// `cancel()` or dropping the stream stops dispatch, kills workers still
 /// running its items, and ends the stream.
+// @unchecked Sendable: `cancelled` is guarded by `lock`; `buffer` guards itself.
 public final class ResultStream: AsyncSequence, Sequence, @unchecked Sendable {
     public typealias Element = IndexedResult
     let buffer: ResultBuffer
@@ -69,6 +70,7 @@ public final class ResultStream: AsyncSequence, Sequence, @unchecked Sendable {
 }
 
 /// The handle `Pool.applyAsync` returns: one call's result, when it is ready.
+// @unchecked Sendable: `cached` is guarded by `lock`.
 public final class AsyncResult: @unchecked Sendable {
     private let stream: ResultStream
     private let lock = NSLock()

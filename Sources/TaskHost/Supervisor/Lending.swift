@@ -11,6 +11,7 @@ import Foundation
 /// a crash, a slow task, a malformed answer), which then finishes the item
 /// exactly as if it had sent it. While a worker is lent the supervisor does
 /// not read its pipes; its death still arrives from the fork server.
+// @unchecked Sendable: `idle`, `borrowed` and `loans` are guarded by `lock`.
 final class Lending: @unchecked Sendable {
     private let lock = NSLock()
     /// Offered and not borrowed.

@@ -5,7 +5,7 @@ enum SourceStep {
     case single(Value)
     /// An input that could not even be read as arguments: it fails its own item.
     case invalid(TaskHostError)
-    /// Nothing yet (a stream still being read); the engine is woken when more arrives.
+    /// Nothing yet (a stream still being read); the supervisor is woken when more arrives.
     case pending
     case end
 }
@@ -16,6 +16,7 @@ protocol JobSource: AnyObject, Sendable {
 }
 
 /// A source over a Swift sequence, iterated on the supervisor thread.
+// @unchecked Sendable: iterated on the supervisor thread only.
 final class SequenceSource: JobSource, @unchecked Sendable {
     private let nextItem: () -> [Value]?
     init(_ iterator: AnyIterator<[Value]>) { nextItem = iterator.next }
@@ -24,14 +25,16 @@ final class SequenceSource: JobSource, @unchecked Sendable {
 }
 
 /// A source of single arguments (a map), with no array per item.
+// @unchecked Sendable: iterated on the supervisor thread only.
 final class SingleValueSource: JobSource, @unchecked Sendable {
     private let nextValue: () -> Value?
     init(next: @escaping () -> Value?) { nextValue = next }
     func next() -> SourceStep { nextValue().map(SourceStep.single) ?? .end }
 }
 
-/// One call (a map, a starmap, an apply, a stream) the engine works through.
+/// One call (a map, a starmap, an apply, a stream) the supervisor works through.
 /// Touched only on the supervisor thread; other threads only hand it over.
+// @unchecked Sendable: confined to the supervisor thread after it is handed over with `perform`.
 final class Job: @unchecked Sendable {
     let task: TaskInfo
     /// Items per chunk; grows and shrinks by itself when `adaptive`.
@@ -171,5 +174,31 @@ final class Job: @unchecked Sendable {
         let target = Int(min(65_536, max(1, 20_000_000 / perItem)))
         // Move at most 4x per step, so one odd chunk can't swing it wildly.
         chunksize = min(max(target, chunksize / 4, 1), chunksize * 4)
+    }
+}
+
+extension Job {
+    /// Fails every item not sent yet — requeued ones, the rest of the
+    /// source, the packed rows left — with `error`, each named after its item.
+    func failUnsent(_ error: TaskHostError) {
+        func fail(_ item: ItemRun) {
+            resolve(item.index, .failure(TaskHostError(error.kind, "\(describe(task, item)): \(error.message)")))
+        }
+        while let item = requeued.first {
+            requeued.removeFirst()
+            fail(item)
+        }
+        while source != nil {
+            guard let item = pull(ignoringWindow: true) else {
+                // A stream with nothing more yet: stop reading it.
+                source = nil
+                break
+            }
+            fail(item)
+        }
+        if let packed, let rows = takePacked(packed.remaining) {
+            for index in rows { fail(ItemRun(index: index, arguments: packed.arguments(at: index))) }
+        }
+        finishIfDone()
     }
 }

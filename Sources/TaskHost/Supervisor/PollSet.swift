@@ -1,0 +1,46 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The descriptors one turn of the supervisor's loop waits on: the wake-up
+/// eventfd, the fork server's socket, and per worker its result pipe (until
+/// its end) and its request pipe (while requests wait for room), each entry
+/// with the worker it belongs to.
+struct PollSet {
+    private var entries: [pollfd]
+    private var owners: [(worker: Worker, readable: Bool)?]
+
+    init(wake: Int32, server: Int32) {
+        entries = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: server, events: Int16(POLLIN), revents: 0)]
+        owners = [nil, nil]
+    }
+
+    /// Adds what `worker` waits for: results to read, requests to write.
+    mutating func watch(_ worker: Worker) {
+        if !worker.link.resultEOF {
+            entries.append(pollfd(fd: worker.link.resultFD, events: Int16(POLLIN), revents: 0))
+            owners.append((worker, true))
+        }
+        if worker.link.hasPendingOutput {
+            entries.append(pollfd(fd: worker.link.requestFD, events: Int16(POLLOUT), revents: 0))
+            owners.append((worker, false))
+        }
+    }
+
+    /// Waits up to `timeout` ms (-1: no limit); whether anything is ready.
+    mutating func wait(timeout: Int32) -> Bool {
+        switch SystemCall.poll(&entries, timeout: timeout) {
+        case .success(let ready): return ready > 0
+        case .failure: return false
+        }
+    }
+
+    var wakeReady: Bool { entries[0].revents != 0 }
+    var serverReady: Bool { entries[1].revents != 0 }
+
+    /// The workers whose pipes are ready: `readable` for the result pipe, else the request pipe.
+    func readyWorkers() -> [(worker: Worker, readable: Bool)] {
+        entries.indices.compactMap { entries[$0].revents != 0 ? owners[$0] : nil }
+    }
+}

@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CTaskHost
+
+/// The supervisor: one thread per host (`SupervisorThread`) running a
+/// poll() loop over the fork server's socket and every worker's pipes. It
+/// dispatches chunks, collects results, enforces timeouts and deadlines,
+/// attributes deaths to items and starts replacements. Its parts, each in
+/// its own file: pool and job commands (`PoolCommands`), the poll set
+/// (`PollSet`), dispatch (`Dispatch`), results (`Results`), the fork
+/// server's events (`ServerEvents`), starting and ending workers
+/// (`WorkerStart`, `WorkerEnd`) with `DeathAttribution`, and the clocks
+/// (`Clocks`).
+///
+/// `@unchecked Sendable`: every stored property below `thread` is confined
+/// to the supervisor thread (each method that touches them begins with
+/// `thread.assertConfined()`); other threads only call `perform` and
+/// `shutdown`, which go through the thread's locked inbox.
+final class Supervisor: @unchecked Sendable {
+    let thread = SupervisorThread()
+    let server: ForkServer
+
+    var workers: [pid_t: Worker] = [:]
+    /// Spawn requests not answered yet: the pool each is for.
+    var spawns: [UInt32: PoolCore] = [:]
+    var nextSpawnRequest: UInt32 = 1
+    var pools: [PoolCore] = []
+    /// The work sent along with spawn requests, by request.
+    var firstChunks: [UInt32: (chunk: Chunk, quits: Bool)] = [:]
+    /// Set when the fork server is gone: nothing can run any more.
+    var broken: TaskHostError?
+    /// Where result pipes are read into.
+    var readBuffer = [UInt8](repeating: 0, count: 1 << 18)
+    /// Every chunk request is encoded here: its buffer keeps its capacity,
+    /// so big chunks don't allocate and fault in fresh memory each time.
+    let requestBuilder = FrameBuilder()
+
+    init(server: ForkServer) {
+        self.server = server
+        server.setNonBlocking()
+        thread.start(name: "taskhost-supervisor") { [unowned self] in self.run() }
+    }
+
+    /// Runs `work` on the supervisor thread.
+    func perform(_ work: @escaping @Sendable () -> Void) {
+        thread.perform(work)
+    }
+
+    /// Kills every worker, stops the thread and waits for it.
+    func shutdown() {
+        thread.stopAndWait()
+    }
+
+    // MARK: The loop
+
+    private func run() {
+        thread.assertConfined()
+        while true {
+            let (work, stopping) = thread.takeWork()
+            for w in work { w() }
+            if stopping { break }
+            for pool in pools { dispatch(pool) }
+            pollOnce()
+            checkClocks()
+        }
+        for pool in pools { terminate(pool) }
+        for worker in workers.values { requestKill(worker) }
+    }
+
+    /// Waits for the next thing to do (or the nearest clock) and does it.
+    private func pollOnce() {
+        thread.assertConfined()
+        var set = PollSet(wake: thread.wakeDescriptor, server: server.socket)
+        for worker in workers.values where !worker.lent { set.watch(worker) }
+        guard set.wait(timeout: pollTimeout()) else { return }
+        if set.wakeReady { thread.acknowledgeWake() }
+        for (worker, readable) in set.readyWorkers() where workers[worker.pid] === worker {
+            if readable { readResults(worker) } else { worker.link.flush() }
+        }
+        if set.serverReady { readServer() }
+    }
+}
