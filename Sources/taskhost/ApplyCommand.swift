@@ -1,7 +1,7 @@
 import ArgumentParser
 import TaskHost
 
-struct ApplyCommand: ParsableCommand {
+struct ApplyCommand: TakesItems {
     static let configuration = CommandConfiguration(commandName: "apply",
         abstract: "Run one call of a task in a worker; print its JSON result.")
 
@@ -11,8 +11,9 @@ struct ApplyCommand: ParsableCommand {
     @Argument(help: "The task, as PLUGIN.TASK or its bare name.")
     var task: String
 
-    @Argument(parsing: .allUnrecognized, help: "The task's arguments.")
+    @Argument(help: "The task's arguments (negative numbers are fine; other values that start with - go after --).")
     var arguments: [String] = []
+    var items: [String] { get { arguments } set { arguments = newValue } }
 
     func run() throws {
         try runReportingErrors {

@@ -5,14 +5,16 @@ import Glibc
 #endif
 import TaskHost
 
-struct FilterCommand: ParsableCommand {
+struct FilterCommand: TakesItems {
     static let configuration = CommandConfiguration(commandName: "filter",
         abstract: "Apply a Pillow ImageFilter to JPEG and PNG images in parallel (the seed's image program).",
         discussion: """
-        FILTER is a name, case-insensitive, with parameters in parentheses: contour, BLUR, GaussianBlur(2.5),
-        BoxBlur(1), UnsharpMask(2,150,3), MedianFilter(5), MinFilter(3), MaxFilter(3), RankFilter(5,12),
-        ModeFilter(3), or a custom kernel (see README). Each image is written to DIR/filtered_<name>,
-        atomically; the line "Filtered image saved: <path>" is printed for each, then "Image processing finished".
+        FILTER is a name, case-insensitive, with parameters in parentheses: contour, BLUR, GaussianBlur(2.5), \
+        BoxBlur(1), UnsharpMask(2,150,3), MedianFilter(5), MinFilter(3), MaxFilter(3), RankFilter(5,12), \
+        ModeFilter(3), or a custom kernel (see README).
+
+        Each image is written to DIR/filtered_<name>, atomically; the line "Filtered image saved: <path>" is \
+        printed for each, then "Image processing finished".
         """)
 
     @OptionGroup var host: HostOptions
@@ -23,25 +25,26 @@ struct FilterCommand: ParsableCommand {
 
     @Argument(help: "The images (JPEG or PNG).")
     var images: [String]
+    var items: [String] { get { images } set { images = newValue } }
 
-    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("The output folder (created if missing).", valueName: "DIR"))
+    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("The output folder, created if missing.", valueName: "DIR"))
     var outputFolder = "output"
 
     @Option(help: ArgumentHelp("Output format: same, png or jpeg.", valueName: "FORMAT"))
     var format = "same"
 
-    @Option(help: ArgumentHelp("JPEG quality, 1 to 95 (default 75, as Pillow).", valueName: "Q"))
+    @Option(help: ArgumentHelp("JPEG quality, 1 to 95 (as Pillow).", valueName: "Q"))
     var quality: Int32 = 75
 
-    @Option(name: .customLong("max-pixels"), help: ArgumentHelp("Refuse images with more pixels (default: Pillow's 178956970).", valueName: "N"))
-    var maxPixels: Int64 = 0
+    @Option(name: .customLong("max-pixels"), help: ArgumentHelp("Refuse images with more pixels (Pillow's decompression-bomb limit).", valueName: "N"))
+    var maxPixels: Int64 = 178_956_970
 
     func validate() throws {
         guard ["same", "png", "jpeg", "jpg"].contains(format.lowercased()) else {
             throw ValidationError("--format must be same, png or jpeg, got '\(format)'")
         }
         guard (1...95).contains(quality) else { throw ValidationError("--quality must be 1 to 95, got \(quality)") }
-        guard maxPixels >= 0 else { throw ValidationError("--max-pixels must be positive, got \(maxPixels)") }
+        guard maxPixels >= 1 else { throw ValidationError("--max-pixels must be at least 1, got \(maxPixels)") }
         guard !images.isEmpty else { throw ValidationError("give at least one image") }
     }
 

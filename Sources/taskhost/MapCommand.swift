@@ -1,13 +1,15 @@
 import ArgumentParser
 import TaskHost
 
-struct MapCommand: ParsableCommand {
+struct MapCommand: TakesItems {
     static let configuration = CommandConfiguration(commandName: "map",
-        abstract: "Run a one-parameter task over each ARG in a pool; print a JSON array of results.",
+        abstract: "Run a one-parameter task over each argument in a pool; print a JSON array of results.",
         discussion: """
         Example: taskhost map square 1 2 3 4 5 -p 2   prints [1, 4, 9, 16, 25]
-        With - as the only ARG, reads one argument per line from stdin (seq 1 1000 | taskhost map square -);
-        results stream out as they come, and memory stays flat however long the input.
+
+        With - as the only argument, reads one argument per line from stdin (seq 1 1000 | taskhost map square -); \
+        every line is an item, a blank one too. Results stream out as they come, and memory stays flat however \
+        long the input.
         """)
 
     @OptionGroup var host: HostOptions
@@ -17,8 +19,9 @@ struct MapCommand: ParsableCommand {
     @Argument(help: "The task, as PLUGIN.TASK or its bare name.")
     var task: String
 
-    @Argument(parsing: .allUnrecognized, help: "One argument per item (negative numbers are fine), or - for stdin.")
+    @Argument(help: ArgumentHelp("One argument per item (negative numbers are fine; other values that start with - go after --), or - for stdin.", valueName: "arguments"))
     var arguments: [String] = []
+    var items: [String] { get { arguments } set { arguments = newValue } }
 
     func run() throws {
         try runReportingErrors {

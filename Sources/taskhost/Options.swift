@@ -18,25 +18,27 @@ struct HostOptions: ParsableArguments {
 
 /// Options of the subcommands that run a pool.
 struct PoolOptions: ParsableArguments {
-    @Option(name: [.customShort("p"), .customLong("processes")], help: "Worker processes (default: the number of cores).")
+    @Option(name: [.customShort("p"), .customLong("processes")], help: ArgumentHelp("Worker processes (default: the number of cores).", valueName: "N"))
     var processes: Int?
 
-    @Option(help: "Items sent to a worker at once (default: as Python's Pool computes it).")
+    @Option(help: ArgumentHelp("Items sent to a worker at once (default: as Python's Pool computes it).", valueName: "K"))
     var chunksize: Int?
 
-    @Option(help: ArgumentHelp("Fail an item that runs longer than this (its worker is killed).", valueName: "SECONDS"))
-    var timeout: Double?
+    @Option(name: .customLong("timeout"),
+            help: ArgumentHelp("Fail an item that runs longer than this (its worker is killed); inf: none.", valueName: "SECONDS"))
+    var timeoutOption: Double?
 
-    @Option(help: ArgumentHelp("Cancel whatever is not finished this long after the start.", valueName: "SECONDS"))
-    var deadline: Double?
+    @Option(name: .customLong("deadline"),
+            help: ArgumentHelp("Cancel whatever is not finished this long after the start; inf: none.", valueName: "SECONDS"))
+    var deadlineOption: Double?
 
-    @Option(name: .customLong("memory-limit"), help: ArgumentHelp("Address space per worker, e.g. 512M (K, M, G: KiB, MiB, GiB).", valueName: "SIZE"))
+    @Option(name: .customLong("memory-limit"), help: ArgumentHelp("Address space per worker, e.g. 512M (K, M, G, T: KiB, MiB, GiB, TiB).", valueName: "SIZE"))
     var memoryLimit: String?
 
-    @Option(name: .customLong("max-tasks-per-child"), help: "Replace a worker after this many items.")
+    @Option(name: .customLong("max-tasks-per-child"), help: ArgumentHelp("Replace a worker after this many items.", valueName: "N"))
     var maxTasksPerChild: Int?
 
-    @Option(help: "Extra attempts for an item whose worker crashed, exited or timed out.")
+    @Option(help: ArgumentHelp("Extra attempts for an item whose worker crashed, exited or timed out (at most \(Self.maxRetries)).", valueName: "N"))
     var retries: Int = 0
 
     @Option(help: ArgumentHelp("A task run once in each new worker before any item.", valueName: "TASK"))
@@ -45,15 +47,24 @@ struct PoolOptions: ParsableArguments {
     @Option(name: .customLong("initializer-arg"), help: ArgumentHelp("An argument of the initializer (repeatable).", valueName: "VALUE"))
     var initializerArguments: [String] = []
 
+    static let maxRetries = 1000
+
+    /// The item timeout in seconds; nil for none (`inf`).
+    var timeout: Double? { timeoutOption.flatMap { $0.isInfinite ? nil : $0 } }
+    /// The deadline in seconds from the start; nil for none (`inf`).
+    var deadline: Double? { deadlineOption.flatMap { $0.isInfinite ? nil : $0 } }
+
     func validate() throws {
         if let p = processes, p < 1 { throw ValidationError("-p must be at least 1, got \(p)") }
         if let c = chunksize, c < 1 { throw ValidationError("--chunksize must be at least 1, got \(c)") }
-        if let t = timeout, !(t > 0) { throw ValidationError("--timeout must be positive, got \(t)") }
-        if let d = deadline, !(d > 0) { throw ValidationError("--deadline must be positive, got \(d)") }
+        try checkSeconds(timeoutOption, option: "--timeout")
+        try checkSeconds(deadlineOption, option: "--deadline")
         if let m = maxTasksPerChild, m < 1 { throw ValidationError("--max-tasks-per-child must be at least 1, got \(m)") }
-        if retries < 0 { throw ValidationError("--retries must be 0 or more, got \(retries)") }
+        guard (0...Self.maxRetries).contains(retries) else {
+            throw ValidationError("--retries must be 0 to \(Self.maxRetries), got \(retries)")
+        }
         if let text = memoryLimit, parseSize(text) == nil {
-            throw ValidationError("--memory-limit: '\(text)' is not a size (examples: 512M, 2G, 65536K)")
+            throw ValidationError("--memory-limit: '\(text)' is not a size (examples: 512M, 2G, 65536K; at most 16383P)")
         }
     }
 
@@ -69,6 +80,26 @@ struct PoolOptions: ParsableArguments {
     }
 }
 
+/// The longest timeout or deadline: about 31 years, far below where
+/// nanoseconds overflow. `inf` means none.
+let maxSeconds = 1e9
+
+/// Checks a SECONDS option: positive, a number, at most `maxSeconds`, or `inf`.
+func checkSeconds(_ value: Double?, option: String) throws {
+    guard let value else { return }
+    if value.isNaN { throw ValidationError("\(option) must be a number of seconds, got nan") }
+    if !(value > 0) { throw ValidationError("\(option) must be positive, got \(formatNumber(value))") }
+    if value.isFinite && value > maxSeconds {
+        throw ValidationError("\(option) must be at most \(formatNumber(maxSeconds)) seconds, got \(formatNumber(value)) (inf: none)")
+    }
+}
+
+/// A number as the user would write it: `1`, `2.5`, `1e+300`.
+func formatNumber(_ value: Double) -> String {
+    if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+    return String(value)
+}
+
 /// `512M` → bytes. K, M, G (optionally followed by B or iB) are powers of 1024.
 func parseSize(_ text: String) -> UInt64? {
     var digits = text.trimmingCharacters(in: " ").uppercased()
@@ -76,7 +107,7 @@ func parseSize(_ text: String) -> UInt64? {
         digits.removeLast(suffix.count)
     }
     var multiplier: UInt64 = 1
-    if let last = digits.last, let shift = ["K": 10, "M": 20, "G": 30, "T": 40][String(last)] {
+    if let last = digits.last, let shift = ["K": 10, "M": 20, "G": 30, "T": 40, "P": 50][String(last)] {
         multiplier = 1 << UInt64(shift)
         digits.removeLast()
     }

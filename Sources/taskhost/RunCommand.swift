@@ -4,7 +4,7 @@ import Glibc
 #endif
 import TaskHost
 
-struct RunCommand: ParsableCommand {
+struct RunCommand: TakesItems {
     static let configuration = CommandConfiguration(commandName: "run",
         abstract: "Start one process per zero-argument task, join them all, then print 'Processes finished'.",
         discussion: "The seed's first program: taskhost run print_numbers print_letters")
@@ -13,14 +13,17 @@ struct RunCommand: ParsableCommand {
 
     @Argument(help: "Zero-argument tasks, each run in its own process.")
     var tasks: [String]
+    var items: [String] { get { tasks } set { tasks = newValue } }
 
-    @Option(help: ArgumentHelp("Kill a process that runs longer than this.", valueName: "SECONDS"))
-    var timeout: Double?
+    @Option(name: .customLong("timeout"), help: ArgumentHelp("Kill a process that runs longer than this; inf: none.", valueName: "SECONDS"))
+    var timeoutOption: Double?
+
+    func validate() throws { try checkSeconds(timeoutOption, option: "--timeout") }
 
     func run() throws {
         try runReportingErrors {
             let host = try self.host.makeHost()
-            try runProcesses(host, tasks, timeout: timeout)
+            try runProcesses(host, tasks, timeout: timeoutOption.flatMap { $0.isInfinite ? nil : $0 })
         }
     }
 }

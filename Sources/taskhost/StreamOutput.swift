@@ -161,7 +161,9 @@ func printStream(_ stream: ResultStream, total: Int?, jsonl: Bool) throws {
     }
 }
 
-/// Reads `fd` (stdin by default) on its own thread, one item per line, into `channel`.
+/// Reads `fd` (stdin by default) on its own thread, one item per line, into
+/// `channel`. Every line is an item, a blank one too (indices never shift);
+/// a final line without a newline counts, an empty one after the last newline doesn't.
 func readLines(from fd: Int32 = 0, into channel: ChannelSource,
                parse: @escaping @Sendable (String, Int) -> Result<[Value], TaskHostError>) {
     let thread = Thread {
@@ -173,7 +175,6 @@ func readLines(from fd: Int32 = 0, into channel: ChannelSource,
             if line.last == 13 { line = line.dropLast() }
             lineNumber += 1
             let text = String(decoding: line, as: UTF8.self)
-            if text.allSatisfy({ $0 == " " || $0 == "\t" }) { return true }
             return channel.push(parse(text, lineNumber))
         }
         reading: while true {

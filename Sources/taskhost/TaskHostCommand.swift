@@ -1,21 +1,35 @@
 import ArgumentParser
+import TaskHost
 
 @main
 struct TaskHostCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "taskhost",
         abstract: "Run task plugins in isolated, crash-safe worker processes.",
-        discussion: "A task is named PLUGIN.TASK, or by its bare name when only one plugin has it.",
+        discussion: """
+        A task is named PLUGIN.TASK, or by its bare name when only one plugin has it.
+        Shell completions: taskhost --generate-completion-script bash (or zsh, fish).
+        """,
+        version: taskHostVersion,
         subcommands: [DemoCommand.self, PluginsCommand.self, MapCommand.self, StarmapCommand.self,
                       ApplyCommand.self, RunCommand.self, FilterCommand.self, BenchCommand.self])
 
-    /// Bad usage that ArgumentParser catches (`-p 0`, `--memory-limit 12Q`, an
-    /// unknown option) is one line on stderr and exit status 2, as the CLI's
-    /// own usage errors; ArgumentParser alone would add the usage and exit 64.
+    /// Bad usage — an unknown subcommand or option (see `CommandLineScan`),
+    /// or what ArgumentParser catches (`-p 0`, `--memory-limit 12Q`) — is one
+    /// line on stderr and exit status 2, as the CLI's own usage errors;
+    /// ArgumentParser alone would add the usage and exit 64.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            let scan = try CommandLineScan.scan(Array(CommandLine.arguments.dropFirst()), root: self)
+            var command = try parseAsRoot(scan.arguments)
+            if let items = scan.items, var takesItems = command as? any TakesItems {
+                takesItems.items = items
+                command = takesItems
+            }
             try command.run()
+        } catch CLIError.usage(let message) {
+            printError("taskhost: " + message)
+            exit(withError: ExitCode(2))
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
             printError("taskhost: " + message(for: error).split(separator: "\n").joined(separator: " "))

@@ -155,7 +155,7 @@ struct CLITests {
         (["--memory-limit", "12Q"], "'12Q' is not a size"),
         (["--chunksize", "0"], "--chunksize must be at least 1"),
         (["--timeout=-1"], "--timeout must be positive"),
-        (["--retries=-1"], "--retries must be 0 or more"),
+        (["--retries=-1"], "--retries must be 0 to 1000"),
         (["--max-tasks-per-child", "0"], "--max-tasks-per-child must be at least 1"),
         (["--deadline", "0"], "--deadline must be positive"),
         (["--no-such-option"], "--no-such-option"),
@@ -211,10 +211,21 @@ struct CLITests {
     }
 
     @Test func starmapReadsArgumentLinesFromStdin() throws {
-        let out = try CLI.taskhost(["starmap", "text.repeat", "-p", "2"], input: "[\"ab\", 2]\n[\"c\", 3]\n\n[\"\", 1]\n")
+        let out = try CLI.taskhost(["starmap", "text.repeat", "-p", "2"], input: "[\"ab\", 2]\n[\"c\", 3]\n[\"\", 1]\n")
         #expect(out.stdout == "[\"abab\", \"ccc\", \"\"]\n")
         #expect(out.stderr == "")
         #expect(out.status == 0)
+    }
+
+    @Test func aBlankStarmapLineIsAnItemThatFails() throws {
+        // Indices never shift: the blank third line is item 2.
+        let out = try CLI.taskhost(["starmap", "text.repeat", "-p", "2"], input: "[\"ab\", 2]\n[\"c\", 3]\n\n[\"\", 1]\n")
+        let items = try CLI.array(out.stdout)
+        #expect(items.count == 4)
+        #expect(items[1] as? String == "ccc")
+        #expect(CLI.error(items[2])?["kind"] as? String == "invalidArgument", "\(out.stdout)")
+        #expect(items[3] as? String == "")
+        #expect(out.status == 1)
     }
 
     @Test func starmapReadsArgumentLinesFromAFile() throws {
