@@ -28,12 +28,15 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
 
+        // Shared objects (locks, queues, values ...): the host creates and repairs them,
+        // the fork server maps them, workers use them.
+        .target(name: "CTaskHostShared", path: "Sources/CTaskHostShared", cSettings: publicHeaders + strictC),
         // The C core, split by who runs it. Host side (also used by the server): wire
         // codec, protocol messages, IPC, spawning the fork server.
         .target(name: "CTaskHost", path: "Sources/CTaskHost", cSettings: publicHeaders + strictC),
         // Server side, linked only into taskhost-forkserver: plugin loader, descriptor
         // checks, fork server, worker loop, libffi calls.
-        .target(name: "CTaskHostServer", dependencies: ["CTaskHost", "CFFI"], path: "Sources/CTaskHostServer",
+        .target(name: "CTaskHostServer", dependencies: ["CTaskHost", "CFFI", "CTaskHostShared"], path: "Sources/CTaskHostServer",
                 cSettings: publicHeaders + strictC),
         // Bound now, not lazily: otherwise every forked worker resolves (and copies)
         // the symbols it is the first to call.
@@ -45,7 +48,7 @@ let package = Package(
         .target(name: "CTaskHostAPI", dependencies: ["CTaskHost"], path: "Sources/CTaskHostAPI", cSettings: strictC),
 
         // The host library and the CLI.
-        .target(name: "TaskHost", dependencies: ["CTaskHost", "CTaskHostAPI"], path: "Sources/TaskHost",
+        .target(name: "TaskHost", dependencies: ["CTaskHost", "CTaskHostAPI", "CTaskHostShared"], path: "Sources/TaskHost",
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .executableTarget(name: "taskhost",
                           dependencies: ["TaskHost",
@@ -66,6 +69,7 @@ let package = Package(
         // Tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TaskHostTests", dependencies: ["TaskHost", "TestSupport"], path: "Tests/TaskHostTests"),
+        .testTarget(name: "SharedCoreTests", dependencies: ["CTaskHostShared"], path: "Tests/SharedCoreTests"),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], path: "Tests/CLITests"),
         .testTarget(name: "EmbeddingTests", dependencies: ["TestSupport"], path: "Tests/EmbeddingTests",
                     exclude: ["embedding.c"]),

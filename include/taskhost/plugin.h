@@ -229,4 +229,6 @@ static inline void th_log(th_context *ctx, const char *message) {
 }
 #endif
 
+#include "shared.h" /* shared objects: locks, queues, values ... */
+
 #endif /* TASKHOST_PLUGIN_H */

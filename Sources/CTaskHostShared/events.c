@@ -1,0 +1,186 @@
+/* EVENT and BARRIER (taskhost/shared.h). */
+#include "shared_internal.h"
+
+#include <unistd.h>
+
+/* ---- EVENT ------------------------------------------------------------ */
+
+typedef struct event_body {
+    _Atomic uint32_t flag;
+    uint32_t reserved;
+    waitpoint changed;
+} event_body;
+
+uint64_t th__event_body_size(const th_shared_spec *spec) {
+    (void)spec;
+    return sizeof(event_body);
+}
+
+int th__event_init(handle *h) {
+    (void)h;
+    return 0;
+}
+
+static event_body *event_of(th_shared *o) {
+    handle *h = as_handle(o);
+    return h->header->kind == TH_SHARED_EVENT ? h->body : NULL;
+}
+
+int th__op_event_set(th_shared *o) {
+    event_body *b = event_of(o);
+    if (!b) return TH_SHARED_WRONG_KIND;
+    atomic_store(&b->flag, 1);
+    th__waitpoint_wake(&b->changed, -1);
+    return TH_SHARED_OK;
+}
+
+int th__op_event_clear(th_shared *o) {
+    event_body *b = event_of(o);
+    if (!b) return TH_SHARED_WRONG_KIND;
+    atomic_store(&b->flag, 0);
+    return TH_SHARED_OK;
+}
+
+int th__op_event_is_set(th_shared *o) {
+    event_body *b = event_of(o);
+    return b ? (int)atomic_load(&b->flag) : TH_SHARED_WRONG_KIND;
+}
+
+static int is_set(void *arg) { return atomic_load(&((event_body *)arg)->flag) != 0; }
+
+int th__op_event_wait(th_shared *o, double timeout) {
+    event_body *b = event_of(o);
+    if (!b) return TH_SHARED_WRONG_KIND;
+    deadline d = th__deadline_in(timeout);
+    return th__waitpoint_wait(&b->changed, is_set, b, &d);
+}
+
+/* ---- BARRIER ------------------------------------------------------------ *
+ * The parties of the current round are listed by pid, so the host can tell
+ * whether a dead process was waiting here: if so the barrier breaks.       */
+
+typedef struct barrier_body {
+    pthread_mutex_t mutex;
+    uint32_t parties;
+    uint32_t arrived;     /* in this round */
+    _Atomic uint32_t round;
+    _Atomic uint32_t passed_round; /* the last round all parties passed */
+    _Atomic uint32_t broken;
+    _Atomic int32_t broken_by; /* the dead party's pid, 0 for a timeout or a reset */
+    uint32_t reserved;
+    waitpoint changed;
+    int32_t waiting[];    /* parties entries: this round's pids */
+} barrier_body;
+
+uint64_t th__barrier_body_size(const th_shared_spec *spec) {
+    return sizeof(barrier_body) + spec->count * sizeof(int32_t);
+}
+
+int th__barrier_init(handle *h) {
+    barrier_body *b = h->body;
+    b->parties = (uint32_t)h->header->count;
+    atomic_store(&b->passed_round, UINT32_MAX);
+    return th__mutex_init(&b->mutex, MUTEX_PLAIN);
+}
+
+static barrier_body *barrier_of(th_shared *o) {
+    handle *h = as_handle(o);
+    return h->header->kind == TH_SHARED_BARRIER ? h->body : NULL;
+}
+
+/* Under the mutex: a process that died holding it may have left `arrived`
+ * counted without its pid; the round can't be trusted, so it breaks. */
+static int lock_barrier(barrier_body *b, const deadline *d) {
+    int rc = th__mutex_lock(&b->mutex, d);
+    if (rc == TH_SHARED_OWNER_DIED) {
+        atomic_store(&b->broken, 1);
+        rc = TH_SHARED_OK;
+    }
+    return rc;
+}
+
+static void break_barrier(barrier_body *b, int32_t by) {
+    atomic_store(&b->broken_by, by);
+    atomic_store(&b->broken, 1);
+    atomic_fetch_add(&b->changed.seq, 1);
+    th__futex_wake(&b->changed.seq, -1);
+}
+
+/* A round is over: passed by all, or ended by a reset. */
+static int ended(barrier_body *b, uint32_t round, uint32_t index) {
+    return atomic_load(&b->passed_round) == round ? (int)index : TH_SHARED_BROKEN;
+}
+
+int th__op_barrier_wait(th_shared *o, double timeout) {
+    barrier_body *b = barrier_of(o);
+    if (!b) return TH_SHARED_WRONG_KIND;
+    deadline d = th__deadline_in(timeout);
+    deadline forever = th__deadline_in(-1);
+    lock_barrier(b, &forever);
+    if (atomic_load(&b->broken)) {
+        th__mutex_unlock(&b->mutex);
+        return TH_SHARED_BROKEN;
+    }
+    uint32_t index = b->arrived++;
+    b->waiting[index] = (int32_t)getpid();
+    if (b->arrived == b->parties) {
+        b->arrived = 0;
+        atomic_store(&b->passed_round, atomic_load(&b->round));
+        atomic_fetch_add(&b->round, 1);
+        atomic_fetch_add(&b->changed.seq, 1);
+        th__mutex_unlock(&b->mutex);
+        th__futex_wake(&b->changed.seq, -1);
+        return (int)index;
+    }
+    uint32_t round = atomic_load(&b->round);
+    th__mutex_unlock(&b->mutex);
+    for (;;) {
+        uint32_t seq = atomic_load(&b->changed.seq);
+        if (atomic_load(&b->round) != round) return ended(b, round, index);
+        if (atomic_load(&b->broken)) return TH_SHARED_BROKEN;
+        if (th__futex_wait(&b->changed.seq, seq, &d) != 0 || th__deadline_passed(&d)) {
+            /* As Python's: a party that gives up breaks the barrier for all. */
+            lock_barrier(b, &forever);
+            int over = atomic_load(&b->round) != round;
+            if (!over && !atomic_load(&b->broken)) break_barrier(b, 0);
+            th__mutex_unlock(&b->mutex);
+            return over ? ended(b, round, index) : TH_SHARED_TIMEOUT;
+        }
+    }
+}
+
+int th__op_barrier_reset(th_shared *o) {
+    barrier_body *b = barrier_of(o);
+    if (!b) return TH_SHARED_WRONG_KIND;
+    deadline forever = th__deadline_in(-1);
+    lock_barrier(b, &forever);
+    /* The round ends without passing: whoever waits in it gets BROKEN. */
+    b->arrived = 0;
+    atomic_fetch_add(&b->round, 1);
+    atomic_store(&b->broken, 0);
+    atomic_store(&b->broken_by, 0);
+    atomic_fetch_add(&b->changed.seq, 1);
+    th__mutex_unlock(&b->mutex);
+    th__futex_wake(&b->changed.seq, -1);
+    return TH_SHARED_OK;
+}
+
+int32_t th__op_barrier_broken_by(th_shared *o) {
+    barrier_body *b = barrier_of(o);
+    return b ? atomic_load(&b->broken_by) : TH_SHARED_WRONG_KIND;
+}
+
+int th__barrier_repair(handle *h, int32_t pid) {
+    barrier_body *b = h->body;
+    deadline forever = th__deadline_in(-1);
+    lock_barrier(b, &forever);
+    int fixed = 0;
+    for (uint32_t i = 0; i < b->arrived && !fixed; i++) {
+        if (b->waiting[i] == pid && !atomic_load(&b->broken)) {
+            break_barrier(b, pid);
+            fixed = 1;
+        }
+    }
+    th__mutex_unlock(&b->mutex);
+    return fixed;
+}
