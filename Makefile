@@ -10,7 +10,7 @@
 #   PREFIX/lib/libTaskHost.so
 #   PREFIX/lib/taskhost/taskhost-forkserver
 #   PREFIX/lib/taskhost/plugins/lib{square,print,text,imagefilter}.so
-#   PREFIX/include/taskhost/{plugin.h,taskhost.h}
+#   PREFIX/include/taskhost/{plugin.h,shared.h,taskhost.h}
 #   PREFIX/lib/pkgconfig/taskhost.pc
 #
 # The library and the CLI find the fork server and the plugins from where they
@@ -27,7 +27,7 @@ SWIFT ?= swift
 PRODUCTS ?= $(SCRATCH)/$(CONFIG)
 
 PLUGINS := libsquare.so libprint.so libtext.so libimagefilter.so
-HEADERS := include/taskhost/plugin.h include/taskhost/taskhost.h
+HEADERS := include/taskhost/plugin.h include/taskhost/shared.h include/taskhost/taskhost.h
 VERSION := $(shell sed -n 's/^\#define TH_VERSION_STRING "\(.*\)"/\1/p' include/taskhost/taskhost.h)
 
 BIN := $(DESTDIR)$(PREFIX)/bin
