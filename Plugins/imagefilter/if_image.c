@@ -7,7 +7,8 @@ uint32_t if_mode_bands(if_mode mode) {
     switch (mode) {
     case IF_MODE_LA: return 2;
     case IF_MODE_RGB: return 3;
-    case IF_MODE_RGBA: return 4;
+    case IF_MODE_RGBA:
+    case IF_MODE_CMYK: return 4;
     case IF_MODE_L:
     case IF_MODE_P:
     case IF_MODE_1:
@@ -35,6 +36,7 @@ const char *if_mode_name(if_mode mode) {
     case IF_MODE_1: return "1";
     case IF_MODE_I16: return "I;16";
     case IF_MODE_I: return "I";
+    case IF_MODE_CMYK: return "CMYK";
     }
     return "?";
 }
@@ -55,5 +57,6 @@ void if_image_free(if_image *image) {
     free(image->pixels);
     free(image->icc_profile);
     free(image->transparency);
+    free(image->comment);
     memset(image, 0, sizeof *image);
 }

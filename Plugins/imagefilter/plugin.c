@@ -38,58 +38,6 @@ static char *output_path(const char *input, const char *folder, const char *form
     return path;
 }
 
-/* Decode, filter, encode into `bytes`: JPEG to JPEG through kernel filters a
- * strip of rows at a time (if_filter_jpeg), everything else through whole
- * images. The bytes are the same either way. 0, or -1 with the message set
- * on ctx. */
-static int filter_bytes(th_context *ctx, const char *path, const if_filter *filter, const char *format,
-                        int32_t quality, int64_t max_pixels, if_bytes *bytes) {
-    char err[ERROR_SIZE];
-    uint8_t *data;
-    size_t size;
-    if (if_read_file(path, &data, &size, err, sizeof err) != 0) {
-        th_set_error(ctx, err);
-        return -1;
-    }
-    if (if_is_jpeg(data, size) && (strcmp(format, "same") == 0 || strcmp(format, "jpeg") == 0)) {
-        int rc = if_filter_jpeg(filter, path, data, size, max_pixels, quality, bytes, err, sizeof err);
-        if (rc <= 0) {
-            free(data);
-            if (rc < 0) th_set_error(ctx, err);
-            return rc;
-        }
-        /* Declined (not a kernel filter, or an image smaller than the kernel): the whole-image way. */
-    }
-    if_image input, output;
-    memset(&output, 0, sizeof output);
-    if_format decoded;
-    int rc = if_decode_memory(path, data, size, max_pixels, &input, &decoded, err, sizeof err);
-    free(data);
-    if (rc != 0) {
-        th_set_error(ctx, err);
-        return -1;
-    }
-    if (if_filter_apply(filter, &input, &output, err, sizeof err) != 0) {
-        th_set_errorf(ctx, "%s: %s", path, err);
-        if_image_free(&input);
-        return -1;
-    }
-    int as_png = strcmp(format, "png") == 0 || (strcmp(format, "same") == 0 && decoded == IF_FORMAT_PNG);
-    if (as_png) {
-        /* Pillow's JPEG and PNG writers agree with us on what PNG keeps: ICC and tRNS. */
-    } else {
-        /* A JPEG carries neither, as Pillow drops them. */
-        free(output.icc_profile);
-        output.icc_profile = NULL;
-        output.icc_profile_size = 0;
-    }
-    rc = as_png ? if_encode_png(&output, bytes, err, sizeof err) : if_encode_jpeg(&output, quality, bytes, err, sizeof err);
-    if (rc != 0) th_set_errorf(ctx, "%s: %s", path, err);
-    if_image_free(&input);
-    if_image_free(&output);
-    return rc;
-}
-
 /* Decode, filter, encode, write atomically; the seed's line on success. */
 static char *filter_file(th_context *ctx, const char *path, const char *spec, const char *folder, const char *format,
                          int32_t quality, int64_t max_pixels) {
@@ -109,7 +57,16 @@ static char *filter_file(th_context *ctx, const char *path, const char *spec, co
     }
     if_bytes bytes = {0};
     char *result = NULL;
-    if (filter_bytes(ctx, path, filter, format, quality, max_pixels, &bytes) == 0) {
+    uint8_t *data;
+    size_t size;
+    int rc = if_read_file(path, &data, &size, err, sizeof err);
+    if (rc == 0) {
+        rc = if_filter_bytes(filter, path, data, size, format, quality, max_pixels, &bytes, err, sizeof err);
+        free(data);
+    }
+    if (rc != 0) {
+        th_set_error(ctx, err);
+    } else {
         char *target = output_path(path, folder, format);
         if (!target) {
             th_set_errorf(ctx, "%s: out of memory", path);

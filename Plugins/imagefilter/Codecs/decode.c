@@ -42,7 +42,7 @@ int if_decode_memory(const char *name, const uint8_t *data, size_t size, int64_t
         *format = IF_FORMAT_PNG;
         return if_png_decode(name, data, size, max_pixels, image, err, err_size);
     }
-    snprintf(err, err_size, "cannot identify image file '%s' (neither JPEG nor PNG)", name);
+    snprintf(err, err_size, "cannot identify image file '%s'", name);
     return -1;
 }
 

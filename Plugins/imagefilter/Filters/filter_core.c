@@ -398,11 +398,17 @@ static int copy_meta(const if_image *in, if_image *out) {
         memcpy(out->transparency, in->transparency, in->transparency_size);
         out->transparency_size = in->transparency_size;
     }
+    if (in->comment && in->comment_size) {
+        out->comment = malloc(in->comment_size);
+        if (!out->comment) return -1;
+        memcpy(out->comment, in->comment, in->comment_size);
+        out->comment_size = in->comment_size;
+    }
     return 0;
 }
 
 static int is_blur_mode(if_mode m) {
-    return m == IF_MODE_L || m == IF_MODE_LA || m == IF_MODE_RGB || m == IF_MODE_RGBA;
+    return m == IF_MODE_L || m == IF_MODE_LA || m == IF_MODE_RGB || m == IF_MODE_RGBA || m == IF_MODE_CMYK;
 }
 
 int if_filter_apply(const if_filter *filter, const if_image *in, if_image *out, char *err, size_t err_size) {

@@ -62,7 +62,7 @@ typedef int (*if_row_stage_open)(void *arg, uint32_t width, uint32_t height, if_
  * and encodes the result as JPEG (quality as if_encode_jpeg) onto `out`, a
  * strip of rows at a time, never holding the whole image. The bytes are those
  * of if_decode_memory, the stage over the whole image, then if_encode_jpeg
- * (the ICC profile dropped, as a JPEG written by Pillow drops it).
+ * (the ICC profile dropped and the comment kept, as Pillow's JPEG save does).
  * Returns 0; -1 with a message naming the file (decoding errors read as
  * if_decode_memory's); or 1, having done nothing, when `open` declines the
  * image (or the stage's margin is over 2).

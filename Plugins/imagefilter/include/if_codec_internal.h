@@ -15,4 +15,23 @@ int if_png_decode(const char *name, const uint8_t *data, size_t size, int64_t ma
 int if_check_pixels(const char *name, uint64_t width, uint64_t height, int64_t max_pixels, char *err,
                     size_t err_size);
 
+/** What Pillow's JPEG open() finds before libjpeg runs (if_jpeg_read_header). */
+typedef struct if_jpeg_header {
+    uint32_t width, height; /**< from the last SOF */
+    if_mode mode;           /**< L, RGB or CMYK, from the last SOF's component count */
+    int has_mode;
+    int sof_marker;         /**< 0xC0..0xCF or 0xDE */
+    int has_scan;           /**< an SOS was reached (else Pillow cannot load the image) */
+    const uint8_t *comment; /**< the last COM payload, inside the file's bytes; NULL if none */
+    size_t comment_size;
+    uint8_t *icc;           /**< malloc'd joined ICC profile, or NULL */
+    size_t icc_size;
+} if_jpeg_header;
+
+/** Walks the markers up to the first SOS with Pillow's rules: 0, or -1 with
+ *  Pillow's message ("cannot identify image file '<name>'", "<name>: Truncated File Read"). */
+int if_jpeg_read_header(const char *name, const uint8_t *data, size_t size, if_jpeg_header *header, char *err,
+                        size_t err_size);
+void if_jpeg_header_free(if_jpeg_header *header);
+
 #endif

@@ -22,7 +22,8 @@ typedef enum if_mode {
     IF_MODE_P,     /**< palette indices, 1 band; `palette` holds the colours */
     IF_MODE_1,     /**< bilevel, 1 band holding 0 or 255 */
     IF_MODE_I16,   /**< Pillow's "I;16": 16-bit grey, 1 band, uint16_t samples */
-    IF_MODE_I      /**< Pillow's "I": 32-bit signed grey, 1 band, int32_t samples */
+    IF_MODE_I,     /**< Pillow's "I": 32-bit signed grey, 1 band, int32_t samples */
+    IF_MODE_CMYK   /**< 4 bands, as Pillow holds a CMYK JPEG: Adobe's inverted samples inverted back */
 } if_mode;
 
 typedef struct if_image {
@@ -40,6 +41,11 @@ typedef struct if_image {
     size_t icc_profile_size;
     uint8_t *transparency; /**< raw tRNS chunk payload, malloc'd */
     size_t transparency_size;
+    /* What a JPEG written from this image carries as its COM segment, as Pillow's
+     * info["comment"]: a JPEG's last COM before its first scan, or a PNG's text
+     * chunk keyed "comment" (UTF-8). malloc'd; NULL/0 when absent or empty. */
+    uint8_t *comment;
+    size_t comment_size;
 } if_image;
 
 /** Bands for a mode. */

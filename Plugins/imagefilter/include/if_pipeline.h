@@ -24,4 +24,14 @@
 int if_filter_jpeg(const if_filter *filter, const char *name, const uint8_t *data, size_t size, int64_t max_pixels,
                    int quality, if_bytes *out, char *err, size_t err_size);
 
+/**
+ * What the seed's program does to one file, in bytes: Image.open, filter, save.
+ * `data` holds the file (`name` is used in messages); `format` is "same" (the
+ * input's format), "png" or "jpeg"; `quality` 0 is Pillow's 75; `max_pixels` 0
+ * is Pillow's limit. Appends the encoded output to `out` and returns 0, or
+ * returns -1 with Pillow's message for the failure, naming the file.
+ */
+int if_filter_bytes(const if_filter *filter, const char *name, const uint8_t *data, size_t size, const char *format,
+                    int quality, int64_t max_pixels, if_bytes *out, char *err, size_t err_size);
+
 #endif /* IF_PIPELINE_H */
