@@ -15,6 +15,7 @@
 
 #include "th_ipc.h"
 #include "th_loader.h"
+#include "th_sandbox.h"
 #include "th_worker.h"
 
 /* A forked worker not yet handed to the host: its pid and the host's ends. */
@@ -85,9 +86,11 @@ static void reply_spawned(server *s, uint32_t request, pid_t pid, const char *er
     th__buf_free(&reply);
 }
 
-/* Forks a worker that sets itself up and then waits, on its request pipe,
- * for its settings. Returns 0, or -1 with `error` filled in. */
-static int fork_worker(server *s, fresh_worker *w, char *error, size_t error_size) {
+/* Forks a worker that sets itself up, enters its sandbox if it has one,
+ * and then waits, on its request pipe, for its settings. Returns 0, or -1
+ * with `error` filled in. */
+static int fork_worker(server *s, fresh_worker *w, const th__sandbox_prepared *sandbox, char *error,
+                       size_t error_size) {
     int requests[2] = {-1, -1}, results[2] = {-1, -1};
     int page_fd = memfd_create("taskhost-worker-page", MFD_CLOEXEC);
     th__worker_page *page = MAP_FAILED;
@@ -107,8 +110,17 @@ static int fork_worker(server *s, fresh_worker *w, char *error, size_t error_siz
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        int keep[2] = {requests[0], results[1]};
-        th__worker_setup(keep, 2, page);
+        int keep[3] = {requests[0], results[1], sandbox ? sandbox->ruleset_fd : -1};
+        th__worker_setup(keep, sandbox ? 3 : 2, page);
+        if (sandbox) {
+            char why[256];
+            if (th__sandbox_enter(sandbox, page, why, sizeof why) != 0) {
+                /* Never run a task unsandboxed that was meant to be sandboxed. */
+                dprintf(2, "taskhost: a worker could not enter its sandbox: %s\n", why);
+                _exit(70);
+            }
+            close(sandbox->ruleset_fd);
+        }
         th__worker_run(&s->plugins, requests[0], results[1], page);
     }
     if (page != MAP_FAILED) munmap(page, TH_WORKER_PAGE_SIZE);
@@ -127,6 +139,8 @@ static void spawn_worker(server *s, th__reader *r) {
     uint32_t request = th__get_u32(r);
     uint64_t memory_limit = th__get_u64(r);
     uint8_t task_output = th__get_u8(r);
+    th__sandbox_request sandbox;
+    if (th__sandbox_request_read(r, &sandbox) != 0) _exit(70);
     uint32_t first_length = 0;
     const uint8_t *first = (const uint8_t *)th__get_str(r, &first_length);
     if (r->failed) _exit(70);
@@ -141,9 +155,13 @@ static void spawn_worker(server *s, th__reader *r) {
     th__buf_put(&start, first, first_length);
     if (start.failed) _exit(71);
 
-    fresh_worker w;
-    char error[256] = "";
-    if (fork_worker(s, &w, error, sizeof error) != 0 || th__write_all(w.request, start.data, start.length) != 0) {
+    fresh_worker w = {.pid = 0, .request = -1, .result = -1, .page_fd = -1};
+    char error[1200] = "";
+    th__sandbox_prepared prepared;
+    int prepare = sandbox.sandboxed ? th__sandbox_prepare(&sandbox.rules, &prepared, error, sizeof error) : 0;
+    th__sandbox_request_free(&sandbox);
+    if (prepare != 0 || fork_worker(s, &w, sandbox.sandboxed ? &prepared : NULL, error, sizeof error) != 0 ||
+        th__write_all(w.request, start.data, start.length) != 0) {
         if (!*error) snprintf(error, sizeof error, "a new worker died before it started");
         if (w.pid > 0) kill(w.pid, SIGKILL);
         close_fresh(&w);
@@ -200,6 +218,7 @@ static void handle_message(server *s, size_t length) {
         th__buf reply;
         th__buf_init(&reply);
         if (th__load_plugins(&s->plugins, &r, &reply) != 0) _exit(70);
+        th__sandbox_forget_prepared(); /* the files mapped have changed */
         send_frame(s, &reply, NULL, 0);
         th__buf_free(&reply);
         break;

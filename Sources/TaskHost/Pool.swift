@@ -22,14 +22,17 @@ public final class Pool: @unchecked Sendable {
     ///   - retries: extra attempts for an item whose worker died or timed out.
     ///   - initializer: a task and arguments run once in each new worker.
     ///   - taskOutput: where the tasks' own stdout goes.
+    ///   - sandbox: the sandbox each worker enters before its first task
+    ///     (nil: none); throws `systemError` at once if this kernel can't.
     public init(host: PluginHost, processes: Int? = nil, taskTimeout: Double? = nil, memoryLimit: UInt64? = nil,
                 maxTasksPerChild: Int? = nil, retries: Int = 0, initializer: (task: String, arguments: [Value])? = nil,
-                taskOutput: TaskOutput = .stderr) throws {
+                taskOutput: TaskOutput = .stderr, sandbox: Sandbox? = nil) throws {
         let count = processes ?? ProcessInfo.processInfo.activeProcessorCount
         guard count >= 1 else { throw TaskHostError(.invalidArgument, "a pool needs at least 1 process, got \(count)") }
         if let t = taskTimeout, !(t > 0) { throw TaskHostError(.invalidArgument, "the task timeout must be positive, got \(t)") }
         if let m = maxTasksPerChild, m < 1 { throw TaskHostError(.invalidArgument, "maxTasksPerChild must be at least 1, got \(m)") }
         guard retries >= 0 else { throw TaskHostError(.invalidArgument, "retries must be 0 or more, got \(retries)") }
+        if sandbox != nil { try Sandbox.checkSupport() }
         var initializerConfig: (task: TaskInfo, arguments: [Value])?
         if let initializer {
             let task = try host.task(named: initializer.task)
@@ -39,7 +42,8 @@ public final class Pool: @unchecked Sendable {
         self.processes = count
         core = PoolCore(config: PoolConfig(processes: count, taskTimeout: taskTimeout, memoryLimit: memoryLimit,
                                            maxTasksPerChild: maxTasksPerChild, retries: retries,
-                                           initializer: initializerConfig, taskOutput: taskOutput, respawn: true))
+                                           initializer: initializerConfig, taskOutput: taskOutput,
+                                           sandbox: sandbox?.resolved(), respawn: true))
         let core = self.core
         host.supervisor.perform { [supervisor = host.supervisor] in supervisor.addPool(core) }
     }

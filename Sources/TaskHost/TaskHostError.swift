@@ -1,10 +1,10 @@
 /// The one error type of TaskHost: what failed, named by kind, with the facts.
 ///
 /// Per-item failures use the kinds `crashed`, `exited`, `timedOut`,
-/// `memoryLimit`, `cancelled`, `taskError` and `invalidArgument` — the same
-/// names the CLI prints and the C API returns. Failures of the host itself
-/// (a plugin that won't load, a fork server that can't start) use
-/// `pluginError` and `systemError`.
+/// `memoryLimit`, `cancelled`, `taskError`, `invalidArgument` and
+/// `sandboxViolation` — the same names the CLI prints and the C API
+/// returns. Failures of the host itself (a plugin that won't load, a fork
+/// server that can't start) use `pluginError` and `systemError`.
 public struct TaskHostError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What kind of failure this is.
     public enum Kind: String, Sendable, Hashable, CaseIterable {
@@ -20,6 +20,9 @@ public struct TaskHostError: Error, Sendable, Hashable, CustomStringConvertible 
         case cancelled
         /// The plugin reported an error through its context.
         case taskError
+        /// The worker made a system call its sandbox forbids (a network
+        /// connection, a new process, a program, ptrace, ...); it was stopped.
+        case sandboxViolation
         /// The arguments don't fit the task, or the task doesn't exist.
         case invalidArgument
         /// A plugin could not be loaded or is not a valid plugin.

@@ -28,14 +28,21 @@ public final class WorkerProcess: @unchecked Sendable {
 
     /// Prepares a process that will run `task` with `arguments`; its stdout
     /// goes where `taskOutput` says (the host's stdout by default).
+    ///
+    /// - Parameters:
+    ///   - timeout: seconds the task may run; past it the process is killed (`timedOut`).
+    ///   - memoryLimit: bytes of address space (`RLIMIT_AS`).
+    ///   - sandbox: the sandbox the process enters before the task (nil:
+    ///     none); throws `systemError` at once if this kernel can't.
     public init(host: PluginHost, task: String, arguments: [Value] = [], taskOutput: TaskOutput = .stdout,
-                timeout: Double? = nil, memoryLimit: UInt64? = nil) throws {
+                timeout: Double? = nil, memoryLimit: UInt64? = nil, sandbox: Sandbox? = nil) throws {
+        if sandbox != nil { try Sandbox.checkSupport() }
         self.task = try host.task(named: task)
         self.arguments = try self.task.checkArguments(arguments).get()
         self.host = host
         core = PoolCore(config: PoolConfig(processes: 1, taskTimeout: timeout, memoryLimit: memoryLimit,
                                            maxTasksPerChild: nil, retries: 0, initializer: nil,
-                                           taskOutput: taskOutput, respawn: false))
+                                           taskOutput: taskOutput, sandbox: sandbox?.resolved(), respawn: false))
     }
 
     /// Starts the process. Calling it twice is an error.

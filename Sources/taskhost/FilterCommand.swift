@@ -84,7 +84,14 @@ func filterImages(_ host: PluginHost, filter: String, images: [String], outputFo
         seen[name] = image
     }
     let task = try host.task(named: "imagefilter.filter_image")
-    let pool = try options.makePool(host, output: .stdout)
+    // Sandboxed unless told otherwise: the inputs readable, the output folder writable.
+    let sandbox = try options.sandbox.byDefault(allowRead: images, allowWrite: [outputFolder])
+    if sandbox != nil {
+        // The workers can't make it: only what exists when they start can be allowed.
+        do { try FileManager.default.createDirectory(atPath: outputFolder, withIntermediateDirectories: true) }
+        catch { throw CLIError.usage("cannot create the output folder '\(outputFolder)': \(error.localizedDescription)") }
+    }
+    let pool = try options.makePool(host, output: .stdout, sandbox: sandbox)
     // Check the filter once, so a typo is one line, not one error per image.
     if let check = try? host.task(named: "imagefilter.check_filter") {
         do {

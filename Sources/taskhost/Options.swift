@@ -47,6 +47,8 @@ struct PoolOptions: ParsableArguments {
     @Option(name: .customLong("initializer-arg"), help: ArgumentHelp("An argument of the initializer (repeatable).", valueName: "VALUE"))
     var initializerArguments: [String] = []
 
+    @OptionGroup var sandbox: SandboxOptions
+
     static let maxRetries = 1000
 
     /// The item timeout in seconds; nil for none (`inf`).
@@ -69,6 +71,10 @@ struct PoolOptions: ParsableArguments {
     }
 
     func makePool(_ host: PluginHost, output: TaskOutput = .stderr) throws -> Pool {
+        try makePool(host, output: output, sandbox: try sandbox.requested())
+    }
+
+    func makePool(_ host: PluginHost, output: TaskOutput, sandbox: Sandbox?) throws -> Pool {
         var initializerSpec: (task: String, arguments: [Value])?
         if let name = initializer {
             let task = try host.task(named: name)
@@ -76,7 +82,7 @@ struct PoolOptions: ParsableArguments {
         }
         return try Pool(host: host, processes: processes, taskTimeout: timeout,
                         memoryLimit: memoryLimit.flatMap(parseSize), maxTasksPerChild: maxTasksPerChild,
-                        retries: retries, initializer: initializerSpec, taskOutput: output)
+                        retries: retries, initializer: initializerSpec, taskOutput: output, sandbox: sandbox)
     }
 }
 

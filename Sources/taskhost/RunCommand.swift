@@ -20,23 +20,26 @@ struct RunCommand: TakesItems {
 
     func validate() throws { try checkSeconds(timeoutOption, option: "--timeout") }
 
+    @OptionGroup var sandbox: SandboxOptions
+
     func run() throws {
         try runReportingErrors {
             let host = try self.host.makeHost()
-            try runProcesses(host, tasks, timeout: timeoutOption.flatMap { $0.isInfinite ? nil : $0 })
+            try runProcesses(host, tasks, timeout: timeoutOption.flatMap { $0.isInfinite ? nil : $0 },
+                             sandbox: try sandbox.requested())
         }
     }
 }
 
 /// Starts every task in its own process, joins them, prints "Processes finished".
-func runProcesses(_ host: PluginHost, _ names: [String], timeout: Double? = nil) throws {
+func runProcesses(_ host: PluginHost, _ names: [String], timeout: Double? = nil, sandbox: Sandbox? = nil) throws {
     var processes: [WorkerProcess] = []
     for name in names {
         let task = try host.task(named: name)
         guard task.parameters.isEmpty else {
             throw CLIError.usage("run needs tasks without parameters; \(task.signature) has \(task.parameters.count)")
         }
-        processes.append(try WorkerProcess(host: host, task: task.qualifiedName, timeout: timeout))
+        processes.append(try WorkerProcess(host: host, task: task.qualifiedName, timeout: timeout, sandbox: sandbox))
     }
     fflush(nil)
     for process in processes { try process.start() }

@@ -270,8 +270,10 @@ static inline th_value th_bytes(const void *data, size_t length) {
 /* Errors                                                                    */
 
 /**
- * What failed. The per-item kinds are those the CLI prints; the last three
- * are failures of a call or of the host itself. Numbers are stable.
+ * What failed. The per-item kinds are those the CLI prints (TH_ERR_CRASHED
+ * to TH_ERR_INVALID_ARGUMENT, and TH_ERR_SANDBOX_VIOLATION);
+ * TH_ERR_INVALID_ARGUMENT, TH_ERR_PLUGIN and TH_ERR_SYSTEM are also failures
+ * of a call or of the host itself. Numbers are stable.
  */
 typedef enum th_error_kind {
     TH_OK = 0,
@@ -283,7 +285,8 @@ typedef enum th_error_kind {
     TH_ERR_TASK_ERROR,       /**< "taskError": the plugin reported an error (th_set_error) */
     TH_ERR_INVALID_ARGUMENT, /**< "invalidArgument": bad arguments, unknown task, misuse */
     TH_ERR_PLUGIN,           /**< "pluginError": a plugin file could not be loaded */
-    TH_ERR_SYSTEM            /**< "systemError": the host could not do its own work */
+    TH_ERR_SYSTEM,           /**< "systemError": the host could not do its own work */
+    TH_ERR_SANDBOX_VIOLATION /**< "sandboxViolation": a sandboxed worker made a forbidden system call */
 } th_error_kind;
 
 /** An error: a kind, a message, and where they apply a signal or exit code. */
@@ -301,7 +304,7 @@ TH_EXTERN const char *th_error_message(const th_error *error);
 /**
  * The kind's name, as the CLI and the Swift API spell it: "crashed",
  * "exited", "timedOut", "memoryLimit", "cancelled", "taskError",
- * "invalidArgument", "pluginError", "systemError"; "ok" for TH_OK and
+ * "invalidArgument", "pluginError", "systemError", "sandboxViolation"; "ok" for TH_OK and
  * "unknown" for anything else. Static storage.
  */
 TH_EXTERN const char *th_error_kind_name(th_error_kind kind);
@@ -440,6 +443,38 @@ TH_EXTERN size_t th_results_error_count(const th_results *results);
 TH_EXTERN void th_results_free(th_results *results);
 
 /* ------------------------------------------------------------------------ */
+/* Sandbox                                                                   */
+
+/**
+ * The sandbox a pool's or a process's workers enter before their first task
+ * (README "Sandbox"): beyond the system's libraries, their plugins, locale
+ * data and a few devices, they may read only each allow_read path (a file,
+ * or a folder and everything beneath it) and write only beneath each
+ * allow_write path — other files fail with EACCES; no network sockets, new
+ * processes, programs, ptrace, mounts or privilege changes — such a call
+ * stops the worker and its item fails with TH_ERR_SANDBOX_VIOLATION. Needs
+ * Linux 5.13 or later with Landlock, and seccomp. Paths are copied when the
+ * pool or process is made; relative ones are taken from the current folder;
+ * one that does not exist grants nothing. Initialise with th_sandbox_init.
+ */
+typedef struct th_sandbox {
+    /** sizeof(th_sandbox) as the caller knows it; set by _init. */
+    size_t size;
+    /** Paths the workers may read; may be NULL when allow_read_count is 0. */
+    const char *const *allow_read;
+    size_t allow_read_count;
+    /** Paths the workers may write beneath; may be NULL when allow_write_count is 0. */
+    const char *const *allow_write;
+    size_t allow_write_count;
+} th_sandbox;
+
+/** Sets `size` and the defaults: nothing allowed beyond what every worker needs. */
+static inline void th_sandbox_init(th_sandbox *sandbox) {
+    memset(sandbox, 0, sizeof *sandbox);
+    sandbox->size = sizeof *sandbox;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Pool                                                                      */
 
 /** How a pool runs its workers. Initialise with th_pool_options_init. */
@@ -468,6 +503,12 @@ typedef struct th_pool_options {
      * process's stderr (stdout stays yours), true → this process's stdout.
      */
     bool task_output_to_stdout;
+    /**
+     * The sandbox every worker enters (borrowed for the th_pool_new call);
+     * NULL (default): none. th_pool_new fails with systemError, before any
+     * worker starts, when the kernel cannot sandbox.
+     */
+    const th_sandbox *sandbox;
 } th_pool_options;
 
 /** Sets `size` and the defaults (all zero: see each field). Inline, as th_host_options_init. */
@@ -558,6 +599,13 @@ typedef struct th_process th_process;
  */
 TH_EXTERN th_process *th_process_new(th_host *host, const char *task, const th_value *args, size_t arity,
                                      th_error **error);
+
+/**
+ * As th_process_new, in `sandbox` (borrowed for the call; NULL: none). Fails
+ * with systemError when the kernel cannot sandbox.
+ */
+TH_EXTERN th_process *th_process_new_sandboxed(th_host *host, const char *task, const th_value *args, size_t arity,
+                                               const th_sandbox *sandbox, th_error **error);
 
 /** Starts the process. Returns 0, or -1 and *error (invalidArgument if already started). */
 TH_EXTERN int th_process_start(th_process *process, th_error **error);

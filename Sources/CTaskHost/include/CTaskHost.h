@@ -12,5 +12,6 @@
 #include "th_ipc.h"
 #include "th_spawn.h"
 #include "th_wait_status.h"
+#include "th_sandbox_support.h"
 
 #endif /* CTASKHOST_H */

@@ -24,7 +24,10 @@
  *   TH_MSG_PLUGINS  server -> host  u32 count, per file: u8 loaded, then either
  *                                    str error, or the descriptor (th_descriptor_check.h)
  *   TH_MSG_SPAWN    host -> server  u32 request, u64 memory limit (0 none),
- *                                    u8 task output (TH_OUTPUT_*), u32 length
+ *                                    u8 task output (TH_OUTPUT_*), the
+ *                                    sandbox: u8 sandboxed, u32 count and str
+ *                                    paths to read, u32 count and str paths
+ *                                    to write (th_sandbox.h); u32 length
  *                                    and bytes of the worker's first requests
  *                                    (a single process's RUN and QUIT), which
  *                                    the server writes into its request pipe
@@ -81,6 +84,9 @@ typedef struct th__worker_page {
     volatile uint64_t finished;  /**< items finished since the worker began */
     volatile uint32_t memory_exhausted; /**< set when the worker died near its memory limit */
     volatile uint32_t reserved;
+    /** Set by a sandboxed worker as it dies of SIGSYS: the name of the
+     *  system call the sandbox stopped (NUL-terminated), else empty. */
+    volatile char forbidden_call[32];
 } th__worker_page;
 
 #define TH_WORKER_PAGE_SIZE 4096

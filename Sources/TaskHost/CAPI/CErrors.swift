@@ -37,6 +37,7 @@ extension TaskHostError.Kind {
         case .invalidArgument: TH_ERR_INVALID_ARGUMENT
         case .pluginError: TH_ERR_PLUGIN
         case .systemError: TH_ERR_SYSTEM
+        case .sandboxViolation: TH_ERR_SANDBOX_VIOLATION
         }
     }
 }

@@ -46,7 +46,8 @@ func th_pool_new_(_ host: OpaquePointer?, _ options: UnsafePointer<th_pool_optio
                             memoryLimit: o.memory_limit == 0 ? nil : o.memory_limit,
                             maxTasksPerChild: o.max_tasks_per_child == 0 ? nil : o.max_tasks_per_child,
                             retries: o.retries,
-                            taskOutput: o.task_output_to_stdout ? .stdout : .stderr)
+                            taskOutput: o.task_output_to_stdout ? .stdout : .stderr,
+                            sandbox: try Sandbox.fromC(o.sandbox))
         return retainedHandle(PoolBox(pool: pool, chunksize: o.chunksize == 0 ? nil : o.chunksize,
                                       deadline: o.deadline == 0 ? nil : o.deadline))
     }

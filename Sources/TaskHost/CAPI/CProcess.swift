@@ -23,11 +23,19 @@ final class ProcessBox: @unchecked Sendable {
 @c(th_process_new) @usableFromInline
 func th_process_new_(_ host: OpaquePointer?, _ task: UnsafePointer<CChar>?, _ args: UnsafePointer<th_value>?, _ arity: Int,
                      _ error: UnsafeMutablePointer<OpaquePointer?>?) -> OpaquePointer? {
+    th_process_new_sandboxed_(host, task, args, arity, nil, error)
+}
+
+@c(th_process_new_sandboxed) @usableFromInline
+func th_process_new_sandboxed_(_ host: OpaquePointer?, _ task: UnsafePointer<CChar>?, _ args: UnsafePointer<th_value>?,
+                               _ arity: Int, _ sandbox: UnsafePointer<th_sandbox>?,
+                               _ error: UnsafeMutablePointer<OpaquePointer?>?) -> OpaquePointer? {
     catching(error, failure: nil) {
         guard let host = box(host, as: HostBox.self) else { throw nullArgument("host") }
         guard let task else { throw nullArgument("the task name") }
         let process = try WorkerProcess(host: host.host, task: String(cString: task),
-                                        arguments: try Value.fromC(args, count: arity), taskOutput: .stdout)
+                                        arguments: try Value.fromC(args, count: arity), taskOutput: .stdout,
+                                        sandbox: try Sandbox.fromC(sandbox))
         return retainedHandle(ProcessBox(process))
     }
 }

@@ -23,6 +23,8 @@ enum DeathAttribution {
         var started: UInt64
         var finished: UInt64
         var memoryExhausted: Bool
+        /// The page's name of the call a sandbox stopped (worker-written: untrusted).
+        var forbiddenCall: [UInt8] = []
         /// The page's `started` count when the chunk was sent.
         var chunkBase: UInt64
         /// The chunk's size, and how many of its results had arrived.
@@ -37,15 +39,19 @@ enum DeathAttribution {
         var retries: Int
         var taskTimeout: Double?
         var memoryLimit: UInt64?
+        /// Whether the workers run in a sandbox (a SIGSYS is then its doing).
+        var sandboxed: Bool
 
-        init(retries: Int = 0, taskTimeout: Double? = nil, memoryLimit: UInt64? = nil) {
+        init(retries: Int = 0, taskTimeout: Double? = nil, memoryLimit: UInt64? = nil, sandboxed: Bool = false) {
             self.retries = retries
             self.taskTimeout = taskTimeout
             self.memoryLimit = memoryLimit
+            self.sandboxed = sandboxed
         }
 
         init(_ config: PoolConfig) {
-            self.init(retries: config.retries, taskTimeout: config.taskTimeout, memoryLimit: config.memoryLimit)
+            self.init(retries: config.retries, taskTimeout: config.taskTimeout, memoryLimit: config.memoryLimit,
+                      sandboxed: config.sandbox != nil)
         }
     }
 
@@ -142,11 +148,12 @@ enum DeathAttribution {
     /// How the death reads in messages.
     static func describe(_ facts: Facts, settings: Settings) -> Death {
         describe(status: facts.status, killReason: facts.killReason, memoryExhausted: facts.memoryExhausted,
-                 settings: settings)
+                 forbiddenCall: facts.forbiddenCall, settings: settings)
     }
 
     /// How a death reads in messages, from its wait status and what the host knows of it.
-    static func describe(status: Int32, killReason: KillReason?, memoryExhausted: Bool, settings: Settings) -> Death {
+    static func describe(status: Int32, killReason: KillReason?, memoryExhausted: Bool, forbiddenCall: [UInt8] = [],
+                         settings: Settings) -> Death {
         switch killReason {
         case .timeout?:
             let seconds = settings.taskTimeout ?? 0
@@ -162,6 +169,11 @@ enum DeathAttribution {
         if th__wait_signaled(status) != 0 {
             let signal = th__wait_signal(status)
             let name = signalName(signal)
+            if signal == SIGSYS && settings.sandboxed {
+                // The sandbox's trap (th_sandbox.h): its handler named the call in the page.
+                let call = Sandbox.callName(forbiddenCall).map { "it called \($0)" } ?? "it made a forbidden system call"
+                return Death(kind: .sandboxViolation, message: "was stopped by the sandbox: \(call)", signal: name)
+            }
             if signal == SIGKILL, let limit = settings.memoryLimit, limit > 0 {
                 return Death(kind: .crashed, message: "was killed by SIGKILL (killed; perhaps by the kernel's out-of-memory killer)",
                              signal: name)

@@ -40,15 +40,17 @@ final class ForkServer {
 
     // MARK: Requests
 
-    /// Asks for a worker. `firstRequests` (a single process's RUN and QUIT)
-    /// are written into its request pipe by the server, after the settings.
-    func spawn(request: UInt32, memoryLimit: UInt64?, taskOutput: TaskOutput,
+    /// Asks for a worker, in `sandbox` if not nil. `firstRequests` (a single
+    /// process's RUN and QUIT) are written into its request pipe by the
+    /// server, after the settings.
+    func spawn(request: UInt32, memoryLimit: UInt64?, taskOutput: TaskOutput, sandbox: Sandbox?,
                firstRequests: UnsafeRawBufferPointer?) throws {
         let frame = FrameBuilder()
         frame.begin(TH_MSG_SPAWN)
         frame.putU32(request)
         frame.putU64(memoryLimit ?? 0)
         frame.putU8(taskOutput == .stdout ? UInt8(TH_OUTPUT_STDOUT) : UInt8(TH_OUTPUT_STDERR))
+        frame.put(sandbox)
         frame.putU32(UInt32(firstRequests?.count ?? 0))
         if let firstRequests { frame.putBytes(firstRequests) }
         frame.end()

@@ -11,6 +11,8 @@ struct PoolConfig: Sendable {
     var retries: Int
     var initializer: (task: TaskInfo, arguments: [Value])?
     var taskOutput: TaskOutput
+    /// The sandbox every worker enters before its first task (paths absolute), or nil.
+    var sandbox: Sandbox? = nil
     /// Replace workers that die or retire (pools do; a single process doesn't).
     var respawn: Bool
 }

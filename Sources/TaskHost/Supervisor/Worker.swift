@@ -22,6 +22,9 @@ struct WorkerPage {
     var finished: UInt64 { th__page_load_finished(page) }
     /// Whether the worker died near its memory limit.
     var memoryExhausted: Bool { th__page_load_memory_exhausted(page) != 0 }
+    /// The system call a sandboxed worker was stopped at, as it wrote it
+    /// (untrusted; read once the worker is dead, see `Sandbox.callName`).
+    var forbiddenCall: [UInt8] { withUnsafeBytes(of: page.pointee.forbidden_call) { Array($0) } }
 
     func release() {
         munmap(UnsafeMutableRawPointer(mutating: page), Int(TH_WORKER_PAGE_SIZE))

@@ -66,7 +66,7 @@ extension Supervisor {
         if let chunk = worker.chunk {
             let facts = DeathAttribution.Facts(
                 pid: worker.pid, status: status, killReason: worker.killReason, started: started, finished: finished,
-                memoryExhausted: memoryExhausted, chunkBase: worker.chunkBase, chunkCount: chunk.count,
+                memoryExhausted: memoryExhausted, forbiddenCall: worker.page.forbiddenCall, chunkBase: worker.chunkBase, chunkCount: chunk.count,
                 received: chunk.received, unexplainedDeathsBefore: pool.unexplainedDeaths)
             let verdict = DeathAttribution.verdict(facts, settings: settings, task: chunk.job.task, item: chunk.item(at:))
             if verdict.unexplained { pool.unexplainedDeaths += 1 }
@@ -81,7 +81,8 @@ extension Supervisor {
         } else if worker.initializing {
             pool.unexplainedDeaths += 1
             let death = DeathAttribution.describe(status: status, killReason: worker.killReason,
-                                                  memoryExhausted: memoryExhausted, settings: settings)
+                                                  memoryExhausted: memoryExhausted,
+                                                  forbiddenCall: worker.page.forbiddenCall, settings: settings)
             let failure = "worker \(worker.pid) \(death.message) while running the initializer"
             worker.initializerFailure = failure
             if pool.unexplainedDeaths >= SupervisorLimits.unexplainedDeathsBeforeBlame {

@@ -24,7 +24,7 @@ extension Supervisor {
             if let first { firstChunks[request] = first }
             do {
                 try server.spawn(request: request, memoryLimit: pool.config.memoryLimit, taskOutput: pool.config.taskOutput,
-                                 firstRequests: first == nil ? nil : requestBuilder.bytes)
+                                 sandbox: pool.config.sandbox, firstRequests: first == nil ? nil : requestBuilder.bytes)
             } catch {
                 serverDied(error as? TaskHostError ?? TaskHostError(.systemError, "\(error)"))
                 return
