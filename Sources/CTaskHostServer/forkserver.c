@@ -113,6 +113,7 @@ static int fork_worker(server *s, fresh_worker *w, const th__sandbox_prepared *s
         int keep[3] = {requests[0], results[1], sandbox ? sandbox->ruleset_fd : -1};
         th__worker_setup(keep, sandbox ? 3 : 2, page);
         if (sandbox) {
+            th__worker_keep_statm();
             char why[256];
             if (th__sandbox_enter(sandbox, page, why, sizeof why) != 0) {
                 /* Never run a task unsandboxed that was meant to be sandboxed. */

@@ -69,7 +69,11 @@ enum { SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0, SCOPE_SIGNAL = 1 << 1 };  /* ABI 6 *
     (READ_RIGHTS | FS_WRITE_FILE | FS_TRUNCATE | FS_MAKE_REG | FS_MAKE_DIR | FS_MAKE_SYM | FS_REMOVE_FILE | \
      FS_REMOVE_DIR | FS_REFER)
 
-/* What every worker may read, sandboxed or not: the libraries it may still
+/* Nothing of /proc: the ruleset is built in the fork server, whose
+ * /proc/self is not the worker's — a rule for it would open the fork
+ * server's environment and memory to its workers. */
+
+/* What every sandboxed worker may read: the libraries it may still
  * load lazily (libgcc_s, NSS and gconv modules), the loader's cache, locale
  * and time-zone data. Missing ones are skipped. */
 static const char *const system_read_paths[] = {
@@ -151,7 +155,6 @@ static int add_rules(const ruleset *set, const th__sandbox_rules *rules, char *e
         allow_all(set, device_read_paths, sizeof device_read_paths / sizeof *device_read_paths, FS_READ_FILE, error,
                   error_size) != 0 ||
         allow(set, "/dev/null", FS_READ_FILE | FS_WRITE_FILE | FS_TRUNCATE, error, error_size) != 0 ||
-        allow(set, "/proc/self", READ_RIGHTS, error, error_size) != 0 || /* its own status, statm, fd links */
         allow_mapped_files(set, error, error_size) != 0)
         return -1;
     if (allow_all(set, (const char *const *)rules->read_paths, rules->read_count, READ_RIGHTS, error, error_size) != 0)

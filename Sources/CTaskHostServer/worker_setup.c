@@ -14,16 +14,19 @@
 /* For the fatal-signal handler, which can only see globals. */
 static th__worker_page *g_page;
 static uint64_t g_memory_limit;
+static int g_statm_fd = -1; /* opened ahead by a worker that will lose /proc (the sandbox) */
+
+void th__worker_keep_statm(void) { g_statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC); }
 
 /* Reports whether the address space is within 1/16 of the limit: the sign
  * that a death was caused by the memory limit. Async-signal-safe. */
 static int near_memory_limit(void) {
     if (!g_memory_limit) return 0;
-    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    int fd = g_statm_fd >= 0 ? g_statm_fd : open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return 0;
     char text[64];
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    if (fd != g_statm_fd) close(fd);
     if (n <= 0) return 0;
     uint64_t pages = 0;
     for (ssize_t i = 0; i < n && text[i] >= '0' && text[i] <= '9'; i++) pages = pages * 10 + (uint64_t)(text[i] - '0');

@@ -109,6 +109,20 @@ struct EscapeWorkspace {
         #expect(values[12] == .int64(2))
     }
 
+    @Test func procIsClosedButTheMemoryLimitIsStillNamed() throws {
+        let pool = try Pool(host: try PluginHost(pluginFiles: [TestSupport.escapePlugin, TestSupport.faultyPlugin]),
+                            processes: 1, memoryLimit: 256 << 20, sandbox: Sandbox())
+        defer { pool.terminate() }
+        // The fork server's /proc entry (its environment, its memory) least of all.
+        for path in ["/proc/self/status", "/proc/\(pool.host.forkServerPID)/environ"] {
+            let error = Supervision.failure(try pool.starmap("escape.attempt", [Self.attempt("read", path)])[0])
+            #expect(error?.message.hasSuffix("cannot open \(path): Permission denied") == true, "\(String(describing: error))")
+        }
+        // The death detector reads /proc/self/statm through a descriptor opened before the sandbox.
+        let eaten = Supervision.failure(try pool.map("faulty.eat", [3])[0])
+        #expect(eaten?.kind == .memoryLimit, "\(String(describing: eaten))")
+    }
+
     @Test func aSandboxedProcessDiesOfSIGSYSWithTheCallNamed() throws {
         let w = try EscapeWorkspace()
         let listener = try LocalTCPListener()

@@ -4,7 +4,7 @@
  *
  *   files      Landlock: read the system's shared libraries, the files the
  *              process has mapped (its plugins and their libraries), locale
- *              and time-zone data, a few devices and its own /proc entry,
+ *              and time-zone data and a few devices (nothing of /proc),
  *              plus each read path; write only beneath each write path.
  *              Anything else fails with EACCES. On Landlock ABI 6 and
  *              later, no signals to processes outside the worker either.

@@ -52,6 +52,12 @@ _Noreturn void th__worker_run(th__plugin_set *set, int request_fd, int result_fd
  */
 void th__worker_setup(const int *keep, int keep_count, th__worker_page *page);
 
+/**
+ * Opens /proc/self/statm for good, for the memory-limit death detector of
+ * a worker about to enter its sandbox (which denies /proc). After setup.
+ */
+void th__worker_keep_statm(void);
+
 /** Applies a worker's settings: its memory limit and where its stdout goes. */
 void th__worker_apply_settings(const th__worker_settings *settings);
 
