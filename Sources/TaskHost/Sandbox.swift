@@ -43,13 +43,17 @@ public struct Sandbox: Sendable, Hashable {
 
     /// Throws a `systemError` naming what this kernel lacks (Landlock, or
     /// seccomp filters that can trap calls) when workers cannot be sandboxed.
-    public static func checkSupport() throws {
+    public static func checkSupport() throws { try support.get() }
+
+    /// The kernel's answer, asked once: it does not change while we run.
+    private static let support: Result<Void, TaskHostError> = {
         var why = [CChar](repeating: 0, count: 256)
         guard th__sandbox_support(&why, why.count) >= 1 else {
             let reason = String(decoding: why.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw TaskHostError(.systemError, "the sandbox needs Landlock and seccomp, and \(reason)")
+            return .failure(TaskHostError(.systemError, "the sandbox needs Landlock and seccomp, and \(reason)"))
         }
-    }
+        return .success(())
+    }()
 
     /// Whether workers can be sandboxed on this kernel.
     public static var isSupported: Bool { (try? checkSupport()) != nil }

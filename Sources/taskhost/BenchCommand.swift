@@ -24,7 +24,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print key, value and unit per line, tab-separated (for bench/compare.sh).")
     var tsv = false
 
-    @Option(help: ArgumentHelp("Run only the workloads whose key starts with this (square, apply, process, image, filter).", valueName: "KEY"))
+    @Option(help: ArgumentHelp("Run only the workloads whose key starts with this (square, apply, process, sandbox, image, filter).", valueName: "KEY"))
     var only: String?
 
     func run() throws {
@@ -97,6 +97,7 @@ struct Benchmarks {
         if ["square_map", "square_values", "square_stream"].contains(where: wanted) { rows += try squareMap() }
         if wanted("apply") { rows += try applyRoundTrip() }
         if wanted("process") { rows += try processStartJoin() }
+        if wanted("sandbox") { rows += try SandboxBenchmarks.workerStart(host, quick: quick) }
         if wanted("image") || wanted("filter") || wanted("contour") || wanted("codec") {
             rows += try ImageBenchmarks(host: host, processes: processes, quick: quick, workdir: workdir).run()
         }
@@ -220,21 +221,29 @@ struct ImageBenchmarks {
         _ = try pool.starmap("imagefilter.transcode", paths.prefix(2).map { [.string($0), .string(out)] })
         // Best of 3 rounds, the two workloads taking turns: a pass over 32 images is short
         // enough for this VM's noise to swing a single measurement by a quarter.
-        var codecSeconds = Double.infinity, contourSeconds = Double.infinity
+        func contour(_ pool: Pool) throws -> Double {
+            try measure {
+                for result in try pool.starmap("imagefilter.filter_image", paths.map {
+                    [.string($0), .string("CONTOUR"), .string(out), .string("same"), .int32(0), .int64(0)]
+                }, chunksize: 1) { _ = try result.get() }
+            }
+        }
+        let sandboxed = try SandboxBenchmarks.imagePool(host, processes: processes, inputs: folder, output: out)
+        defer { sandboxed?.terminate() }
+        if let sandboxed { _ = try contour(sandboxed) } // its warm-up
+        var codecSeconds = Double.infinity, contourSeconds = Double.infinity, sandboxedSeconds = Double.infinity
         for _ in 0..<(quick ? 1 : 3) {
             codecSeconds = min(codecSeconds, try measure {
                 for result in try pool.starmap("imagefilter.transcode", paths.map { [.string($0), .string(out)] }, chunksize: 1) {
                     _ = try result.get()
                 }
             })
-            contourSeconds = min(contourSeconds, try measure {
-                for result in try pool.starmap("imagefilter.filter_image", paths.map {
-                    [.string($0), .string("CONTOUR"), .string(out), .string("same"), .int32(0), .int64(0)]
-                }, chunksize: 1) { _ = try result.get() }
-            })
+            contourSeconds = min(contourSeconds, try contour(pool))
+            if let sandboxed { sandboxedSeconds = min(sandboxedSeconds, try contour(sandboxed)) }
         }
         rows.append(BenchRow(key: "contour_images", workload: "CONTOUR, \(count) photo JPEGs 1920x1080, \(processes) workers",
                              value: Double(count) / contourSeconds, unit: "images/s"))
+        rows.append(SandboxBenchmarks.contourRow(images: count, sandboxedSeconds: sandboxedSeconds, plainSeconds: contourSeconds))
         rows.append(BenchRow(key: "codec_images", workload: "  decode + encode alone, same images",
                              value: Double(count) / codecSeconds, unit: "images/s",
                              note: String(format: "filtering adds %.0f%%", (contourSeconds / codecSeconds - 1) * 100)))
