@@ -32,7 +32,7 @@ public final class Pool: @unchecked Sendable {
         if let t = taskTimeout, !(t > 0) { throw TaskHostError(.invalidArgument, "the task timeout must be positive, got \(t)") }
         if let m = maxTasksPerChild, m < 1 { throw TaskHostError(.invalidArgument, "maxTasksPerChild must be at least 1, got \(m)") }
         guard retries >= 0 else { throw TaskHostError(.invalidArgument, "retries must be 0 or more, got \(retries)") }
-        if sandbox != nil { try Sandbox.checkSupport() }
+        let sandbox = try Sandbox.checked(sandbox)
         var initializerConfig: (task: TaskInfo, arguments: [Value])?
         if let initializer {
             let task = try host.task(named: initializer.task)
@@ -43,7 +43,7 @@ public final class Pool: @unchecked Sendable {
         core = PoolCore(config: PoolConfig(processes: count, taskTimeout: taskTimeout, memoryLimit: memoryLimit,
                                            maxTasksPerChild: maxTasksPerChild, retries: retries,
                                            initializer: initializerConfig, taskOutput: taskOutput,
-                                           sandbox: sandbox?.resolved(), respawn: true))
+                                           sandbox: sandbox, respawn: true))
         let core = self.core
         host.supervisor.perform { [supervisor = host.supervisor] in supervisor.addPool(core) }
     }

@@ -58,13 +58,27 @@ public struct Sandbox: Sendable, Hashable {
     /// Whether workers can be sandboxed on this kernel.
     public static var isSupported: Bool { (try? checkSupport()) != nil }
 
-    /// The same sandbox with every path absolute (from the current directory).
-    func resolved() -> Sandbox {
+    /// The most bytes of paths a sandbox may hold: they travel in every
+    /// spawn request, which must fit one fork-server message.
+    static let pathBytesLimit = 2 << 20
+
+    /// What a pool or process runs in: nil for none; else the sandbox with
+    /// every path absolute (from the current directory), once this kernel is
+    /// known to support it and its paths to fit a spawn request.
+    static func checked(_ sandbox: Sandbox?) throws -> Sandbox? {
+        guard let sandbox else { return nil }
+        try checkSupport()
         let here = FileManager.default.currentDirectoryPath
         func absolute(_ path: String) -> String {
             path.hasPrefix("/") ? path : (here as NSString).appendingPathComponent(path)
         }
-        return Sandbox(allowRead: allowRead.map(absolute), allowWrite: allowWrite.map(absolute))
+        let resolved = Sandbox(allowRead: sandbox.allowRead.map(absolute), allowWrite: sandbox.allowWrite.map(absolute))
+        let bytes = (resolved.allowRead + resolved.allowWrite).reduce(0) { $0 + $1.utf8.count + 5 }
+        guard bytes <= pathBytesLimit else {
+            throw TaskHostError(.invalidArgument,
+                "the sandbox's paths take \(bytes) bytes, more than the \(pathBytesLimit) a worker's spawn request holds; allow their folders instead")
+        }
+        return resolved
     }
 }
 

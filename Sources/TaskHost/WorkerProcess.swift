@@ -36,13 +36,13 @@ public final class WorkerProcess: @unchecked Sendable {
     ///     none); throws `systemError` at once if this kernel can't.
     public init(host: PluginHost, task: String, arguments: [Value] = [], taskOutput: TaskOutput = .stdout,
                 timeout: Double? = nil, memoryLimit: UInt64? = nil, sandbox: Sandbox? = nil) throws {
-        if sandbox != nil { try Sandbox.checkSupport() }
+        let sandbox = try Sandbox.checked(sandbox)
         self.task = try host.task(named: task)
         self.arguments = try self.task.checkArguments(arguments).get()
         self.host = host
         core = PoolCore(config: PoolConfig(processes: 1, taskTimeout: timeout, memoryLimit: memoryLimit,
                                            maxTasksPerChild: nil, retries: 0, initializer: nil,
-                                           taskOutput: taskOutput, sandbox: sandbox?.resolved(), respawn: false))
+                                           taskOutput: taskOutput, sandbox: sandbox, respawn: false))
     }
 
     /// Starts the process. Calling it twice is an error.

@@ -85,7 +85,7 @@ func filterImages(_ host: PluginHost, filter: String, images: [String], outputFo
     }
     let task = try host.task(named: "imagefilter.filter_image")
     // Sandboxed unless told otherwise: the inputs readable, the output folder writable.
-    let sandbox = try options.sandbox.byDefault(allowRead: images, allowWrite: [outputFolder])
+    let sandbox = try options.sandbox.byDefault(allowRead: readableInputs(images), allowWrite: [outputFolder])
     if sandbox != nil {
         // The workers can't make it: only what exists when they start can be allowed.
         do { try FileManager.default.createDirectory(atPath: outputFolder, withIntermediateDirectories: true) }
@@ -133,4 +133,18 @@ func filterImages(_ host: PluginHost, filter: String, images: [String], outputFo
         printError("taskhost: \(failures.count) of \(images.count) image\(images.count == 1 ? "" : "s") failed")
         throw CLIError.itemsFailed
     }
+}
+
+/// What filter's sandbox lets workers read: each input — or, when so many
+/// that their paths would crowd a worker's spawn request (over 1 MiB), the
+/// folders holding them.
+func readableInputs(_ images: [String]) -> [String] {
+    guard images.reduce(0, { $0 + $1.utf8.count }) > 1 << 20 else { return images }
+    var folders: [String] = []
+    var seen = Set<String>()
+    for image in images {
+        let folder = (image as NSString).deletingLastPathComponent
+        if seen.insert(folder).inserted { folders.append(folder.isEmpty ? "." : folder) }
+    }
+    return folders
 }

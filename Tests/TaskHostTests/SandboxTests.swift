@@ -137,6 +137,32 @@ struct EscapeWorkspace {
         #expect(error?.message.contains("was stopped by the sandbox: it called socket while running escape.attempt(") == true)
     }
 
+    @Test func applyOnAWarmPoolThrowsTheViolation() throws {
+        let w = try EscapeWorkspace()
+        let pool = try Pool(host: try w.host(), processes: 1, sandbox: w.sandbox)
+        defer { pool.terminate() }
+        #expect(try pool.apply("escape.attempt", Self.attempt("echo", "4")) == .int64(4)) // warm: the direct path
+        #expect {
+            try pool.apply("escape.attempt", Self.attempt("fork"))
+        } throws: { error in
+            guard let error = error as? TaskHostError else { return false }
+            return error.kind == .sandboxViolation
+                && Supervision.matches(error.message, "worker [0-9]+ was stopped by the sandbox: it called clone while running "
+                                       + Supervision.escaped("escape.attempt(\"fork\", \"\")"))
+        }
+        #expect(try pool.apply("escape.attempt", Self.attempt("echo", "5")) == .int64(5))
+    }
+
+    @Test func pathsThatCannotFitASpawnRequestAreRefused() throws {
+        let paths = Array(repeating: "/" + String(repeating: "x", count: 250), count: 9000)
+        #expect {
+            _ = try Pool(host: try EscapeWorkspace().host(), processes: 1, sandbox: Sandbox(allowRead: paths))
+        } throws: { error in
+            (error as? TaskHostError)?.kind == .invalidArgument
+                && (error as? TaskHostError)?.message.hasSuffix("allow their folders instead") == true
+        }
+    }
+
     @Test func relativePathsAreTakenFromTheCurrentDirectory() throws {
         let w = try EscapeWorkspace()
         let here = FileManager.default.currentDirectoryPath
