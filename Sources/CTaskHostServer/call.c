@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-enum { SHAPE_FFI = 0, SHAPE_I64_I64, SHAPE_F64_F64, SHAPE_VOID_VOID, SHAPE_I64_I64_I64 };
+enum { SHAPE_FFI = 0, SHAPE_I64_I64, SHAPE_F64_F64, SHAPE_VOID_VOID, SHAPE_I64_I64_I64, SHAPE_CTX_I64_I64 };
 
 static ffi_type *ffi_type_of(th_type type) {
     switch (type) {
@@ -21,8 +21,13 @@ static ffi_type *ffi_type_of(th_type type) {
 }
 
 static int direct_shape(const th_task *task) {
-    if (task->flags & TH_TASK_CONTEXT) return SHAPE_FFI;
     const th_param *p = task->params;
+    if (task->flags & TH_TASK_CONTEXT) {
+        /* (context, int64) -> int64: a checked integer task such as square. It
+           has no packed loop (an item may fail), but skips libffi per item. */
+        if (task->param_count == 1 && task->result == TH_INT64 && p[0].type == TH_INT64) return SHAPE_CTX_I64_I64;
+        return SHAPE_FFI;
+    }
     if (task->param_count == 1 && task->result == TH_INT64 && p[0].type == TH_INT64) return SHAPE_I64_I64;
     if (task->param_count == 1 && task->result == TH_DOUBLE && p[0].type == TH_DOUBLE) return SHAPE_F64_F64;
     if (task->param_count == 0 && task->result == TH_VOID) return SHAPE_VOID_VOID;
@@ -47,9 +52,12 @@ int th__call_prepare(th__call *call, const th_task *task) {
     return 0;
 }
 
-static bool call_direct(const th__call *call, const th__wire_value *args, th__wire_value *result) {
+static bool call_direct(const th__call *call, const th__wire_value *args, th_context *context, th__wire_value *result) {
     th_function f = call->task->function;
     switch (call->shape) {
+    case SHAPE_CTX_I64_I64:
+        result->u.i64 = ((int64_t (*)(th_context *, int64_t))(void (*)(void))f)(context, args[0].u.i64);
+        return true;
     case SHAPE_I64_I64:
         result->u.i64 = ((int64_t (*)(int64_t))(void (*)(void))f)(args[0].u.i64);
         return true;
@@ -124,7 +132,7 @@ void th__call_invoke(const th__call *call, const th__wire_value *args, th_contex
     memset(result, 0, sizeof *result);
     result->type = (uint8_t)task->result;
     *owned = NULL;
-    if (call_direct(call, args, result)) return;
+    if (call_direct(call, args, context, result)) return;
 
     /* Storage for each C argument; libffi takes pointers to it. */
     union slot {

@@ -56,7 +56,8 @@ extension Pool {
     /// `(Argument) -> Output`. With no `chunksize`, Python's rule capped at
     /// 65,536 items per chunk.
     public func map<Argument: PackedScalar, Output: PackedScalar>(
-        _ task: String, _ arguments: [Argument], as output: Output.Type, chunksize: Int? = nil, deadline: Double? = nil
+        _ task: some TaskReference, _ arguments: [Argument], as output: Output.Type, chunksize: Int? = nil,
+        deadline: Double? = nil
     ) throws -> PackedResults<Output> {
         let info = try packedTask(task, parameters: [Argument.valueType], result: Output.valueType)
         return try arguments.withUnsafeBytes { column in
@@ -70,7 +71,7 @@ extension Pool {
     ///
     ///     let sums = try pool.starmap("mathx.add", xs, ys, as: Int64.self)
     public func starmap<each Argument: PackedScalar, Output: PackedScalar>(
-        _ task: String, _ columns: repeat [each Argument], as output: Output.Type, chunksize: Int? = nil,
+        _ task: some TaskReference, _ columns: repeat [each Argument], as output: Output.Type, chunksize: Int? = nil,
         deadline: Double? = nil
     ) throws -> PackedResults<Output> {
         var types: [ValueType] = []
@@ -100,8 +101,8 @@ extension Pool {
     private static func stride<T: PackedScalar>(of _: [T]) -> Int { MemoryLayout<T>.stride }
 
     /// The task, checked to take exactly `parameters` and return `result`.
-    private func packedTask(_ name: String, parameters: [ValueType], result: ValueType) throws -> TaskInfo {
-        let info = try host.task(named: name)
+    private func packedTask(_ task: some TaskReference, parameters: [ValueType], result: ValueType) throws -> TaskInfo {
+        let info = try task.resolve(in: host)
         let declared = info.parameters.map(\.type)
         guard declared == parameters else {
             throw TaskHostError(.invalidArgument,

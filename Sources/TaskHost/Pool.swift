@@ -4,6 +4,23 @@ import Foundation
 /// `map`, `starmap` and `apply` run tasks in the workers and return each
 /// item's result in input order. A worker that crashes, exits, hangs or runs
 /// out of memory fails only the item it was running; the pool replaces it.
+///
+/// A task is a `TaskReference`: its name (`"square"`, `"text.upper"`), or a
+/// `TaskInfo` from `host.task(named:)` to look it up once for many calls.
+/// Every error TaskHost throws is a `TaskHostError`; catch it by type to
+/// read its fields:
+///
+///     do {
+///         _ = try pool.apply("faulty.segv", [3])
+///     } catch let error as TaskHostError {
+///         print(error.kind, error.signal ?? "", error.detail)   // crashed SIGSEGV was killed by …
+///     }
+///
+/// (Typed throws would let `catch { error.kind }` compile, but Swift 6.3's
+/// compiler crashes on `catch let e as T` and `catch where` clauses over a
+/// typed error, the patterns most code has; so the API throws untyped.)
+/// A failed *item* of `map` is not thrown: it stands at its position as
+/// `.failure(TaskHostError)`, and `try result.get()` throws it typed.
 // @unchecked Sendable: immutable after init; `core` is confined to the supervisor thread (reached through `perform`).
 public final class Pool: @unchecked Sendable {
     /// The host whose plugins this pool runs.
@@ -59,8 +76,18 @@ public final class Pool: @unchecked Sendable {
     /// Runs `task` once per argument; results in input order.
     /// Values that already have the parameter's type of a fixed-size
     /// signature travel packed (see `map(_:_:as:)`), with the same results.
-    public func map(_ task: String, _ arguments: [Value], chunksize: Int? = nil, deadline: Double? = nil) throws -> [TaskResult] {
-        let info = try host.task(named: task)
+    ///
+    /// - Parameters:
+    ///   - task: the task's name or `TaskInfo`; it must take one parameter.
+    ///   - arguments: one value per item (`[Value]`, or `[Int]`, `[Double]`,
+    ///     `[String]`, … — see `ValueConvertible`).
+    ///   - chunksize: items per message to a worker (default: Python's rule).
+    ///   - deadline: seconds from now after which unfinished items fail with `cancelled`.
+    /// - Throws: `invalidArgument` for an unknown task or a bad chunksize;
+    ///   a bad argument fails only its own item.
+    public func map(_ task: some TaskReference, _ arguments: [Value], chunksize: Int? = nil,
+                    deadline: Double? = nil) throws -> [TaskResult] {
+        let info = try task.resolve(in: host)
         if info.parameters.count == 1,
            let results = try packedValues(info, rows: arguments.count, chunksize: chunksize, deadline: deadline,
                                           value: { row, _ in arguments[row] }) {
@@ -72,24 +99,32 @@ public final class Pool: @unchecked Sendable {
             position += 1
             return arguments[position - 1]
         }
-        return try collect(task, source, count: arguments.count, chunksize: chunksize, deadline: deadline)
+        return try collect(info, source, count: arguments.count, chunksize: chunksize, deadline: deadline)
+    }
+
+    /// `map` over Swift values: `pool.map("square", Array(1...10))`.
+    public func map<T: ValueConvertible>(_ task: some TaskReference, _ arguments: [T], chunksize: Int? = nil,
+                                         deadline: Double? = nil) throws -> [TaskResult] {
+        try map(task, arguments.map(\.taskHostValue), chunksize: chunksize, deadline: deadline)
     }
 
     /// Runs `task` once per argument list; results in input order.
-    public func starmap(_ task: String, _ argumentLists: [[Value]], chunksize: Int? = nil, deadline: Double? = nil) throws -> [TaskResult] {
-        let info = try host.task(named: task)
+    /// Options and errors as `map`.
+    public func starmap(_ task: some TaskReference, _ argumentLists: [[Value]], chunksize: Int? = nil,
+                        deadline: Double? = nil) throws -> [TaskResult] {
+        let info = try task.resolve(in: host)
         if argumentLists.allSatisfy({ $0.count == info.parameters.count }),
            let results = try packedValues(info, rows: argumentLists.count, chunksize: chunksize, deadline: deadline,
                                           value: { row, column in argumentLists[row][column] }) {
             return results
         }
-        return try collect(task, SequenceSource(AnyIterator(argumentLists.makeIterator())), count: argumentLists.count,
-                    chunksize: chunksize, deadline: deadline)
+        return try collect(info, SequenceSource(AnyIterator(argumentLists.makeIterator())), count: argumentLists.count,
+                           chunksize: chunksize, deadline: deadline)
     }
 
     /// Runs a known number of items and gathers their results in input order.
-    private func collect(_ task: String, _ source: JobSource, count: Int, chunksize: Int?, deadline: Double?) throws -> [TaskResult] {
-        let info = try host.task(named: task)
+    private func collect(_ info: TaskInfo, _ source: JobSource, count: Int, chunksize: Int?,
+                         deadline: Double?) throws -> [TaskResult] {
         let size = chunksize ?? defaultChunksize(for: count)
         guard size >= 1 else { throw TaskHostError(.invalidArgument, "chunksize must be at least 1, got \(size)") }
         return gather(info, source, count: count, chunksize: size, deadline: deadline)
@@ -108,10 +143,16 @@ public final class Pool: @unchecked Sendable {
         return collector.results.map { $0 ?? .failure(TaskHostError(.cancelled, "not run")) }
     }
 
-    /// Runs one call in a worker and returns its value, or throws its error.
+    /// Runs one call in a worker and returns its value, or throws its error
+    /// (the item's failure too: `crashed`, `taskError`, …).
     /// When a worker is idle, the calling thread talks to it directly.
-    public func apply(_ task: String, _ arguments: [Value] = []) throws -> Value {
-        try applyResult(try host.task(named: task), arguments, deadline: nil).get()
+    public func apply(_ task: some TaskReference, _ arguments: [Value] = []) throws -> Value {
+        try applyResult(try task.resolve(in: host), arguments, deadline: nil).get()
+    }
+
+    /// `apply` with Swift values: `pool.apply("square", [n])` for an `n: Int`.
+    public func apply<T: ValueConvertible>(_ task: some TaskReference, _ arguments: [T]) throws -> Value {
+        try apply(task, arguments.map(\.taskHostValue))
     }
 
     /// One call's outcome, a bad argument included, as a result.
@@ -123,6 +164,7 @@ public final class Pool: @unchecked Sendable {
         }
         let item = ItemRun(index: 0, arguments: Arguments(checked), attempts: 1)
         if deadline == nil, let result = DirectCall(pool: core, supervisor: host.supervisor, task: info, item: item).run() {
+            if case .failure(let error) = result { return .failure(error.located(task: info.qualifiedName, item: 0)) }
             return result
         }
         // Chunks of 2 for one item: the source's end is seen with it.
@@ -140,58 +182,68 @@ public final class Pool: @unchecked Sendable {
 
     /// Streams `task` over argument lists, in input order, as results arrive
     /// (Python's `imap`). The sequence is read lazily on the pool's supervisor
-    /// thread, never materialised; at most `backlog` results wait for you
+    /// thread, never materialised — hence `Sendable`: a `lazy.map` closure
+    /// written on the main actor or in an actor runs on that thread, so it
+    /// must not touch isolated state. At most `backlog` results wait for you
     /// before the pool pauses. With no `chunksize`, chunks adapt: they grow
     /// while items are quick and shrink when they are slow.
     @inlinable
-    public func imap<S: Sequence>(_ task: String, _ argumentLists: S, chunksize: Int? = nil, deadline: Double? = nil,
-                                  backlog: Int? = nil) throws -> ResultStream where S.Element == [Value] {
+    public func imap<S: Sequence & Sendable>(_ task: some TaskReference, _ argumentLists: S, chunksize: Int? = nil,
+                                             deadline: Double? = nil, backlog: Int? = nil) throws -> ResultStream
+        where S.Element == [Value]
+    {
         // The closure is compiled where the sequence's type is known: no generic dispatch per item.
         var iterator = argumentLists.makeIterator()
-        return try streamLists(task, next: { iterator.next() }, ordered: true, chunksize: chunksize,
+        return try streamLists(try task.resolve(in: host), next: { iterator.next() }, ordered: true, chunksize: chunksize,
                                deadline: deadline, backlog: backlog)
     }
 
-    /// Streams a one-parameter task over single values, in input order: the
-    /// cheapest way to stream a large map.
+    /// Streams a one-parameter task over single values (`Value`s, or Swift
+    /// values such as `1...1_000_000`), in input order: the cheapest way to
+    /// stream a large map. Read as `imap(_:_:)` reads its sequence.
     @inlinable
-    public func imap<S: Sequence>(_ task: String, values: S, ordered: Bool = true, chunksize: Int? = nil,
-                                  deadline: Double? = nil, backlog: Int? = nil) throws -> ResultStream where S.Element == Value {
+    public func imap<S: Sequence & Sendable>(_ task: some TaskReference, values: S, ordered: Bool = true,
+                                             chunksize: Int? = nil, deadline: Double? = nil,
+                                             backlog: Int? = nil) throws -> ResultStream
+        where S.Element: ValueConvertible
+    {
         var iterator = values.makeIterator()
-        return try streamValues(task, next: { iterator.next() }, ordered: ordered, chunksize: chunksize,
-                                deadline: deadline, backlog: backlog)
+        return try streamValues(try task.resolve(in: host), next: { iterator.next()?.taskHostValue }, ordered: ordered,
+                                chunksize: chunksize, deadline: deadline, backlog: backlog)
     }
 
     @usableFromInline
-    func streamLists(_ task: String, next: @escaping () -> [Value]?, ordered: Bool, chunksize: Int?, deadline: Double?,
+    func streamLists(_ info: TaskInfo, next: @escaping () -> [Value]?, ordered: Bool, chunksize: Int?, deadline: Double?,
                      backlog: Int?) throws -> ResultStream {
-        try stream(task, SequenceSource(next: next), ordered: ordered, chunksize: chunksize, deadline: deadline, backlog: backlog)
+        try stream(info, SequenceSource(next: next), ordered: ordered, chunksize: chunksize, deadline: deadline, backlog: backlog)
     }
 
     @usableFromInline
-    func streamValues(_ task: String, next: @escaping () -> Value?, ordered: Bool, chunksize: Int?, deadline: Double?,
+    func streamValues(_ info: TaskInfo, next: @escaping () -> Value?, ordered: Bool, chunksize: Int?, deadline: Double?,
                       backlog: Int?) throws -> ResultStream {
-        try stream(task, SingleValueSource(next: next), ordered: ordered, chunksize: chunksize, deadline: deadline, backlog: backlog)
+        try stream(info, SingleValueSource(next: next), ordered: ordered, chunksize: chunksize, deadline: deadline, backlog: backlog)
     }
 
     /// As `imap`, but results come as they finish (Python's `imap_unordered`).
     @inlinable
-    public func imapUnordered<S: Sequence>(_ task: String, _ argumentLists: S, chunksize: Int? = nil,
-                                           deadline: Double? = nil, backlog: Int? = nil) throws -> ResultStream
-        where S.Element == [Value]
+    public func imapUnordered<S: Sequence & Sendable>(_ task: some TaskReference, _ argumentLists: S, chunksize: Int? = nil,
+                                                      deadline: Double? = nil, backlog: Int? = nil) throws
+        -> ResultStream where S.Element == [Value]
     {
         var iterator = argumentLists.makeIterator()
-        return try streamLists(task, next: { iterator.next() }, ordered: false, chunksize: chunksize,
+        return try streamLists(try task.resolve(in: host), next: { iterator.next() }, ordered: false, chunksize: chunksize,
                                deadline: deadline, backlog: backlog)
     }
 
     /// Streams `task` over an asynchronous sequence of argument lists, read as
     /// the pool needs them. An error thrown by the sequence ends the input.
-    public func imap<S: AsyncSequence & Sendable>(_ task: String, _ argumentLists: S, ordered: Bool = true,
+    public func imap<S: AsyncSequence & Sendable>(_ task: some TaskReference, _ argumentLists: S, ordered: Bool = true,
                                                   chunksize: Int? = nil, deadline: Double? = nil,
-                                                  backlog: Int? = nil) throws -> ResultStream where S.Element == [Value] {
+                                                  backlog: Int? = nil) throws -> ResultStream
+        where S.Element == [Value]
+    {
         let channel = ChannelSource(capacity: 4096)
-        let stream = try self.stream(task, channel, ordered: ordered, chunksize: chunksize, deadline: deadline, backlog: backlog)
+        let stream = try self.stream(try task.resolve(in: host), channel, ordered: ordered, chunksize: chunksize, deadline: deadline, backlog: backlog)
         Task.detached {
             do {
                 for try await arguments in argumentLists {
@@ -206,15 +258,14 @@ public final class Pool: @unchecked Sendable {
     /// Streams `task` over argument lists that a producer pushes into
     /// `channel` from any thread (the CLI reads stdin this way); call
     /// `channel.close()` after the last one.
-    public func imap(_ task: String, channel: ChannelSource, ordered: Bool = true, chunksize: Int? = nil,
+    public func imap(_ task: some TaskReference, channel: ChannelSource, ordered: Bool = true, chunksize: Int? = nil,
                      deadline: Double? = nil, backlog: Int? = nil) throws -> ResultStream {
-        try stream(task, channel, ordered: ordered, chunksize: chunksize, deadline: deadline, backlog: backlog)
+        try stream(try task.resolve(in: host), channel, ordered: ordered, chunksize: chunksize, deadline: deadline, backlog: backlog)
     }
 
-    private func stream(_ task: String, _ source: JobSource, ordered: Bool, chunksize: Int?, deadline: Double?,
+    private func stream(_ info: TaskInfo, _ source: JobSource, ordered: Bool, chunksize: Int?, deadline: Double?,
                         backlog: Int?) throws -> ResultStream {
         if let chunksize, chunksize < 1 { throw TaskHostError(.invalidArgument, "chunksize must be at least 1, got \(chunksize)") }
-        let info = try host.task(named: task)
         let capacity = backlog ?? max(4096, processes * 1024)
         let buffer = ResultBuffer(ordered: ordered, capacity: capacity)
         let supervisor = host.supervisor
@@ -233,12 +284,14 @@ public final class Pool: @unchecked Sendable {
     }
 
     /// Starts one call and returns at once (Python's `apply_async`).
-    public func applyAsync(_ task: String, _ arguments: [Value] = []) throws -> AsyncResult {
+    public func applyAsync(_ task: some TaskReference, _ arguments: [Value] = []) throws -> AsyncResult {
         AsyncResult(stream: try imap(task, [arguments], chunksize: 1))
     }
 
     /// `map` without blocking a thread.
-    public func mapAsync(_ task: String, _ arguments: [Value], chunksize: Int? = nil, deadline: Double? = nil) async throws -> [TaskResult] {
+    public func mapAsync<T: ValueConvertible>(_ task: some TaskReference, _ arguments: [T], chunksize: Int? = nil,
+                                              deadline: Double? = nil) async throws -> [TaskResult] {
+        let arguments = arguments.map(\.taskHostValue)
         let stream = try imap(task, arguments.lazy.map { [$0] }, chunksize: chunksize ?? defaultChunksize(for: arguments.count),
                               deadline: deadline, backlog: max(1, arguments.count))
         var results = [TaskResult?](repeating: nil, count: arguments.count)

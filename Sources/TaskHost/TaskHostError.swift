@@ -1,3 +1,5 @@
+import Foundation
+
 /// The one error type of TaskHost: what failed, named by kind, with the facts.
 ///
 /// Per-item failures use the kinds `crashed`, `exited`, `timedOut`,
@@ -33,14 +35,16 @@ public struct TaskHostError: Error, Sendable, Hashable, CustomStringConvertible 
 
     /// The facts live in one shared box, so a result that carries an error
     /// stays small and cheap to copy (copy-on-write keeps it a value).
-    /// `@unchecked Sendable`: mutated only while uniquely referenced
-    /// (copy-on-write), so no two threads ever share a mutable box.
+    // @unchecked Sendable: never mutated once shared (`unique()` copies first).
     private final class Storage: @unchecked Sendable {
         var kind: Kind
         var message: String
         var signal: String?
         var code: Int?
         var attempts: Int?
+        var task: String?
+        var item: Int?
+        var detail: String?
         init(kind: Kind, message: String, signal: String?, code: Int?, attempts: Int?) {
             self.kind = kind
             self.message = message
@@ -48,7 +52,13 @@ public struct TaskHostError: Error, Sendable, Hashable, CustomStringConvertible 
             self.code = code
             self.attempts = attempts
         }
-        func copy() -> Storage { Storage(kind: kind, message: message, signal: signal, code: code, attempts: attempts) }
+        func copy() -> Storage {
+            let copy = Storage(kind: kind, message: message, signal: signal, code: code, attempts: attempts)
+            copy.task = task
+            copy.item = item
+            copy.detail = detail
+            return copy
+        }
     }
 
     private var storage: Storage
@@ -83,12 +93,52 @@ public struct TaskHostError: Error, Sendable, Hashable, CustomStringConvertible 
         get { storage.attempts }
         set { unique().attempts = newValue }
     }
-
-    /// Makes an error.
-    public init(_ kind: Kind, _ message: String, signal: String? = nil, code: Int? = nil, attempts: Int? = nil) {
-        storage = Storage(kind: kind, message: message, signal: signal, code: code, attempts: attempts)
+    /// The task the failed item ran (`PLUGIN.TASK`), for a per-item failure.
+    public var task: String? {
+        get { storage.task }
+        set { unique().task = newValue }
+    }
+    /// The failed item's position in its call (0-based), for a per-item failure.
+    public var item: Int? {
+        get { storage.item }
+        set { unique().item = newValue }
+    }
+    /// What went wrong, without the context `message` adds: the plugin's own
+    /// words for `taskError` (`cannot identify image file 'x.jpg'`), the
+    /// death for `crashed` (`was killed by SIGSEGV (segmentation fault)`).
+    /// The message itself when there is no context to take away.
+    public var detail: String {
+        get { storage.detail ?? storage.message }
+        set { unique().detail = newValue }
     }
 
+    /// Makes an error.
+    ///
+    /// - Parameters:
+    ///   - kind: what kind of failure this is.
+    ///   - message: the whole sentence, context included.
+    ///   - detail: the failure without its context (default: `message`).
+    ///   - task: the task of the failed item (`PLUGIN.TASK`).
+    ///   - item: the failed item's position in its call.
+    public init(_ kind: Kind, _ message: String, signal: String? = nil, code: Int? = nil, attempts: Int? = nil,
+                detail: String? = nil, task: String? = nil, item: Int? = nil) {
+        storage = Storage(kind: kind, message: message, signal: signal, code: code, attempts: attempts)
+        storage.detail = detail
+        storage.task = task
+        storage.item = item
+    }
+
+    /// This error, marked as the failure of `item` of `task` (fields already set are kept).
+    func located(task: String, item: Int) -> TaskHostError {
+        if self.item == item && self.task == task { return self }
+        var copy = self
+        if copy.task == nil { copy.task = task }
+        if copy.item == nil { copy.item = item }
+        return copy
+    }
+
+    /// Equal when kind, message, signal, code and attempts are: `task`,
+    /// `item` and `detail` are parts of what the message already says.
     public static func == (a: TaskHostError, b: TaskHostError) -> Bool {
         a.kind == b.kind && a.message == b.message && a.signal == b.signal && a.code == b.code && a.attempts == b.attempts
     }
@@ -101,5 +151,12 @@ public struct TaskHostError: Error, Sendable, Hashable, CustomStringConvertible 
         hasher.combine(attempts)
     }
 
+    /// `crashed: worker 4242 was killed by SIGSEGV (segmentation fault) while running faulty.segv(3)`.
     public var description: String { "\(kind.rawValue): \(message)" }
+}
+
+/// `error.localizedDescription` is the description, not Foundation's
+/// "The operation could not be completed".
+extension TaskHostError: LocalizedError {
+    public var errorDescription: String? { description }
 }

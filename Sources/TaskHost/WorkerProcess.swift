@@ -34,10 +34,10 @@ public final class WorkerProcess: @unchecked Sendable {
     ///   - memoryLimit: bytes of address space (`RLIMIT_AS`).
     ///   - sandbox: the sandbox the process enters before the task (nil:
     ///     none); throws `systemError` at once if this kernel can't.
-    public init(host: PluginHost, task: String, arguments: [Value] = [], taskOutput: TaskOutput = .stdout,
+    public init(host: PluginHost, task: some TaskReference, arguments: [Value] = [], taskOutput: TaskOutput = .stdout,
                 timeout: Double? = nil, memoryLimit: UInt64? = nil, sandbox: Sandbox? = nil) throws {
         let sandbox = try Sandbox.checked(sandbox)
-        self.task = try host.task(named: task)
+        self.task = try task.resolve(in: host)
         self.arguments = try self.task.checkArguments(arguments).get()
         self.host = host
         core = PoolCore(config: PoolConfig(processes: 1, taskTimeout: timeout, memoryLimit: memoryLimit,

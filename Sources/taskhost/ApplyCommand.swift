@@ -19,14 +19,16 @@ struct ApplyCommand: TakesItems {
         try runReportingErrors {
             let host = try self.host.makeHost()
             let task = try host.task(named: self.task)
-            let values = try parseArguments(arguments, for: task)
+            let values = try task.parseArguments(arguments).get()
             var options = self.pool
             if options.processes == nil { options.processes = 1 }
             let pool = try options.makePool(host)
-            let result = try pool.starmap(task.qualifiedName, [values], chunksize: 1, deadline: options.deadline)[0]
+            let result = try pool.starmap(task, [values], chunksize: 1, deadline: options.deadline)[0]
             pool.close()
             print(JSON.encode(result))
-            try summarizeFailures([(0, result)])
+            var failures = FailureSummary()
+            if case .failure(let error) = result { failures.add(error, at: 0) }
+            try failures.report(total: 1)
         }
     }
 }

@@ -44,7 +44,7 @@ struct DemoCommand: ParsableCommand {
         try FileManager.default.createDirectory(atPath: samples, withIntermediateDirectories: true)
         let pool = try Pool(host: host, processes: 2)
         let specs: [(String, Int32, Int32)] = [("image1.jpg", 640, 480), ("image2.jpg", 800, 600), ("image3.png", 512, 384)]
-        let made = try pool.starmap(make.qualifiedName, specs.enumerated().map { i, spec in
+        let made = try pool.starmap(make, specs.enumerated().map { i, spec in
             [.string(samples + "/" + spec.0), .int32(spec.1), .int32(spec.2), .int64(Int64(i + 1))]
         })
         pool.close()

@@ -95,24 +95,28 @@ func filterImages(_ host: PluginHost, filter: String, images: [String], outputFo
     // Check the filter once, so a typo is one line, not one error per image.
     if let check = try? host.task(named: "imagefilter.check_filter") {
         do {
-            _ = try pool.apply(check.qualifiedName, [.string(filter)])
+            _ = try pool.apply(check, [.string(filter)])
         } catch let error as TaskHostError where error.kind == .taskError {
-            let message = error.message.components(separatedBy: "): ").dropFirst().joined(separator: "): ")
-            throw CLIError.usage(message.isEmpty ? error.message : message)
+            // A bad filter: the plugin's own words, as a usage error.
+            throw CLIError.usage(error.detail)
         }
     }
     let argumentLists: [[Value]] = images.map {
         [.string($0), .string(filter), .string(outputFolder), .string(format), .int32(quality), .int64(maxPixels)]
     }
     fflush(nil) // our own lines first: the workers write straight to the same stdout
-    let stream = try pool.imapUnordered(task.qualifiedName, argumentLists, chunksize: 1, deadline: options.deadline)
+    let stream = try pool.imapUnordered(task, argumentLists, chunksize: 1, deadline: options.deadline)
     let interrupts = InterruptHandler { stream.cancel() }
     let progress = ProgressBar(total: images.count)
-    var failures: [(Int, TaskHostError)] = []
+    var failures = FailureSummary(noun: "image")
     var done = 0
     for item in stream {
         done += 1
-        if case .failure(let error) = item.result { failures.append((item.index, error)) }
+        if case .failure(let error) = item.result {
+            // The plugin's own words name the file; a crash or timeout needs the full message.
+            failures.add(error, at: item.index, label: images[item.index],
+                         text: error.kind == .taskError ? error.detail : nil)
+        }
         progress.update(done)
     }
     progress.finish()
@@ -120,19 +124,7 @@ func filterImages(_ host: PluginHost, filter: String, images: [String], outputFo
     pool.join()
     print("Image processing finished")
     withExtendedLifetime(interrupts) {}
-    for (index, error) in failures.sorted(by: { $0.0 < $1.0 }) {
-        // The plugin's own messages name the file; a crash or timeout needs the call to say which.
-        let call = "\(task.qualifiedName)("
-        if error.kind == .taskError, error.message.hasPrefix(call), let end = error.message.range(of: "): ") {
-            printError("taskhost: \(error.message[end.upperBound...])")
-        } else {
-            printError("taskhost: \(images[index]) failed (\(error.kind.rawValue)): \(error.message)")
-        }
-    }
-    if !failures.isEmpty {
-        printError("taskhost: \(failures.count) of \(images.count) image\(images.count == 1 ? "" : "s") failed")
-        throw CLIError.itemsFailed
-    }
+    try failures.report(total: images.count)
 }
 
 /// What filter's sandbox lets workers read: each input — or, when so many

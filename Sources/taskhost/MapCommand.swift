@@ -35,25 +35,20 @@ struct MapCommand: TakesItems {
             var total: Int?
             if arguments == ["-"] {
                 let channel = ChannelSource()
-                stream = try pool.imap(task.qualifiedName, channel: channel, ordered: !output.unordered,
+                stream = try pool.imap(task, channel: channel, ordered: !output.unordered,
                                        chunksize: self.pool.chunksize, deadline: self.pool.deadline)
-                let parameter = task.parameters[0], name = task.qualifiedName
                 readLines(into: channel) { line, number in
-                    guard let value = Value.parse(line, as: parameter.type) else {
-                        return .failure(TaskHostError(.invalidArgument,
-                            "line \(number): \(name): parameter '\(parameter.name)' expects \(parameter.type), got '\(line)'"))
+                    task.parseArguments([line]).mapError { error in
+                        TaskHostError(error.kind, "line \(number): \(error.message)", detail: error.message)
                     }
-                    return .success([value])
                 }
             } else {
                 // Command-line values are checked before any worker runs.
-                let values = try arguments.map { try parseArguments([$0], for: task)[0] }
+                let values = try arguments.map { try task.parseArguments([$0]).get()[0] }
                 total = values.count
                 let chunksize = self.pool.chunksize ?? pool.defaultChunksize(for: values.count)
-                let items = values.lazy.map { [$0] }
-                stream = output.unordered
-                    ? try pool.imapUnordered(task.qualifiedName, items, chunksize: chunksize, deadline: self.pool.deadline)
-                    : try pool.imap(task.qualifiedName, items, chunksize: chunksize, deadline: self.pool.deadline)
+                stream = try pool.imap(task, values: values, ordered: !output.unordered, chunksize: chunksize,
+                                       deadline: self.pool.deadline)
             }
             try printStream(stream, total: total, jsonl: output.jsonl)
             pool.close()

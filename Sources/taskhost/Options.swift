@@ -9,18 +9,8 @@ struct HostOptions: ParsableArguments {
     @Flag(name: .long, help: "Say which plugin files were skipped or shadowed.")
     var verbose = false
 
-    @Option(name: .customLong("load-timeout"),
-            help: ArgumentHelp("Refuse a plugin file that takes longer than this to load (default: 10).", valueName: "SECONDS"))
-    var loadTimeout: Double = PluginHost.defaultLoadTimeout
-
-    func validate() throws {
-        guard loadTimeout > 0 else { throw ValidationError("--load-timeout must be a positive number of seconds, not '\(loadTimeout)'") }
-    }
-
     func makeHost() throws -> PluginHost {
-        let host = try PluginHost(pluginFiles: pluginFiles, loadTimeout: loadTimeout)
-        // Plugin files that misbehaved while loading are always worth a line.
-        for warning in host.catalog.warnings { printError("taskhost: \(warning)") }
+        let host = try PluginHost(pluginFiles: pluginFiles)
         if verbose { for note in host.catalog.notes { printError("taskhost: \(note)") } }
         return host
     }
@@ -88,7 +78,7 @@ struct PoolOptions: ParsableArguments {
         var initializerSpec: (task: String, arguments: [Value])?
         if let name = initializer {
             let task = try host.task(named: name)
-            initializerSpec = (name, try parseArguments(initializerArguments, for: task))
+            initializerSpec = (task.qualifiedName, try task.parseArguments(initializerArguments).get())
         }
         return try Pool(host: host, processes: processes, taskTimeout: timeout,
                         memoryLimit: memoryLimit.flatMap(parseSize), maxTasksPerChild: maxTasksPerChild,
@@ -138,19 +128,5 @@ extension String {
         while let f = s.first, set.contains(f) { s.removeFirst() }
         while let l = s.last, set.contains(l) { s.removeLast() }
         return String(s)
-    }
-}
-
-/// Parses command-line words as a task's arguments; the error names the task,
-/// the parameter, its type and the word.
-func parseArguments(_ words: [String], for task: TaskInfo) throws -> [Value] {
-    guard words.count == task.parameters.count else {
-        throw CLIError.usage("\(task.qualifiedName) takes \(task.parameters.count) argument\(task.parameters.count == 1 ? "" : "s") (\(task.signature)), got \(words.count)")
-    }
-    return try zip(words, task.parameters).map { word, parameter in
-        guard let value = Value.parse(word, as: parameter.type) else {
-            throw CLIError.usage("\(task.qualifiedName): parameter '\(parameter.name)' expects \(parameter.type), got '\(word)'")
-        }
-        return value
     }
 }

@@ -34,27 +34,41 @@ func runReportingErrors(_ body: () throws -> Void) throws {
 }
 
 
-/// Writes the results as a JSON array, and a summary of failures to stderr.
-func reportResults(_ results: [TaskResult]) throws {
-    var out = "["
-    for (i, result) in results.enumerated() {
-        if i > 0 { out += ", " }
-        out += JSON.encode(result)
-    }
-    out += "]"
-    print(out)
-    try summarizeFailures(results.enumerated().map { ($0.offset, $0.element) })
-}
+/// The CLI's one failure summary: a line per failed item — the first ten
+/// by position — then a count, on stderr:
+///
+///     taskhost: item 2 failed (crashed): worker 4242 was killed by SIGSEGV (segmentation fault) while running faulty.segv(3)
+///     taskhost: 1 of 5 items failed
+///
+/// The item is named once: by its position (`item 2`), or by what it is
+/// where that says more (an image's path, a process's task).
+struct FailureSummary {
+    /// What the items are, for the count: "item", "image", "process".
+    let noun: String
+    private(set) var count = 0
+    private var first: [(position: Int, line: String)] = []
+    static let shown = 10
 
-/// One stderr line per failed item (at most 10) and a count; throws itemsFailed if any.
-func summarizeFailures(_ results: [(Int, TaskResult)]) throws {
-    let failures = results.compactMap { index, result -> (Int, TaskHostError)? in
-        if case .failure(let e) = result { return (index, e) } else { return nil }
+    init(noun: String = "item") { self.noun = noun }
+
+    /// Records a failed item. `label` names it (default `item N`); `text`
+    /// says what went wrong (default the error's message).
+    mutating func add(_ error: TaskHostError, at position: Int, label: String? = nil, text: String? = nil) {
+        count += 1
+        let line = "taskhost: \(label ?? "item \(position)") failed (\(error.kind.rawValue)): \(text ?? error.message)"
+        let slot = first.firstIndex { $0.position > position } ?? first.endIndex
+        guard slot < Self.shown else { return }
+        first.insert((position, line), at: slot)
+        if first.count > Self.shown { first.removeLast() }
     }
-    guard !failures.isEmpty else { return }
-    fflush(nil)
-    for (index, error) in failures.prefix(10) { printError("taskhost: item \(index) failed (\(error.kind.rawValue)): \(error.message)") }
-    if failures.count > 10 { printError("taskhost: … and \(failures.count - 10) more") }
-    printError("taskhost: \(failures.count) of \(results.count) item\(results.count == 1 ? "" : "s") failed")
-    throw CLIError.itemsFailed
+
+    /// Prints the summary of `total` items; throws `itemsFailed` when any failed.
+    func report(total: Int) throws {
+        guard count > 0 else { return }
+        fflush(nil)
+        for entry in first { printError(entry.line) }
+        if count > first.count { printError("taskhost: … and \(count - first.count) more") }
+        printError("taskhost: \(count) of \(total) \(noun)\(total == 1 ? "" : "s") failed")
+        throw CLIError.itemsFailed
+    }
 }

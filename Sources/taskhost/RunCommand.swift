@@ -39,12 +39,17 @@ func runProcesses(_ host: PluginHost, _ names: [String], timeout: Double? = nil,
         guard task.parameters.isEmpty else {
             throw CLIError.usage("run needs tasks without parameters; \(task.signature) has \(task.parameters.count)")
         }
-        processes.append(try WorkerProcess(host: host, task: task.qualifiedName, timeout: timeout, sandbox: sandbox))
+        processes.append(try WorkerProcess(host: host, task: task, timeout: timeout, sandbox: sandbox))
     }
     fflush(nil)
     for process in processes { try process.start() }
     for process in processes { process.join() }
     print("Processes finished")
-    let results = processes.enumerated().map { ($0.offset, $0.element.result ?? .failure(TaskHostError(.cancelled, "no result"))) }
-    try summarizeFailures(results)
+    var failures = FailureSummary(noun: "process")
+    for (position, (name, process)) in zip(names, processes).enumerated() {
+        if case .failure(let error) = process.result ?? .failure(TaskHostError(.cancelled, "no result")) {
+            failures.add(error, at: position, label: name)
+        }
+    }
+    try failures.report(total: processes.count)
 }

@@ -30,7 +30,7 @@ struct StarmapCommand: ParsableCommand {
             }
             let pool = try self.pool.makePool(host)
             let channel = ChannelSource()
-            let stream = try pool.imap(task.qualifiedName, channel: channel, ordered: !output.unordered,
+            let stream = try pool.imap(task, channel: channel, ordered: !output.unordered,
                                        chunksize: self.pool.chunksize, deadline: self.pool.deadline)
             readLines(from: fd, into: channel) { line, number in
                 do {

@@ -111,8 +111,7 @@ func printStream(_ stream: ResultStream, total: Int?, jsonl: Bool) throws {
     let interrupts = InterruptHandler { stream.cancel() }
     let progress = ProgressBar(total: total)
     var out = OutputWriter()
-    var failures: [(Int, TaskHostError)] = []
-    var failureCount = 0
+    var failures = FailureSummary()
     var done = 0
     if !jsonl { out.append("[") }
 
@@ -126,10 +125,7 @@ func printStream(_ stream: ResultStream, total: Int?, jsonl: Bool) throws {
             if done > 0 { out.append(", ") }
             out.append(JSON.encode(item.result))
         }
-        if case .failure(let error) = item.result {
-            failureCount += 1
-            if failures.count < 10 { failures.append((item.index, error)) }
-        }
+        if case .failure(let error) = item.result { failures.add(error, at: item.index) }
         done += 1
     }
 
@@ -149,15 +145,13 @@ func printStream(_ stream: ResultStream, total: Int?, jsonl: Bool) throws {
     progress.finish()
     withExtendedLifetime(interrupts) {}
 
-    if failureCount > 0 {
-        for (index, error) in failures { printError("taskhost: item \(index) failed (\(error.kind.rawValue)): \(error.message)") }
-        if failureCount > failures.count { printError("taskhost: … and \(failureCount - failures.count) more") }
-        printError("taskhost: \(failureCount) of \(done) item\(done == 1 ? "" : "s") failed")
-    }
+    do {
+        try failures.report(total: done)
+    } catch CLIError.itemsFailed where interrupts.received != 0 {}
     switch interrupts.received {
     case SIGINT: throw ExitCode(130)
     case SIGTERM: throw ExitCode(143)
-    default: if failureCount > 0 { throw CLIError.itemsFailed }
+    default: break
     }
 }
 

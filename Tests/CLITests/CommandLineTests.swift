@@ -5,7 +5,9 @@ import TestSupport
 /// The command line itself (issue 12's CLI traps, issue 11's numeric options):
 /// unknown names are usage errors, `--` is the one escape, numbers are checked
 /// with a real message and never trap.
-@Suite(.timeLimit(.minutes(1)))
+// Three minutes: each test starts real processes, and a loaded machine (many
+// builds at once) slows them tenfold; a hang still fails.
+@Suite(.timeLimit(.minutes(3)))
 struct CommandLineTests {
     /// Runs the CLI and expects a usage error: nothing on stdout, exactly `line` on stderr, exit status 2.
     func expectUsageError(_ arguments: [String], _ line: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
@@ -178,5 +180,49 @@ struct CommandLineTests {
         let out = try CLI.taskhost(["map", "square", "-p", "2"] + (1...count).map(String.init))
         #expect(out.status == 0)
         #expect(out.stdout == "[" + (1...count).map { String($0 * $0) }.joined(separator: ", ") + "]\n")
+    }
+
+    // MARK: Bytes and the failure summary
+
+    static let types: String = {
+        try! TestSupport.buildPlugin(TestSupport.repositoryRoot + "/Tests/Plugins/types/types.c", name: "types")
+    }()
+
+    @Test func hexDecodesInStarmapJSONAndRoundTrips() throws {
+        let first = try CLI.taskhost(["starmap", "types.reverse_bytes", "--plugin", Self.types], input: "[\"hex:0102ff\"]\n[\"ab\"]\n")
+        #expect(first.stdout == "[\"hex:ff0201\", \"hex:6261\"]\n")
+        #expect(first.status == 0)
+        // The output, fed back in, gives the input again.
+        let lines = try CLI.array(first.stdout).map { "[\"\($0)\"]" }.joined(separator: "\n") + "\n"
+        let second = try CLI.taskhost(["starmap", "types.reverse_bytes", "--plugin", Self.types], input: lines)
+        #expect(second.stdout == "[\"hex:0102ff\", \"hex:6162\"]\n")
+        let bad = try CLI.taskhost(["starmap", "types.reverse_bytes", "--plugin", Self.types], input: "[\"hex:0\"]\n")
+        #expect(CLI.error(try CLI.array(bad.stdout)[0])?["message"] as? String
+                == "types.reverse_bytes: parameter 'data' expects bytes, got string \"hex:0\"", "\(bad.stdout)")
+    }
+
+    @Test func anIntegerForADoubleMustBeExactOnTheCommandLine() throws {
+        let out = try CLI.taskhost(["apply", "mathx.scale", "9007199254740993", "1", "--plugin", CLI.mathx])
+        #expect(out.status == 2)
+        #expect(out.stderr == "taskhost: mathx.scale: parameter 'x' expects double, got '9007199254740993'\n")
+        let exact = try CLI.taskhost(["apply", "mathx.scale", "9007199254740992", "1", "--plugin", CLI.mathx])
+        #expect(exact.stdout == "9007199254740992.0\n")
+        let json = try CLI.taskhost(["starmap", "mathx.scale", "--plugin", CLI.mathx], input: "[9007199254740993, 1]\n[3, 2]\n")
+        let items = try CLI.array(json.stdout)
+        #expect(CLI.error(items[0])?["message"] as? String == "mathx.scale: parameter 'x' expects double, got int64 9007199254740993")
+        #expect(items[1] as? Double == 6.0)
+    }
+
+    @Test func theFailureSummaryNamesTheItemOnce() throws {
+        let out = try CLI.taskhost(["map", "square", "-"], input: "1\nx\n")
+        #expect(out.stderr == """
+            taskhost: item 1 failed (invalidArgument): line 2: square.square: parameter 'x' expects int64, got 'x'
+            taskhost: 1 of 2 items failed
+
+            """)
+        #expect(out.status == 1)
+        let apply = try CLI.taskhost(["apply", "faulty.fail", "3", "--plugin", CLI.faulty])
+        #expect(apply.stderr == "taskhost: item 0 failed (taskError): faulty.fail(3): refusing 3\ntaskhost: 1 of 1 item failed\n")
+        #expect(apply.status == 1)
     }
 }

@@ -17,7 +17,7 @@ import TestSupport
         #expect(run.stdout == """
             {"index": 0, "result": 1}
             {"index": 1, "result": 4}
-            {"index": 2, "error": {"kind": "invalidArgument", "message": "item 2: line 3: square.square: parameter 'x' expects int64, got 'abc'"}}
+            {"index": 2, "error": {"kind": "invalidArgument", "message": "line 3: square.square: parameter 'x' expects int64, got 'abc'"}}
             {"index": 3, "result": 16}
 
             """)

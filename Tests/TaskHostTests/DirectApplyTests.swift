@@ -29,7 +29,7 @@ struct DirectApplyTests {
         for x in Int64(0)..<500 { #expect(try pool.apply("square.square", [.int64(x)]) == .int64(x * x)) }
         #expect(pool.directCalls - before > 400)
         let error = #expect(throws: TaskHostError.self) { try pool.apply("square.square", ["seven"]) }
-        #expect(error?.message == "square.square: parameter 'x' expects int64, got string seven")
+        #expect(error?.message == "square.square: parameter 'x' expects int64, got string \"seven\"")
     }
 
     @Test func aTaskErrorIsTheItemsError() throws {

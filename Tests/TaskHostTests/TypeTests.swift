@@ -66,6 +66,6 @@ import TestSupport
             guard case .failure(let error) = bad else { Issue.record("expected a failure"); continue }
             #expect(error.kind == .invalidArgument)
         }
-        #expect(results[2] == .failure(TaskHostError(.invalidArgument, "item 2: types.negate32 takes 1 argument (x: int32), got 0")))
+        #expect(results[2] == .failure(TaskHostError(.invalidArgument, "types.negate32 takes 1 argument (x: int32), got 0")))
     }
 }

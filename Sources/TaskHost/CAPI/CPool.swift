@@ -66,10 +66,7 @@ private func poolCall(_ pool: OpaquePointer?, _ task: UnsafePointer<CChar>?, _ a
         guard let out else { throw nullArgument("out") }
         guard !pool.isClosed else { throw TaskHostError(.invalidArgument, "the pool is closed") }
         let info = try pool.pool.host.task(named: String(cString: task))
-        guard arity == info.parameters.count else {
-            throw TaskHostError(.invalidArgument,
-                "\(info.signature) takes \(info.parameters.count) argument\(info.parameters.count == 1 ? "" : "s"), got rows of \(arity)")
-        }
+        guard arity == info.parameters.count else { throw info.argumentCountError(got: "rows of \(arity)") }
         let (total, overflow) = rows.multipliedReportingOverflow(by: arity)
         guard !overflow, rows >= 0 else { throw TaskHostError(.invalidArgument, "count × arity overflows") }
         let values = try Value.fromC(args, count: total)

@@ -29,22 +29,45 @@ public struct TaskInfo: Sendable, Hashable {
         return "\(qualifiedName)(\(params)) -> \(result)"
     }
 
-    /// Checks and converts arguments for one call: right count, and each value
-    /// convertible to its parameter's type.
+    /// Checks and converts arguments for one call: the right count, and
+    /// each value convertible to its parameter's type (`Value.converted(to:)`).
+    /// The one conversion path of the Swift API, the C API and the CLI.
     public func checkArguments(_ arguments: [Value]) -> Result<[Value], TaskHostError> {
-        guard arguments.count == parameters.count else {
-            return .failure(TaskHostError(.invalidArgument,
-                "\(qualifiedName) takes \(parameters.count) argument\(parameters.count == 1 ? "" : "s") (\(parameters.map { "\($0.name): \($0.type)" }.joined(separator: ", "))), got \(arguments.count)"))
-        }
+        guard arguments.count == parameters.count else { return .failure(argumentCountError(got: "\(arguments.count)")) }
         var converted = arguments
         for (i, parameter) in parameters.enumerated() {
             guard let value = arguments[i].converted(to: parameter.type) else {
-                return .failure(TaskHostError(.invalidArgument,
-                    "\(qualifiedName): parameter '\(parameter.name)' expects \(parameter.type), got \(arguments[i].type) \(arguments[i])"))
+                return .failure(argumentTypeError(parameter, got: "\(arguments[i].type) \(arguments[i].debugDescription)"))
             }
             converted[i] = value
         }
         return .success(converted)
+    }
+
+    /// Parses words (command-line arguments, lines of text) as the
+    /// arguments of one call, each by its parameter's type (`Value.parse`).
+    public func parseArguments(_ words: [String]) -> Result<[Value], TaskHostError> {
+        guard words.count == parameters.count else { return .failure(argumentCountError(got: "\(words.count)")) }
+        var values: [Value] = []
+        values.reserveCapacity(words.count)
+        for (word, parameter) in zip(words, parameters) {
+            guard let value = Value.parse(word, as: parameter.type) else {
+                return .failure(argumentTypeError(parameter, got: "'\(word)'"))
+            }
+            values.append(value)
+        }
+        return .success(values)
+    }
+
+    /// `square.square takes 1 argument (x: int64), got 2`.
+    func argumentCountError(got: String) -> TaskHostError {
+        TaskHostError(.invalidArgument, "\(qualifiedName) takes \(parameters.count) argument\(parameters.count == 1 ? "" : "s")"
+                      + " (\(parameters.map { "\($0.name): \($0.type)" }.joined(separator: ", "))), got \(got)")
+    }
+
+    /// `square.square: parameter 'x' expects int64, got 'abc'`.
+    func argumentTypeError(_ parameter: Parameter, got: String) -> TaskHostError {
+        TaskHostError(.invalidArgument, "\(qualifiedName): parameter '\(parameter.name)' expects \(parameter.type), got \(got)")
     }
 }
 

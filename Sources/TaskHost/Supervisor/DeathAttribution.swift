@@ -121,7 +121,7 @@ enum DeathAttribution {
                         decision = .requeued(item)
                     } else {
                         var error = TaskHostError(death.kind, "worker \(facts.pid) \(death.message) while running \(TaskHost.describe(task, item))",
-                                                  signal: death.signal, code: death.code)
+                                                  signal: death.signal, code: death.code, detail: death.message)
                         if settings.retries > 0 {
                             error.attempts = item.attempts
                             error.message += " (attempt \(item.attempts) of \(settings.retries + 1))"

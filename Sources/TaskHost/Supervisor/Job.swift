@@ -79,14 +79,22 @@ final class Job: @unchecked Sendable {
     /// Delivers a result and ends the job when nothing is left.
     func resolve(_ index: Int, _ result: TaskResult) {
         outstanding -= 1
-        deliver(index, result)
+        deliver(index, located(result, index))
         finishIfDone()
+    }
+
+    /// A failure marked with its task and item (`TaskHostError.task`, `.item`).
+    private func located(_ result: TaskResult, _ index: Int) -> TaskResult {
+        guard case .failure(let error) = result else { return result }
+        return .failure(error.located(task: task.qualifiedName, item: index))
     }
 
     /// Delivers several results at once.
     func resolveBatch(_ results: [IndexedResult]) {
         guard !results.isEmpty else { return }
         outstanding -= results.count
+        var results = results
+        for i in results.indices { results[i].result = located(results[i].result, results[i].index) }
         if let deliverBatch {
             deliverBatch(results)
         } else {
@@ -139,7 +147,7 @@ final class Job: @unchecked Sendable {
                 let index = nextIndex
                 nextIndex += 1
                 outstanding += 1
-                resolve(index, .failure(TaskHostError(error.kind, "item \(index): \(error.message)")))
+                resolve(index, .failure(error))
             case .single(let value):
                 let index = nextIndex
                 nextIndex += 1
@@ -150,7 +158,7 @@ final class Job: @unchecked Sendable {
                 switch task.checkArguments([value]) {
                 case .success(let checked): return ItemRun(index: index, arguments: .one(checked[0]))
                 case .failure(let error):
-                    resolve(index, .failure(TaskHostError(error.kind, "item \(index): \(error.message)")))
+                    resolve(index, .failure(error))
                 }
             case .item(let arguments):
                 let index = nextIndex
@@ -159,7 +167,7 @@ final class Job: @unchecked Sendable {
                 switch task.checkArguments(arguments) {
                 case .success(let checked): return ItemRun(index: index, arguments: .many(checked))
                 case .failure(let error):
-                    resolve(index, .failure(TaskHostError(error.kind, "item \(index): \(error.message)")))
+                    resolve(index, .failure(error))
                 }
             }
         }
@@ -182,7 +190,7 @@ extension Job {
     /// source, the packed rows left — with `error`, each named after its item.
     func failUnsent(_ error: TaskHostError) {
         func fail(_ item: ItemRun) {
-            resolve(item.index, .failure(TaskHostError(error.kind, "\(describe(task, item)): \(error.message)")))
+            resolve(item.index, .failure(TaskHostError(error.kind, "\(describe(task, item)): \(error.message)", detail: error.detail)))
         }
         while let item = requeued.first {
             requeued.removeFirst()

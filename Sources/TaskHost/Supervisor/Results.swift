@@ -101,7 +101,7 @@ extension Supervisor {
             }
             lastPosition = position
             let item = chunk.item(at: chunk.received + position)
-            failures.append(IndexedResult(index: item.index, result: .failure(TaskHostError(.taskError, "\(describe(chunk.job.task, item)): \(message)"))))
+            failures.append(IndexedResult(index: item.index, result: .failure(TaskHostError(.taskError, "\(describe(chunk.job.task, item)): \(message)", detail: message))))
         }
         guard reader.remaining == 0 else {
             kill(worker, .malformed("sent a malformed result"))
@@ -134,7 +134,7 @@ func decodeItemResult(_ reader: inout FrameReader, describeItem: () -> String, m
         result = .success(value)
     } else if status == UInt8(TH_ITEM_ERROR) {
         let message = reader.string()
-        result = .failure(TaskHostError(.taskError, "\(describeItem()): \(message)"))
+        result = .failure(TaskHostError(.taskError, "\(describeItem()): \(message)", detail: message))
     } else {
         malformed = "sent a malformed result"
         return nil
