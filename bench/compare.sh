@@ -78,7 +78,9 @@ line("CONTOUR, photo JPEGs, images/s", "contour_images", py, "contour_images", l
 line("CONTOUR, photo JPEGs, images/s", "contour_images", vips, "contour_images", label="vips conv, xargs -P 2")
 for key in sorted(k for k in th if k.startswith("filter_")):
     line(key[7:] + " Mpx/s (1 core)", key, py, key, label="Pillow")
-for key in ("codec_images", "rss_host_mib", "rss_stream_growth_mib", "rss_worker_mib"):
+line("CONTOUR sandboxed, images/s", "contour_sandboxed_images", th, "contour_images", label="unsandboxed")
+line("process start + join, sandboxed", "process_sandboxed_ms", th, "process_ms", higher_better=False, label="unsandboxed")
+for key in ("sandbox_start_us", "codec_images", "rss_host_mib", "rss_stream_growth_mib", "rss_worker_mib"):
     if key in th:
         print(f"{key:44} {th[key][0]:>14.4g} {'':>14}  ({th[key][1]})")
 if "contour_images" in th and "codec_images" in th:

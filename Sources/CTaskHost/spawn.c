@@ -6,17 +6,30 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
+#include <unistd.h>
 
 extern char **environ;
 
-pid_t th__spawn_server(const char *path, int socket_fd) {
+pid_t th__spawn_server(const char *path, int socket_fd, int output_fd) {
+    /* Copies above 4 first, so placing one can't overwrite the other. */
+    int socket_copy = fcntl(socket_fd, F_DUPFD_CLOEXEC, 5);
+    int output_copy = fcntl(output_fd, F_DUPFD_CLOEXEC, 5);
+    if (socket_copy < 0 || output_copy < 0) {
+        int saved = errno;
+        if (socket_copy >= 0) close(socket_copy);
+        if (output_copy >= 0) close(output_copy);
+        errno = saved;
+        return -1;
+    }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, socket_fd, 3);
+    posix_spawn_file_actions_adddup2(&actions, socket_copy, 3);
+    posix_spawn_file_actions_adddup2(&actions, output_copy, 4);
     /* Nothing else of the host's: a pipe the host's other code opened (without
      * O_CLOEXEC) must not stay open for the fork server's whole life. */
-    posix_spawn_file_actions_addclosefrom_np(&actions, 4);
+    posix_spawn_file_actions_addclosefrom_np(&actions, 5);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     sigset_t none, all;
@@ -25,11 +38,15 @@ pid_t th__spawn_server(const char *path, int socket_fd) {
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    char *argv[] = {(char *)path, NULL};
+    char host[24];
+    snprintf(host, sizeof host, "%ld", (long)getpid());
+    char *argv[] = {(char *)path, host, NULL};
     pid_t pid;
     int rc = posix_spawn(&pid, path, &actions, &attr, argv, environ);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
+    close(socket_copy);
+    close(output_copy);
     if (rc != 0) {
         errno = rc;
         return -1;

@@ -1,4 +1,4 @@
-/* Descriptor checks and serialization (see th_descriptor_check.h). */
+/* Descriptor checks (see th_descriptor_check.h). */
 #include "th_descriptor_check.h"
 
 #include <stdio.h>
@@ -7,10 +7,6 @@
 /* The th_plugin and th_task sizes of ABI 1.0; later minor versions only grow. */
 #define TH_PLUGIN_SIZE_V1 sizeof(th_plugin)
 #define TH_TASK_SIZE_V1 sizeof(th_task)
-
-const th_task *th__plugin_task(const th_plugin *plugin, uint32_t index) {
-    return (const th_task *)((const char *)plugin->tasks + (size_t)index * plugin->task_size);
-}
 
 static int is_identifier(const char *s) {
     if (!s || !*s) return 0;
@@ -49,8 +45,14 @@ int th__descriptor_check(const th_plugin *plugin, char *error, size_t error_size
         snprintf(error, error_size, "plugin '%s' has no version", plugin->name);
         return -1;
     }
-    if (plugin->task_count > TH_MAX_TASKS || (plugin->task_count > 0 && !plugin->tasks)) {
-        snprintf(error, error_size, "plugin '%s' has a bad task table (%u tasks)", plugin->name, plugin->task_count);
+    if (plugin->task_count > TH_MAX_TASKS) {
+        snprintf(error, error_size, "plugin '%s' declares %u tasks (at most %d)", plugin->name, plugin->task_count,
+                 TH_MAX_TASKS);
+        return -1;
+    }
+    if (plugin->task_count > 0 && !plugin->tasks) {
+        snprintf(error, error_size, "plugin '%s' declares %u tasks but its tasks table is NULL", plugin->name,
+                 plugin->task_count);
         return -1;
     }
     for (uint32_t i = 0; i < plugin->task_count; i++) {
@@ -84,9 +86,14 @@ int th__descriptor_check(const th_plugin *plugin, char *error, size_t error_size
                      plugin->name, task->name);
             return -1;
         }
-        if (task->param_count > TH_MAX_PARAMS || (task->param_count > 0 && !task->params)) {
+        if (task->param_count > TH_MAX_PARAMS) {
             snprintf(error, error_size, "plugin '%s': task '%s' declares %u parameters (at most %d)", plugin->name,
                      task->name, task->param_count, TH_MAX_PARAMS);
+            return -1;
+        }
+        if (task->param_count > 0 && !task->params) {
+            snprintf(error, error_size, "plugin '%s': task '%s' declares %u parameters but its params table is NULL",
+                     plugin->name, task->name, task->param_count);
             return -1;
         }
         for (uint32_t p = 0; p < task->param_count; p++) {
@@ -104,23 +111,4 @@ int th__descriptor_check(const th_plugin *plugin, char *error, size_t error_size
         }
     }
     return 0;
-}
-
-void th__descriptor_put(th__buf *buf, const th_plugin *plugin) {
-    th__buf_put_str(buf, plugin->name);
-    th__buf_put_str(buf, plugin->version);
-    th__buf_put_str(buf, plugin->summary);
-    th__buf_put_u32(buf, plugin->task_count);
-    for (uint32_t i = 0; i < plugin->task_count; i++) {
-        const th_task *task = th__plugin_task(plugin, i);
-        th__buf_put_str(buf, task->name);
-        th__buf_put_str(buf, task->summary);
-        th__buf_put_u8(buf, (uint8_t)task->result);
-        th__buf_put_u32(buf, task->flags);
-        th__buf_put_u32(buf, task->param_count);
-        for (uint32_t p = 0; p < task->param_count; p++) {
-            th__buf_put_str(buf, task->params[p].name);
-            th__buf_put_u8(buf, (uint8_t)task->params[p].type);
-        }
-    }
 }

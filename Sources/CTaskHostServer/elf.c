@@ -1,7 +1,9 @@
-/* Reading a plugin file's ELF header and symbols without loading it (see th_elf.h). */
+/* Checking a plugin file's ELF header and symbols without loading it (see th_elf.h). */
 #include "th_elf.h"
 
 #include <elf.h>
+#include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -36,22 +38,85 @@ static int exports_in_image(const unsigned char *image, size_t size, const char 
     return 0;
 }
 
-int th__elf_exports(const char *path, const char *symbol) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
+/* The machine this server was built for, as ELF names it. */
+#if defined(__x86_64__)
+#define HOST_MACHINE EM_X86_64
+#define HOST_CLASS ELFCLASS64
+#elif defined(__aarch64__)
+#define HOST_MACHINE EM_AARCH64
+#define HOST_CLASS ELFCLASS64
+#elif defined(__i386__)
+#define HOST_MACHINE EM_386
+#define HOST_CLASS ELFCLASS32
+#elif defined(__riscv) && __riscv_xlen == 64
+#define HOST_MACHINE EM_RISCV
+#define HOST_CLASS ELFCLASS64
+#endif
+
+static const char *machine_name(unsigned machine, unsigned elf_class) {
+    switch (machine) {
+    case EM_386: return "i386 (32-bit x86)";
+    case EM_X86_64: return elf_class == ELFCLASS32 ? "x32" : "x86-64";
+    case EM_AARCH64: return "aarch64 (64-bit ARM)";
+    case EM_ARM: return "arm (32-bit ARM)";
+    case EM_RISCV: return elf_class == ELFCLASS32 ? "riscv32" : "riscv64";
+    case EM_PPC64: return "ppc64";
+    case EM_PPC: return "ppc (32-bit PowerPC)";
+    case EM_S390: return "s390x";
+    case EM_MIPS: return "mips";
+    case EM_SPARCV9: return "sparc64";
+    case EM_LOONGARCH: return "loongarch";
+    default: return NULL;
+    }
+}
+
+int th__elf_check(int fd, const char *symbol, char *error, size_t error_size) {
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        close(fd);
-        return -1;
+        snprintf(error, error_size, "it cannot be read: %s", strerror(errno));
+        return TH__ELF_UNREADABLE;
     }
-    if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
-        close(fd);
-        return 0;
+    unsigned char ident[20]; /* e_ident, e_type and e_machine: the same place in 32- and 64-bit files */
+    if (st.st_size < (off_t)sizeof ident || pread(fd, ident, sizeof ident, 0) != (ssize_t)sizeof ident ||
+        memcmp(ident, ELFMAG, SELFMAG) != 0) {
+        snprintf(error, error_size, "it is not an ELF shared library, so it is not a TaskHost plugin");
+        return TH__ELF_NOT_A_PLUGIN;
     }
+    unsigned elf_class = ident[EI_CLASS];
+    int little = ident[EI_DATA] == ELFDATA2LSB;
+    unsigned type = little ? (unsigned)(ident[16] | ident[17] << 8) : (unsigned)(ident[16] << 8 | ident[17]);
+    unsigned machine = little ? (unsigned)(ident[18] | ident[19] << 8) : (unsigned)(ident[18] << 8 | ident[19]);
+#ifdef HOST_MACHINE
+    if (machine != HOST_MACHINE || elf_class != HOST_CLASS) {
+        const char *theirs = machine_name(machine, elf_class);
+        char unknown[48];
+        if (!theirs) {
+            snprintf(unknown, sizeof unknown, "ELF machine %u, %d-bit", machine, elf_class == ELFCLASS32 ? 32 : 64);
+            theirs = unknown;
+        }
+        snprintf(error, error_size, "it is built for another architecture: %s, but this host is %s", theirs,
+                 machine_name(HOST_MACHINE, HOST_CLASS));
+        return TH__ELF_NOT_A_PLUGIN;
+    }
+#else
+    (void)machine;
+#endif
+    if (type != ET_DYN) {
+        snprintf(error, error_size, "it is an ELF %s, not a shared library, so it is not a TaskHost plugin",
+                 type == ET_EXEC ? "executable" : type == ET_REL ? "object file" : "file");
+        return TH__ELF_NOT_A_PLUGIN;
+    }
+    if (elf_class != ELFCLASS64) return TH__ELF_OK; /* no symbol reader for 32-bit hosts: dlsym will tell */
     void *image = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (image == MAP_FAILED) return -1;
+    if (image == MAP_FAILED) {
+        snprintf(error, error_size, "it cannot be read: %s", strerror(errno));
+        return TH__ELF_UNREADABLE;
+    }
     int found = exports_in_image(image, (size_t)st.st_size, symbol);
     munmap(image, (size_t)st.st_size);
-    return found;
+    if (!found) {
+        snprintf(error, error_size, "it has no entry symbol '%s', so it is not a TaskHost plugin", symbol);
+        return TH__ELF_NOT_A_PLUGIN;
+    }
+    return TH__ELF_OK;
 }

@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "th_descendants.h"
 #include "th_ipc.h"
 #include "th_loader.h"
 #include "th_sandbox.h"
@@ -33,7 +35,9 @@ typedef struct server {
     pid_t *workers;
     size_t worker_count;
     size_t worker_capacity;
-    uint8_t *message;
+    th__frame_receiver receiver;
+    int loaded;    /* the plugins are in: TH_MSG_LOAD came and went */
+    int host_gone; /* a send failed: stop serving, clean up, exit */
 } server;
 
 static void close_fresh(fresh_worker *w) {
@@ -44,11 +48,11 @@ static void close_fresh(fresh_worker *w) {
     w->request = w->result = w->page_fd = -1;
 }
 
+/* Sends a frame to the host. When the host is gone the server doesn't exit
+ * here: it notes it, and the main loop ends by killing everything below it. */
 static void send_frame(server *s, th__buf *buf, const int *fds, int fd_count) {
-    if (buf->failed || th__send_message(s->socket_fd, buf->data, buf->length, fds, fd_count) != 0) {
-        /* The host is gone or unreachable: nothing left to serve. */
-        _exit(0);
-    }
+    if (s->host_gone) return;
+    if (buf->failed || th__send_frame(s->socket_fd, buf->data, buf->length, fds, fd_count) != 0) s->host_gone = 1;
 }
 
 /* ---- workers --------------------------------------------------------- */
@@ -77,11 +81,8 @@ static int forget_worker(server *s, pid_t pid) {
 static void reply_spawned(server *s, uint32_t request, pid_t pid, const char *error, const int *fds, int fd_count) {
     th__buf reply;
     th__buf_init(&reply);
-    size_t start = th__frame_begin(&reply, TH_MSG_SPAWNED);
-    th__buf_put_u32(&reply, request);
-    th__buf_put_u32(&reply, (uint32_t)pid);
-    th__buf_put_str(&reply, error);
-    th__frame_end(&reply, start);
+    th__msg_spawned m = {request, pid, error, (uint32_t)strlen(error)};
+    th__msg_spawned_put(&reply, &m);
     send_frame(s, &reply, fds, fd_count);
     th__buf_free(&reply);
 }
@@ -136,25 +137,31 @@ static int fork_worker(server *s, fresh_worker *w, const th__sandbox_prepared *s
     return -1;
 }
 
-static void spawn_worker(server *s, th__reader *r) {
-    uint32_t request = th__get_u32(r);
-    uint64_t memory_limit = th__get_u64(r);
-    uint8_t task_output = th__get_u8(r);
+static int spawn_worker(server *s, th__reader *r) {
+    th__msg_spawn spawn;
+    if (th__msg_spawn_get(r, &spawn) != 0) return -1;
+    uint32_t request = spawn.request;
     th__sandbox_request sandbox;
-    if (th__sandbox_request_read(r, &sandbox) != 0) _exit(70);
-    uint32_t first_length = 0;
-    const uint8_t *first = (const uint8_t *)th__get_str(r, &first_length);
-    if (r->failed) _exit(70);
+    if (th__sandbox_request_read(r, &sandbox) != 0) return -1;
+    const uint8_t *first;
+    uint32_t first_length;
+    if (th__msg_spawn_get_first(r, &first, &first_length) != 0) {
+        th__sandbox_request_free(&sandbox);
+        return -1;
+    }
 
     /* The worker's settings, then whatever requests came along. */
     th__buf start;
     th__buf_init(&start);
-    size_t frame = th__frame_begin(&start, TH_MSG_SETTINGS);
-    th__buf_put_u64(&start, memory_limit);
-    th__buf_put_u8(&start, task_output);
-    th__frame_end(&start, frame);
+    th__msg_settings settings = {spawn.memory_limit, spawn.task_output};
+    th__msg_settings_put(&start, &settings);
     th__buf_put(&start, first, first_length);
-    if (start.failed) _exit(71);
+    if (start.failed) {
+        th__sandbox_request_free(&sandbox);
+        th__buf_free(&start);
+        reply_spawned(s, request, 0, "out of memory for a worker's first requests", NULL, 0);
+        return 0;
+    }
 
     fresh_worker w = {.pid = 0, .request = -1, .result = -1, .page_fd = -1};
     char error[1200] = "";
@@ -168,13 +175,14 @@ static void spawn_worker(server *s, th__reader *r) {
         close_fresh(&w);
         reply_spawned(s, request, 0, error, NULL, 0);
         th__buf_free(&start);
-        return;
+        return 0;
     }
     th__buf_free(&start);
     remember_worker(s, w.pid);
     int fds[3] = {w.request, w.result, w.page_fd};
     reply_spawned(s, request, w.pid, "", fds, 3);
     close_fresh(&w);
+    return 0;
 }
 
 static void kill_worker(server *s, pid_t pid) {
@@ -199,58 +207,71 @@ static void reap_workers(server *s) {
         kill(-pid, SIGKILL); /* whatever the worker left behind in its group */
         th__buf note;
         th__buf_init(&note);
-        size_t start = th__frame_begin(&note, TH_MSG_EXITED);
-        th__buf_put_u32(&note, (uint32_t)pid);
-        th__buf_put_u32(&note, (uint32_t)status);
-        th__frame_end(&note, start);
+        th__msg_exited m = {pid, status};
+        th__msg_exited_put(&note, &m);
         send_frame(s, &note, NULL, 0);
         th__buf_free(&note);
     }
 }
 
-static void handle_message(server *s, size_t length) {
+/* Handles one frame from the host. Returns 0, or -1 when it is malformed. */
+static int handle_frame(server *s, const uint8_t *frame, size_t length) {
     uint32_t body;
     uint8_t type;
-    if (th__frame_header(s->message, length, &body, &type) != 1 || body != length - TH_FRAME_HEADER_SIZE) _exit(70);
+    if (th__frame_header(frame, length, &body, &type) != 1 || body != length - TH_FRAME_HEADER_SIZE) return -1;
     th__reader r;
-    th__reader_init(&r, s->message + TH_FRAME_HEADER_SIZE, body);
+    th__reader_init(&r, frame + TH_FRAME_HEADER_SIZE, body);
     switch (type) {
     case TH_MSG_LOAD: {
-        th__buf reply;
-        th__buf_init(&reply);
-        if (th__load_plugins(&s->plugins, &r, &reply) != 0) _exit(70);
+        if (s->loaded) return -1; /* once per server */
+        s->loaded = 1;
+        int rc = th__load_plugins(&s->plugins, &r, s->socket_fd);
+        th__loading_end();
         th__sandbox_forget_prepared(); /* the files mapped have changed */
-        send_frame(s, &reply, NULL, 0);
-        th__buf_free(&reply);
-        break;
+        if (rc == TH__LOAD_HOST_GONE) s->host_gone = 1;
+        if (rc == TH__LOAD_MUST_RESTART) {
+            /* A plugin left a process or a thread behind: this process is no
+             * fit parent for workers. The host starts a new server without it. */
+            th__kill_descendants();
+            _exit(0);
+        }
+        return rc == TH__LOAD_MALFORMED ? -1 : 0;
     }
-    case TH_MSG_SPAWN: spawn_worker(s, &r); break;
-    case TH_MSG_KILL: kill_worker(s, (pid_t)th__get_u32(&r)); break;
-    default: _exit(70);
+    case TH_MSG_SPAWN: return spawn_worker(s, &r);
+    case TH_MSG_KILL: {
+        th__msg_kill m;
+        if (th__msg_kill_get(&r, &m) != 0) return -1;
+        kill_worker(s, m.pid);
+        return 0;
+    }
+    default: return -1;
     }
 }
 
-int th__forkserver_main(int socket_fd) {
+_Noreturn void th__forkserver_main(int socket_fd, pid_t host, int output_fd) {
     server s;
     memset(&s, 0, sizeof s);
     s.socket_fd = socket_fd;
-    s.message = malloc(TH_SERVER_MESSAGE_MAX);
-    if (!s.message) return 71;
+    if (th__frame_receiver_init(&s.receiver) != 0) _exit(71);
 
     /* A runtime linked into this executable may have installed crash
-     * handlers; plugins' probes and workers must die of their signals. */
+     * handlers; plugins and workers must die of their signals. */
     for (int signo = 1; signo < SIGRTMIN; signo++)
         if (signo != SIGKILL && signo != SIGSTOP) signal(signo, SIG_DFL);
     signal(SIGINT, SIG_IGN); /* Ctrl-C reaches the whole group; the host decides */
     signal(SIGPIPE, SIG_IGN);
+    /* Orphans below us (a worker's double-forked, setsid()'d grandchild)
+     * become our children, so nothing escapes the sweep at the end. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     sigset_t child;
     sigemptyset(&child);
     sigaddset(&child, SIGCHLD);
     sigprocmask(SIG_BLOCK, &child, NULL);
     s.signal_fd = signalfd(-1, &child, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (s.signal_fd < 0) return 71;
+    if (s.signal_fd < 0) _exit(71);
+    th__loading_begin(host, output_fd);
 
-    for (;;) {
+    while (!s.host_gone) {
         struct pollfd fds[2] = {{s.socket_fd, POLLIN, 0}, {s.signal_fd, POLLIN, 0}};
         if (poll(fds, 2, -1) < 0) {
             if (errno == EINTR) continue;
@@ -258,20 +279,14 @@ int th__forkserver_main(int socket_fd) {
         }
         if (fds[1].revents) reap_workers(&s);
         if (fds[0].revents) {
-            int passed[4];
-            int passed_count;
-            ssize_t n = th__receive_message(s.socket_fd, s.message, TH_SERVER_MESSAGE_MAX, passed, &passed_count, 4);
-            for (int i = 0; i < passed_count; i++) close(passed[i]);
-            if (n <= 0) {
-                if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-                break; /* the host is gone */
-            }
-            handle_message(&s, (size_t)n);
+            int rc = th__frame_receive(&s.receiver, s.socket_fd);
+            for (int i = 0; i < s.receiver.fd_count; i++) close(s.receiver.fds[i]);
+            if (rc == -1 && (errno == EINTR || errno == EAGAIN)) continue;
+            if (rc < 0) break; /* the host is gone, or spoke gibberish */
+            if (rc == 1 && handle_frame(&s, s.receiver.frame, s.receiver.frame_length) != 0) break;
         }
     }
-    for (size_t i = 0; i < s.worker_count; i++) {
-        kill(-s.workers[i], SIGKILL);
-        kill(s.workers[i], SIGKILL);
-    }
-    return 0;
+    /* Everything below us dies with us: workers, their children, orphans. */
+    th__kill_descendants();
+    _exit(0);
 }

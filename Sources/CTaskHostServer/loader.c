@@ -4,22 +4,106 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "th_descendants.h"
 #include "th_descriptor_check.h"
 #include "th_elf.h"
+#include "th_ipc.h"
 
-static const th_plugin *open_plugin(const char *path, void **handle, char *error, size_t error_size) {
-    *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!*handle) {
+/* ---- the loading phase ------------------------------------------------ */
+
+/* The real stdout and stderr while the plugins' output goes to the host. */
+static int saved_stdout = -1, saved_stderr = -1;
+
+/* The host died while a plugin held this process (hanging in its entry, say):
+ * nothing will ever read our socket again. Async-signal-safe. */
+static void host_died(int signo) {
+    (void)signo;
+    th__kill_descendants();
+    _exit(0);
+}
+
+void th__loading_begin(pid_t host, int output_fd) {
+    /* While loading, a plugin can keep this process from watching its
+     * socket; the kernel tells us instead when the host dies. (Only now: the
+     * signal follows the host's spawning *thread*, which is blocked in the
+     * load and may end later.) */
+    signal(SIGTERM, host_died);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (host > 0 && getppid() != host) host_died(0); /* it died before we asked */
+
+    /* What plugins print while loading is the host's to place (stderr, where
+     * task output goes), once per file, never into its stdout. */
+    if (fcntl(output_fd, F_GETFD) < 0) return;
+    saved_stdout = fcntl(1, F_DUPFD_CLOEXEC, 3);
+    saved_stderr = fcntl(2, F_DUPFD_CLOEXEC, 3);
+    dup2(output_fd, 1);
+    dup2(output_fd, 2);
+    close(output_fd);
+}
+
+void th__loading_end(void) {
+    fflush(NULL);
+    if (saved_stdout >= 0) {
+        dup2(saved_stdout, 1);
+        close(saved_stdout);
+    }
+    if (saved_stderr >= 0) {
+        dup2(saved_stderr, 2);
+        close(saved_stderr);
+    }
+    saved_stdout = saved_stderr = -1;
+    prctl(PR_SET_PDEATHSIG, 0);
+    signal(SIGTERM, SIG_DFL);
+}
+
+/* ---- one file ----------------------------------------------------------- */
+
+static const char *file_kind(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "not a regular file";
+}
+
+/* Reads what the file is before anything of it runs: a regular file (opened
+ * without blocking, so a FIFO can't stall us), an ELF library for this
+ * machine with the entry symbol. 0, or -1 with the reason. */
+static int check_file(const char *path, char *error, size_t error_size) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        snprintf(error, error_size, "it cannot be opened: %s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    int rc = -1;
+    if (fstat(fd, &st) != 0) {
+        snprintf(error, error_size, "it cannot be read: %s", strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        snprintf(error, error_size, "it is %s, not a regular file, so it is not a TaskHost plugin", file_kind(st.st_mode));
+    } else {
+        rc = th__elf_check(fd, TH_ENTRY_SYMBOL, error, error_size) == TH__ELF_OK ? 0 : -1;
+    }
+    close(fd);
+    return rc;
+}
+
+static const th_plugin *open_plugin(const char *path, char *error, size_t error_size) {
+    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
         snprintf(error, error_size, "dlopen failed: %s", dlerror());
         return NULL;
     }
-    th_entry_function entry = (th_entry_function)(void (*)(void))dlsym(*handle, TH_ENTRY_SYMBOL);
+    th_entry_function entry = (th_entry_function)(void (*)(void))dlsym(handle, TH_ENTRY_SYMBOL);
     if (!entry) {
         snprintf(error, error_size, "it has no entry symbol '%s', so it is not a TaskHost plugin", TH_ENTRY_SYMBOL);
         return NULL;
@@ -29,99 +113,94 @@ static const th_plugin *open_plugin(const char *path, void **handle, char *error
     return plugin;
 }
 
-/* Loads and checks the plugin in a throwaway child first, so a constructor
- * or a descriptor that crashes takes down the probe, not this server.
- * Returns 0, or -1 with the reason. */
-static int probe_plugin(const char *path, char *error, size_t error_size) {
-    int pipe_fds[2];
-    if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
-        snprintf(error, error_size, "cannot be probed: %s", strerror(errno));
+/* Prepares one call per task. 0, or -1 with the reason. */
+static int prepare_calls(th__loaded_plugin *loaded, const th_plugin *plugin, char *error, size_t error_size) {
+    loaded->calls = calloc(plugin->task_count ? plugin->task_count : 1, sizeof(th__call));
+    if (!loaded->calls) {
+        snprintf(error, error_size, "out of memory for its %u tasks", plugin->task_count);
         return -1;
     }
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(pipe_fds[0]);
-        close(pipe_fds[1]);
-        snprintf(error, error_size, "cannot be probed: %s", strerror(errno));
-        return -1;
-    }
-    if (pid == 0) {
-        close(pipe_fds[0]);
-        int null_fd = open("/dev/null", O_WRONLY);
-        if (null_fd >= 0) dup2(null_fd, 1); /* a chatty constructor must not pollute stdout twice */
-        void *handle;
-        char message[1024] = "";
-        int ok = open_plugin(path, &handle, message, sizeof message) != NULL;
-        if (!ok && write(pipe_fds[1], message, strlen(message)) < 0) _exit(2);
-        _exit(ok ? 0 : 1);
-    }
-    close(pipe_fds[1]);
-    char message[1024];
-    size_t length = 0;
-    for (;;) {
-        ssize_t n = read(pipe_fds[0], message + length, sizeof message - 1 - length);
-        if (n > 0) {
-            length += (size_t)n;
-            if (length == sizeof message - 1) break;
-        } else if (!(n < 0 && errno == EINTR)) {
-            break;
+    for (uint32_t t = 0; t < plugin->task_count; t++) {
+        if (th__call_prepare(&loaded->calls[t], th__plugin_task(plugin, t)) != 0) {
+            snprintf(error, error_size, "task '%s' has a signature libffi cannot call", th__plugin_task(plugin, t)->name);
+            return -1;
         }
-    }
-    close(pipe_fds[0]);
-    message[length] = 0;
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (WIFSIGNALED(status)) {
-        snprintf(error, error_size, "it crashed while loading (%s)", strsignal(WTERMSIG(status)));
-        return -1;
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        snprintf(error, error_size, "%s", length ? message : "it exited while loading");
-        return -1;
     }
     return 0;
 }
 
-int th__load_plugins(th__plugin_set *set, th__reader *r, th__buf *reply) {
-    uint32_t count = th__get_u32(r);
-    if (r->failed || count > 100000) return -1;
-    set->plugins = calloc(count ? count : 1, sizeof(th__loaded_plugin));
-    set->count = count;
-    size_t start = th__frame_begin(reply, TH_MSG_PLUGINS);
-    th__buf_put_u32(reply, count);
-    for (uint32_t i = 0; i < count; i++) {
-        char *path = th__get_str_dup(r);
-        if (!path || r->failed) return -1;
-        char error[1200];
+/* How many threads this process has (1 unless a plugin started one). */
+static int thread_count(void) {
+    FILE *status = fopen("/proc/self/status", "re");
+    if (!status) return 1;
+    char line[256];
+    int threads = 1;
+    while (fgets(line, sizeof line, status))
+        if (sscanf(line, "Threads: %d", &threads) == 1) break;
+    fclose(status);
+    return threads;
+}
+
+/* ---- the LOAD request --------------------------------------------------- */
+
+static int send_to_host(int socket_fd, th__buf *buf) {
+    int rc = buf->failed ? -1 : th__send_frame(socket_fd, buf->data, buf->length, NULL, 0);
+    th__buf_clear(buf);
+    return rc;
+}
+
+int th__load_plugins(th__plugin_set *set, th__reader *request, int socket_fd) {
+    th__msg_load load;
+    if (th__msg_load_get(request, &load) != 0) return TH__LOAD_MALFORMED;
+    set->plugins = calloc(load.count ? load.count : 1, sizeof(th__loaded_plugin));
+    if (!set->plugins) return TH__LOAD_MALFORMED;
+    set->count = load.count;
+    th__buf out;
+    th__buf_init(&out);
+    int rc = TH__LOAD_DONE;
+    for (uint32_t i = 0; i < load.count && rc == TH__LOAD_DONE; i++) {
+        char *path = th__msg_load_get_path(request);
+        if (!path) {
+            rc = TH__LOAD_MALFORMED;
+            break;
+        }
+        /* The checkpoint: if we die or hang from here on, the host knows the file. */
+        th__msg_loading loading = {i};
+        th__msg_loading_put(&out, &loading);
+        if (send_to_host(socket_fd, &out) != 0) rc = TH__LOAD_HOST_GONE;
+
+        char error[1200] = "";
         const th_plugin *plugin = NULL;
-        int exported = th__elf_exports(path, TH_ENTRY_SYMBOL);
-        if (exported < 0) {
-            snprintf(error, sizeof error, "it cannot be read: %s", strerror(errno));
-        } else if (exported == 0) {
-            snprintf(error, sizeof error, "it has no entry symbol '%s', so it is not a TaskHost plugin",
-                     TH_ENTRY_SYMBOL);
-        } else if (probe_plugin(path, error, sizeof error) == 0) {
-            void *handle;
-            plugin = open_plugin(path, &handle, error, sizeof error);
+        if (rc == TH__LOAD_DONE && check_file(path, error, sizeof error) == 0) {
+            plugin = open_plugin(path, error, sizeof error);
+            if (plugin && prepare_calls(&set->plugins[i], plugin, error, sizeof error) != 0) plugin = NULL;
         }
-        th__loaded_plugin *loaded = &set->plugins[i];
-        if (plugin) {
-            loaded->calls = calloc(plugin->task_count ? plugin->task_count : 1, sizeof(th__call));
-            for (uint32_t t = 0; plugin && t < plugin->task_count; t++) {
-                if (th__call_prepare(&loaded->calls[t], th__plugin_task(plugin, t)) != 0) {
-                    snprintf(error, sizeof error, "task '%s' has a signature libffi cannot call",
-                             th__plugin_task(plugin, t)->name);
-                    plugin = NULL;
-                }
-            }
+        fflush(NULL); /* its output reaches the host before its verdict */
+        pid_t child = th__any_child();
+        if (child > 0) {
+            snprintf(error, sizeof error, "it started a process (pid %d) while loading, which a plugin must not do",
+                     (int)child);
+            plugin = NULL;
+            rc = TH__LOAD_MUST_RESTART;
+        } else if (thread_count() > 1) {
+            snprintf(error, sizeof error, "it started a thread while loading, which a plugin must not do (workers are forked)");
+            plugin = NULL;
+            rc = TH__LOAD_MUST_RESTART;
         }
-        loaded->descriptor = plugin;
-        th__buf_put_u8(reply, plugin ? 1 : 0);
-        if (plugin) th__descriptor_put(reply, plugin);
-        else th__buf_put_str(reply, error);
+        set->plugins[i].descriptor = plugin;
+
+        th__msg_plugin verdict = {i, plugin != NULL, error, (uint32_t)strlen(error)};
+        size_t start = th__msg_plugin_begin(&out, &verdict);
+        if (plugin) th__msg_descriptor_put(&out, plugin);
+        th__frame_end(&out, start);
+        if (send_to_host(socket_fd, &out) != 0 && rc == TH__LOAD_DONE) rc = TH__LOAD_HOST_GONE;
         free(path);
     }
-    th__frame_end(reply, start);
-    return 0;
+    if (rc == TH__LOAD_DONE) {
+        th__msg_plugins end = {load.count};
+        th__msg_plugins_put(&out, &end);
+        if (send_to_host(socket_fd, &out) != 0) rc = TH__LOAD_HOST_GONE;
+    }
+    th__buf_free(&out);
+    return rc;
 }

@@ -50,9 +50,14 @@ static const char *const forbidden_calls[] = {
 
 /* Calls trapped only for some arguments (the rest stay allowed), plus
  * socket's families and clone's flags below. */
-enum { CLONE_INDEX, SOCKET_INDEX, SOCKETPAIR_INDEX, SENDTO_INDEX, IOCTL_INDEX, SIGACTION_INDEX, CONDITIONAL_COUNT };
+enum {
+    CLONE_INDEX, SOCKET_INDEX, SOCKETPAIR_INDEX, SENDTO_INDEX, IOCTL_INDEX, SIGACTION_INDEX,
+    FIRST_SIGNAL_INDEX, /* the calls that signal a process, or open one to signal it */
+    CONDITIONAL_COUNT = FIRST_SIGNAL_INDEX + 6
+};
 static const char *const conditional_calls[CONDITIONAL_COUNT] = {
     "clone", "socket", "socketpair", "sendto", "ioctl", "rt_sigaction",
+    "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_open",
 };
 
 #define FORBIDDEN_COUNT (sizeof forbidden_calls / sizeof *forbidden_calls)
@@ -147,6 +152,18 @@ static int add_rules(scmp_filter_ctx filter) {
     /* The SIGSYS handler above is the one that reports: nobody replaces it. */
     rc = rc ? rc : seccomp_rule_add(filter, SCMP_ACT_TRAP, conditional[SIGACTION_INDEX], 2,
                                     SCMP_A0(SCMP_CMP_EQ, SIGSYS, 0), SCMP_A1(SCMP_CMP_NE, 0, 0));
+    /* No signal at the processes that supervise the worker: the fork server
+     * (which builds this program), the host, their process group, or every
+     * process (-1). Landlock's signal scope (ABI 6) refuses signals outside
+     * the worker with EPERM; this names these on any kernel. Compared on
+     * the low 32 bits: a pid_t argument's upper half is not defined. */
+    const int32_t targets[] = {(int32_t)getpid(), (int32_t)getppid(), -(int32_t)getpgrp(), -1};
+    for (int call = FIRST_SIGNAL_INDEX; call < CONDITIONAL_COUNT; call++) {
+        if (conditional[call] < 0) continue;
+        for (size_t t = 0; t < sizeof targets / sizeof *targets; t++)
+            rc = rc ? rc : seccomp_rule_add(filter, SCMP_ACT_TRAP, conditional[call], 1,
+                                            SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint32_t)targets[t]));
+    }
     return rc;
 }
 

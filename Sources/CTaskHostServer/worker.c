@@ -172,10 +172,11 @@ static const char *call_item(th__loaded_plugin *plugin, const th__call *call, co
 }
 
 static th__loaded_plugin *read_chunk_header(th__plugin_set *set, th__reader *r, const th__call **call, uint32_t *count) {
-    uint32_t plugin_index = th__get_u32(r);
-    uint32_t task_index = th__get_u32(r);
-    *count = th__get_u32(r);
-    if (r->failed || plugin_index >= set->count || !set->plugins[plugin_index].descriptor ||
+    th__msg_run run;
+    int malformed = th__msg_run_get(r, &run);
+    uint32_t plugin_index = run.plugin, task_index = run.task;
+    *count = run.count;
+    if (malformed || plugin_index >= set->count || !set->plugins[plugin_index].descriptor ||
         task_index >= set->plugins[plugin_index].descriptor->task_count)
         worker_exit(set, 70);
     th__loaded_plugin *plugin = &set->plugins[plugin_index];
@@ -381,10 +382,8 @@ _Noreturn void th__worker_run(th__plugin_set *set, int request_fd, int result_fd
         th__reader_init(&r, request.data, length);
         /* Its settings come first, once; nothing runs before them. */
         if (!configured) {
-            th__worker_settings settings;
-            settings.memory_limit = th__get_u64(&r);
-            settings.task_output = th__get_u8(&r);
-            if (type != TH_MSG_SETTINGS || r.failed) worker_exit(set, 70);
+            th__msg_settings settings;
+            if (type != TH_MSG_SETTINGS || th__msg_settings_get(&r, &settings) != 0) worker_exit(set, 70);
             th__worker_apply_settings(&settings);
             configured = 1;
             continue;

@@ -115,7 +115,7 @@ void th__worker_setup(const int *keep, int keep_count, th__worker_page *page) {
     g_page = page;
 }
 
-void th__worker_apply_settings(const th__worker_settings *settings) {
+void th__worker_apply_settings(const th__msg_settings *settings) {
     if (settings->task_output == TH_OUTPUT_STDERR) dup2(2, 1);
     g_memory_limit = settings->memory_limit;
     if (settings->memory_limit) {

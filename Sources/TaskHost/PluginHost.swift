@@ -17,19 +17,41 @@ public final class PluginHost: @unchecked Sendable {
     /// The process id of this host's fork server (the parent of every worker).
     public let forkServerPID: Int32
 
+    /// The load timeout when none is given: the longest one plugin file may
+    /// take to load, in seconds.
+    public static let defaultLoadTimeout: Double = 10
+
     /// Loads plugins from `pluginFiles` (each must be a valid plugin), the
     /// folders in `pluginPath` (default: `TASKHOST_PLUGIN_PATH`), and — when
     /// `includeBuiltin` — the shipped plugins: the folder of the binary that
     /// holds TaskHost (the executable, or libTaskHost.so), or in an installed
     /// layout its `taskhost/plugins/`. When two plugins share a name the more
     /// explicit source wins.
-    public init(pluginFiles: [String] = [], pluginPath: String? = nil, includeBuiltin: Bool = true) throws {
-        let server = try ForkServer(executable: try HostLocation.forkServerPath())
+    ///
+    /// No plugin file can break this: one that exits, crashes, hangs past
+    /// `loadTimeout`, or leaves a process or thread behind while it loads is
+    /// refused (an error naming it when it is in `pluginFiles`, else an entry
+    /// of `catalog.warnings`), and the others load.
+    ///
+    /// - Parameters:
+    ///   - pluginFiles: plugin files to load; each must be a valid plugin.
+    ///   - pluginPath: colon-separated folders whose `*.so` files are loaded
+    ///     (files that are not plugins are skipped); nil: `TASKHOST_PLUGIN_PATH`.
+    ///   - includeBuiltin: also load the shipped plugins.
+    ///   - loadTimeout: the longest one plugin file may take to load, in
+    ///     seconds (positive; infinity for no limit).
+    public init(pluginFiles: [String] = [], pluginPath: String? = nil, includeBuiltin: Bool = true,
+                loadTimeout: Double = PluginHost.defaultLoadTimeout) throws {
+        guard loadTimeout > 0 else {
+            throw TaskHostError(.invalidArgument, "the load timeout must be a positive number of seconds, not \(loadTimeout)")
+        }
         let searchPath = pluginPath ?? ProcessInfo.processInfo.environment["TASKHOST_PLUGIN_PATH"]
         let candidates = try PluginDiscovery.candidates(
             explicitFiles: pluginFiles, searchPath: searchPath,
             builtin: includeBuiltin ? PluginDiscovery.builtinFolders() : [])
-        catalog = try PluginCatalog.load(candidates, server: server)
+        let (server, verdicts) = try PluginLoading(executable: try HostLocation.forkServerPath(), candidates: candidates,
+                                                   timeout: loadTimeout).run()
+        catalog = try PluginCatalog.build(candidates, verdicts: verdicts)
         forkServerPID = server.pid
         supervisor = Supervisor(server: server)
     }

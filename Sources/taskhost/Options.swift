@@ -9,8 +9,18 @@ struct HostOptions: ParsableArguments {
     @Flag(name: .long, help: "Say which plugin files were skipped or shadowed.")
     var verbose = false
 
+    @Option(name: .customLong("load-timeout"),
+            help: ArgumentHelp("Refuse a plugin file that takes longer than this to load (default: 10).", valueName: "SECONDS"))
+    var loadTimeout: Double = PluginHost.defaultLoadTimeout
+
+    func validate() throws {
+        guard loadTimeout > 0 else { throw ValidationError("--load-timeout must be a positive number of seconds, not '\(loadTimeout)'") }
+    }
+
     func makeHost() throws -> PluginHost {
-        let host = try PluginHost(pluginFiles: pluginFiles)
+        let host = try PluginHost(pluginFiles: pluginFiles, loadTimeout: loadTimeout)
+        // Plugin files that misbehaved while loading are always worth a line.
+        for warning in host.catalog.warnings { printError("taskhost: \(warning)") }
         if verbose { for note in host.catalog.notes { printError("taskhost: \(note)") } }
         return host
     }

@@ -137,6 +137,20 @@ struct EscapeWorkspace {
         #expect(error?.message.contains("was stopped by the sandbox: it called socket while running escape.attempt(") == true)
     }
 
+    @Test func noSignalReachesTheForkServerTheHostOrEveryone() throws {
+        let w = try EscapeWorkspace()
+        let pool = try Pool(host: try w.host(), processes: 1, sandbox: w.sandbox)
+        defer { pool.terminate() }
+        let results = try pool.starmap("escape.attempt", [Self.attempt("kill", "parent"), Self.attempt("kill", "-1"),
+                                                           Self.attempt("echo", "3")], chunksize: 1)
+        for (index, target) in ["parent", "-1"].enumerated() {
+            let error = Supervision.failure(results[index])
+            #expect(error?.kind == .sandboxViolation, "\(String(describing: error))")
+            #expect(error?.message.hasSuffix("it called kill while running escape.attempt(\"kill\", \"\(target)\")") == true)
+        }
+        #expect(try results[2].get() == .int64(3), "the fork server is still there")
+    }
+
     @Test func applyOnAWarmPoolThrowsTheViolation() throws {
         let w = try EscapeWorkspace()
         let pool = try Pool(host: try w.host(), processes: 1, sandbox: w.sandbox)

@@ -347,6 +347,14 @@ typedef struct th_host_options {
     const char *plugin_path;
     /** Also load the shipped plugins (see WHERE THINGS ARE FOUND). Default: true. */
     bool include_builtin;
+    /**
+     * The longest one plugin file may take to load (its constructors, its
+     * entry, the checks), in seconds; a file that takes longer is refused.
+     * Positive; INFINITY for no limit. Default: 10. (A field added after the
+     * first release: programs built before it pass a smaller `size` and get
+     * the default.)
+     */
+    double load_timeout;
 } th_host_options;
 
 /**
@@ -357,19 +365,24 @@ static inline void th_host_options_init(th_host_options *options) {
     memset(options, 0, sizeof *options);
     options->size = sizeof *options;
     options->include_builtin = true;
+    options->load_timeout = 10;
 }
 
 /** A host: the loaded plugins, a fork server, a supervisor thread. */
 typedef struct th_host th_host;
 
 /**
- * Starts a host: starts the fork server and loads the plugins in it (a
- * plugin that crashes while loading takes down only a probe process).
- * `options` may be NULL for the defaults.
+ * Starts a host: starts the fork server and loads the plugins in it. No
+ * plugin file can break this: one that exits, crashes, hangs past
+ * `load_timeout` or leaves a process or thread behind while loading is
+ * refused (a listed file: the error below; a found one is skipped) and the
+ * others load. `options` may be NULL for the defaults.
  *
  * Returns a new host (free with th_host_free), or NULL and *error: kind
- * pluginError (an explicit file is missing or not a plugin), systemError
- * (no fork server, no resources), invalidArgument (bad options).
+ * pluginError (an explicit file is missing, not a plugin, or misbehaved
+ * while loading: the message names it and says what it did), systemError
+ * (no fork server, no resources), invalidArgument (bad options, such as a
+ * load_timeout that is not a positive number).
  */
 TH_EXTERN th_host *th_host_new(const th_host_options *options, th_error **error);
 

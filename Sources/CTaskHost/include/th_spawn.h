@@ -14,10 +14,11 @@ TH__INTERNAL_BEGIN
 
 /**
  * Starts the fork server executable at `path` with `socket_fd` as its
- * descriptor 3, stdin from /dev/null, stdout and stderr inherited. Returns
- * its pid, or -1 with errno.
+ * descriptor 3, `output_fd` (where plugins print while they load) as 4,
+ * stdin from /dev/null, stdout and stderr inherited, and this process's pid
+ * as its argument. Returns its pid, or -1 with errno.
  */
-pid_t th__spawn_server(const char *path, int socket_fd);
+pid_t th__spawn_server(const char *path, int socket_fd, int output_fd);
 
 /** The path of the binary (executable or shared library) holding this code, or NULL. */
 const char *th__library_path(void);

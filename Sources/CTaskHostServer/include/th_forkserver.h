@@ -7,13 +7,20 @@
 #ifndef TH_FORKSERVER_H
 #define TH_FORKSERVER_H
 
+#include <sys/types.h>
+
 #include "th_visibility.h"
 
 TH__INTERNAL_BEGIN
 
-/** Serves the host on `socket_fd` until it closes; then kills every worker
- *  and returns the process exit code. */
-int th__forkserver_main(int socket_fd);
+/**
+ * Serves the host on `socket_fd`: loads the plugins it names (th_loader.h;
+ * `host` is the host's pid, `output_fd` where plugins print while loading),
+ * then forks workers, until the host closes the socket or can no longer be
+ * reached. Then kills everything below it — workers, their children, orphans
+ * it inherited as their subreaper — and exits.
+ */
+_Noreturn void th__forkserver_main(int socket_fd, pid_t host, int output_fd);
 
 TH__INTERNAL_END
 

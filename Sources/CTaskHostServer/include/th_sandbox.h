@@ -15,7 +15,8 @@
  *              vfork; clone3 answers ENOSYS so the C library falls back to
  *              clone), no execve, ptrace, mount, chroot, setuid, modules,
  *              reboot, keyrings, bpf, perf_event_open, userfaultfd,
- *              io_uring; no_new_privs set first.
+ *              io_uring, no signal at the fork server, the host, their
+ *              process group or -1; no_new_privs set first.
  *
  * A forbidden call is trapped (SIGSYS): the handler writes the call's name
  * into the worker's shared page (th__worker_page.forbidden_call) and the

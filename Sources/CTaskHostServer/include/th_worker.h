@@ -30,11 +30,6 @@ typedef struct th__plugin_set {
     uint32_t count;
 } th__plugin_set;
 
-/** Settings a worker gets at birth. */
-typedef struct th__worker_settings {
-    uint64_t memory_limit; /**< bytes of address space, 0 for none */
-    uint8_t task_output;   /**< TH_OUTPUT_STDERR or TH_OUTPUT_STDOUT */
-} th__worker_settings;
 
 /**
  * Runs the worker loop: reads its TH_MSG_SETTINGS frame, then TH_MSG_RUN
@@ -59,7 +54,7 @@ void th__worker_setup(const int *keep, int keep_count, th__worker_page *page);
 void th__worker_keep_statm(void);
 
 /** Applies a worker's settings: its memory limit and where its stdout goes. */
-void th__worker_apply_settings(const th__worker_settings *settings);
+void th__worker_apply_settings(const th__msg_settings *settings);
 
 TH__INTERNAL_END
 

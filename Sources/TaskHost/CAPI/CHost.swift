@@ -59,8 +59,11 @@ func th_host_new_(_ options: UnsafePointer<th_host_options>?, _ error: UnsafeMut
                 files.append(String(cString: file))
             }
         }
+        guard o.load_timeout > 0 else {  // NaN fails this too
+            throw TaskHostError(.invalidArgument, "th_host_options.load_timeout must be a positive number of seconds, not \(o.load_timeout)")
+        }
         let host = try PluginHost(pluginFiles: files, pluginPath: o.plugin_path.map { String(cString: $0) },
-                                  includeBuiltin: o.include_builtin)
+                                  includeBuiltin: o.include_builtin, loadTimeout: o.load_timeout)
         return retainedHandle(HostBox(host))
     }
 }

@@ -4,39 +4,34 @@ import CTaskHost
 public struct PluginCatalog: Sendable {
     /// The plugins in effect, by name (one per name: the most explicit source won).
     public private(set) var plugins: [PluginInfo] = []
-    /// Notes for `--verbose`: skipped files and shadowed plugins.
+    /// Notes for `--verbose`: files skipped as not plugins (or broken ones) and shadowed plugins.
     public private(set) var notes: [String] = []
 
-    /// Loads `candidates` in the fork server and keeps the valid ones.
-    /// An explicit file that is not a valid plugin is an error naming it.
-    static func load(_ candidates: [PluginCandidate], server: ForkServer) throws -> PluginCatalog {
-        let frame = FrameBuilder()
-        frame.begin(TH_MSG_LOAD)
-        frame.putU32(UInt32(candidates.count))
-        for c in candidates { frame.putString(c.path) }
-        frame.end()
-        try server.send(frame)
-        let reply = try server.receiveBlocking()
-        guard Int(reply.type) == TH_MSG_PLUGINS else {
-            throw TaskHostError(.systemError, "the fork server answered the plugin list with message \(reply.type)")
-        }
-        var reader = FrameReader(reply.body)
-        let count = Int(reader.u32())
-        guard count == candidates.count else { throw TaskHostError(.systemError, "the fork server lost plugin files") }
+    /// Plugin files that misbehaved while loading (exited, crashed, hung,
+    /// left a process or thread behind), each naming the file and what it
+    /// did. They were refused and the rest loaded; tell the user.
+    public private(set) var warnings: [String] = []
 
+    /// Builds the catalog from each candidate's verdict. An explicit file
+    /// that is not a valid plugin is an error naming it.
+    static func build(_ candidates: [PluginCandidate], verdicts: [LoadVerdict]) throws -> PluginCatalog {
         var catalog = PluginCatalog()
         var byName: [String: PluginSource] = [:]
-        for (index, candidate) in candidates.enumerated() {
-            let loaded = reader.u8() == 1
-            if !loaded {
-                let reason = reader.string()
+        for (candidate, verdict) in zip(candidates, verdicts) {
+            let plugin: PluginInfo
+            switch verdict {
+            case .loaded(let info): plugin = info
+            case .refused(let reason), .misbehaved(let reason):
                 if candidate.source == .explicit {
                     throw TaskHostError(.pluginError, "cannot load plugin file '\(candidate.path)': \(reason)")
                 }
-                catalog.notes.append("skipped \(candidate.path): \(reason)")
+                if case .misbehaved = verdict {
+                    catalog.warnings.append("skipped plugin file '\(candidate.path)': \(reason)")
+                } else {
+                    catalog.notes.append("skipped \(candidate.path): \(reason)")
+                }
                 continue
             }
-            let plugin = readPlugin(&reader, path: candidate.path, index: UInt32(index))
             if let winner = byName[plugin.name] {
                 catalog.notes.append("plugin '\(plugin.name)' at \(candidate.path) is shadowed by one from a more explicit source (\(winner))")
                 continue
@@ -44,29 +39,8 @@ public struct PluginCatalog: Sendable {
             byName[plugin.name] = candidate.source
             catalog.plugins.append(plugin)
         }
-        guard !reader.failed else { throw TaskHostError(.systemError, "the fork server sent a malformed plugin list") }
         catalog.plugins.sort { $0.name < $1.name }
         return catalog
-    }
-
-    private static func readPlugin(_ r: inout FrameReader, path: String, index: UInt32) -> PluginInfo {
-        let name = r.string(), version = r.string(), summary = r.string()
-        let taskCount = Int(r.u32())
-        var tasks: [TaskInfo] = []
-        for t in 0..<taskCount where !r.failed {
-            let taskName = r.string(), taskSummary = r.string()
-            let result = ValueType(rawValue: r.u8()) ?? .void
-            _ = r.u32() // flags: the worker's business
-            let paramCount = Int(r.u32())
-            var params: [Parameter] = []
-            for _ in 0..<paramCount where !r.failed {
-                let pname = r.string()
-                params.append(Parameter(name: pname, type: ValueType(rawValue: r.u8()) ?? .void))
-            }
-            tasks.append(TaskInfo(plugin: name, name: taskName, summary: taskSummary, parameters: params,
-                                  result: result, pluginIndex: index, taskIndex: UInt32(t)))
-        }
-        return PluginInfo(name: name, version: version, summary: summary, path: path, tasks: tasks)
     }
 
     /// Finds a task by `PLUGIN.TASK`, or by its bare name when exactly one
@@ -103,5 +77,33 @@ public struct PluginCatalog: Sendable {
 
     private func suggestion(_ name: String, among candidates: [String], prefix: String = "") -> String {
         closestName(to: name, among: candidates).map { "; did you mean '\(prefix)\($0)'?" } ?? ""
+    }
+}
+
+extension PluginInfo {
+    /// Reads a descriptor (th__msg_descriptor_get and friends, th_protocol.h)
+    /// of the plugin at `index` in the server's list; nil when malformed.
+    static func read(_ reader: inout FrameReader, path: String, index: UInt32) -> PluginInfo? {
+        var plugin = th__msg_descriptor()
+        guard th__msg_descriptor_get(&reader.raw, &plugin) == 0 else { return nil }
+        let name = String(cBytes: plugin.name, count: plugin.name_length)
+        var tasks: [TaskInfo] = []
+        tasks.reserveCapacity(Int(plugin.task_count))
+        for t in 0..<plugin.task_count {
+            var task = th__msg_task()
+            guard th__msg_task_get(&reader.raw, &task) == 0 else { return nil }
+            var params: [Parameter] = []
+            for _ in 0..<task.param_count {
+                var param = th__msg_param()
+                guard th__msg_param_get(&reader.raw, &param) == 0, let type = ValueType(rawValue: param.type) else { return nil }
+                params.append(Parameter(name: String(cBytes: param.name, count: param.name_length), type: type))
+            }
+            guard let result = ValueType(rawValue: task.result) else { return nil }
+            tasks.append(TaskInfo(plugin: name, name: String(cBytes: task.name, count: task.name_length),
+                                  summary: String(cBytes: task.summary, count: task.summary_length), parameters: params,
+                                  result: result, pluginIndex: index, taskIndex: t))
+        }
+        return PluginInfo(name: name, version: String(cBytes: plugin.version, count: plugin.version_length),
+                          summary: String(cBytes: plugin.summary, count: plugin.summary_length), path: path, tasks: tasks)
     }
 }

@@ -5,13 +5,19 @@ import Glibc
 
 /// The host's end of the fork server: a single-threaded process started by
 /// exec that loads the plugins and forks workers on request (see
-/// `ARCHITECTURE.md`). This client owns the protocol's host side: it builds
-/// SPAWN and KILL, and reads SPAWNED and EXITED into `Event`s. It owns the
-/// socket and the server process: `deinit` closes one and reaps the other.
+/// `ARCHITECTURE.md`). This client owns the protocol's host side: every
+/// message is built and read by its one C schema (`th__msg_*`,
+/// th_protocol.h), and frames of any size travel in pieces
+/// (`th__send_frame`, `th__frame_receive`). It owns the socket, the load
+/// output pipe and the server process: `deinit` closes them and reaps it.
 final class ForkServer {
     let socket: Int32
     let pid: pid_t
-    private var receiveBuffer: UnsafeMutableRawBufferPointer
+    /// The read end of the pipe plugins print into while they load; -1 once loading is over.
+    private(set) var loadOutput: Int32
+    private let receiver: UnsafeMutablePointer<th__frame_receiver>
+    /// Set once the process has been reaped, so deinit doesn't wait again.
+    private var reapedStatus: Int32?
 
     /// Starts the server executable and connects to it.
     init(executable: String) throws {
@@ -19,23 +25,76 @@ final class ForkServer {
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw TaskHostError(.systemError, "cannot create the fork server's socket: \(Errno.current)")
         }
-        let child = th__spawn_server(executable, pair[1])
-        close(pair[1])
-        guard child > 0 else {
+        var output: [Int32] = [-1, -1]
+        guard th__pipe(&output) == 0 else {
             let error = Errno.current
-            close(pair[0])
-            throw TaskHostError(.systemError, "cannot start the fork server '\(executable)': \(error)")
+            close(pair[0]); close(pair[1])
+            throw TaskHostError(.systemError, "cannot create the fork server's output pipe: \(error)")
+        }
+        let child = th__spawn_server(executable, pair[1], output[1])
+        let spawnError = Errno.current
+        close(pair[1])
+        close(output[1])
+        guard child > 0 else {
+            close(pair[0]); close(output[0])
+            throw TaskHostError(.systemError, "cannot start the fork server '\(executable)': \(spawnError)")
         }
         socket = pair[0]
         pid = child
-        receiveBuffer = .allocate(byteCount: Int(TH_SERVER_MESSAGE_MAX), alignment: 8)
+        loadOutput = output[0]
+        _ = fcntl(loadOutput, F_SETFL, fcntl(loadOutput, F_GETFL) | O_NONBLOCK)
+        receiver = .allocate(capacity: 1)
+        guard th__frame_receiver_init(receiver) == 0 else {
+            receiver.deallocate()
+            close(socket); close(loadOutput); Glibc.kill(child, SIGKILL)
+            _ = SystemCall.wait(for: child)
+            throw TaskHostError(.systemError, "out of memory for the fork server's messages")
+        }
     }
 
     deinit {
         close(socket)
+        if loadOutput >= 0 { close(loadOutput) }
         // The server exits as soon as it sees the socket close; reap it.
-        _ = SystemCall.wait(for: pid)
-        receiveBuffer.deallocate()
+        if reapedStatus == nil { _ = SystemCall.wait(for: pid) }
+        th__frame_receiver_free(receiver)
+        receiver.deallocate()
+    }
+
+    // MARK: Loading
+
+    /// Loading is over: what plugins print now goes straight where task output goes.
+    func endLoading() {
+        if loadOutput >= 0 { close(loadOutput) }
+        loadOutput = -1
+    }
+
+    /// Ends the server while it loads and reaps it; returns its wait status.
+    /// Gives it `grace` seconds to end by itself (it may be exiting already),
+    /// then SIGTERM, on which a loading server kills everything below it and
+    /// exits (th_loader.h), then SIGKILL.
+    func stop(grace: Double) -> Int32 {
+        if let reapedStatus { return reapedStatus }
+        if let status = waitForExit(within: grace) { return status }
+        Glibc.kill(pid, SIGTERM)
+        if let status = waitForExit(within: 1) { return status }
+        Glibc.kill(pid, SIGKILL)
+        let status = (try? SystemCall.wait(for: pid).get()) ?? 0
+        reapedStatus = status
+        return status
+    }
+
+    private func waitForExit(within seconds: Double) -> Int32? {
+        var waited = 0.0
+        while true {
+            var status: Int32 = 0
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid { reapedStatus = status; return status }
+            if r < 0 && errno != EINTR { return nil }
+            if waited >= seconds { return nil }
+            usleep(1000)
+            waited += 0.001
+        }
     }
 
     // MARK: Requests
@@ -46,14 +105,16 @@ final class ForkServer {
     func spawn(request: UInt32, memoryLimit: UInt64?, taskOutput: TaskOutput, sandbox: Sandbox?,
                firstRequests: UnsafeRawBufferPointer?) throws {
         let frame = FrameBuilder()
-        frame.begin(TH_MSG_SPAWN)
-        frame.putU32(request)
-        frame.putU64(memoryLimit ?? 0)
-        frame.putU8(taskOutput == .stdout ? UInt8(TH_OUTPUT_STDOUT) : UInt8(TH_OUTPUT_STDERR))
-        frame.put(sandbox)
-        frame.putU32(UInt32(firstRequests?.count ?? 0))
-        if let firstRequests { frame.putBytes(firstRequests) }
-        frame.end()
+        var message = th__msg_spawn(request: request, memory_limit: memoryLimit ?? 0,
+                                    task_output: UInt8(taskOutput == .stdout ? TH_OUTPUT_STDOUT : TH_OUTPUT_STDERR))
+        var start = 0
+        frame.withBuffer { start = th__msg_spawn_begin($0, &message) }
+        frame.put(sandbox)  // the sandbox's own section (Sandbox.swift)
+        frame.withBuffer { buffer in
+            th__msg_spawn_put_first(buffer, firstRequests?.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                                    UInt32(firstRequests?.count ?? 0))
+            th__frame_end(buffer, start)
+        }
         try send(frame)
     }
 
@@ -61,16 +122,15 @@ final class ForkServer {
     /// gone reports itself through `nextEvent`.
     func kill(_ worker: pid_t) {
         let frame = FrameBuilder()
-        frame.begin(TH_MSG_KILL)
-        frame.putU32(UInt32(bitPattern: worker))
-        frame.end()
+        var message = th__msg_kill(pid: worker)
+        frame.withBuffer { th__msg_kill_put($0, &message) }
         try? send(frame)
     }
 
-    /// Sends one frame (the plugin catalog's LOAD goes this way too).
+    /// Sends one frame, in pieces when it is big (the plugin loader's LOAD goes this way too).
     func send(_ frame: FrameBuilder) throws {
         let bytes = frame.bytes
-        guard !frame.failed, th__send_message(socket, bytes.baseAddress, bytes.count, nil, 0) == 0 else {
+        guard !frame.failed, th__send_frame(socket, bytes.baseAddress, bytes.count, nil, 0) == 0 else {
             throw TaskHostError(.systemError, "the fork server is gone: \(Errno.current)")
         }
     }
@@ -94,15 +154,20 @@ final class ForkServer {
             var reader = FrameReader(message.body)
             switch Int(message.type) {
             case TH_MSG_SPAWNED:
-                let request = reader.u32()
-                let pid = pid_t(bitPattern: reader.u32())
-                let error = reader.string()
-                return .spawned(request: request, pid: pid, error: error, descriptors: message.fds)
+                var spawned = th__msg_spawned()
+                guard th__msg_spawned_get(&reader.raw, &spawned) == 0 else {
+                    for fd in message.fds { close(fd) }
+                    throw TaskHostError(.systemError, "the fork server sent a malformed spawned message")
+                }
+                return .spawned(request: spawned.request, pid: spawned.pid,
+                                error: String(cBytes: spawned.error, count: spawned.error_length), descriptors: message.fds)
             case TH_MSG_EXITED:
-                let pid = pid_t(bitPattern: reader.u32())
-                let status = Int32(bitPattern: reader.u32())
                 for fd in message.fds { close(fd) }
-                return .exited(pid: pid, status: status)
+                var exited = th__msg_exited()
+                guard th__msg_exited_get(&reader.raw, &exited) == 0 else {
+                    throw TaskHostError(.systemError, "the fork server sent a malformed exited message")
+                }
+                return .exited(pid: exited.pid, status: exited.status)
             default:
                 for fd in message.fds { close(fd) }
             }
@@ -116,35 +181,28 @@ final class ForkServer {
         var fds: [Int32]
     }
 
-    /// Receives one message; nil when none is ready on a non-blocking socket.
-    /// Throws at the end of the stream and on a malformed message.
-    private func receive() throws -> Message? {
-        var fds: [Int32] = [-1, -1, -1, -1]
-        var count: Int32 = 0
-        let n = th__receive_message(socket, receiveBuffer.baseAddress, receiveBuffer.count, &fds, &count, 4)
-        if n < 0 {
-            let error = Errno.current
-            if error.wouldBlock { return nil }
-            throw TaskHostError(.systemError, "the fork server's socket failed: \(error)")
-        }
-        if n == 0 { throw TaskHostError(.systemError, "the fork server exited") }
-        var bodyLength: UInt32 = 0
-        var type: UInt8 = 0
-        let base = receiveBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        guard th__frame_header(base, n, &bodyLength, &type) == 1, Int(bodyLength) == n - Int(TH_FRAME_HEADER_SIZE) else {
-            for fd in fds.prefix(Int(count)) { close(fd) }
-            throw TaskHostError(.systemError, "the fork server sent a malformed message")
-        }
-        let body = UnsafeRawBufferPointer(start: receiveBuffer.baseAddress! + Int(TH_FRAME_HEADER_SIZE), count: Int(bodyLength))
-        return Message(type: type, body: body, fds: Array(fds.prefix(Int(count))))
-    }
-
-    /// Receives one message, waiting for it (the catalog's PLUGINS answer).
-    func receiveBlocking() throws -> Message {
+    /// Receives one whole frame (reassembling pieces); nil when none is ready
+    /// on a non-blocking socket. Throws at the end of the stream and on a
+    /// malformed message. The body is valid until the next call.
+    func receive() throws -> Message? {
         while true {
-            if let m = try receive() { return m }
-            var fd = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0)]
-            _ = SystemCall.poll(&fd, timeout: -1)
+            let rc = th__frame_receive(receiver, socket)
+            if rc == 0 { continue }
+            if rc == -2 { throw TaskHostError(.systemError, "the fork server exited") }
+            if rc < 0 {
+                let error = Errno.current
+                if error.rawValue == EINTR { continue }
+                if error.wouldBlock { return nil }
+                if error.rawValue == EBADMSG { throw TaskHostError(.systemError, "the fork server sent a malformed message") }
+                throw TaskHostError(.systemError, "the fork server's socket failed: \(error)")
+            }
+            let r = receiver.pointee
+            var type: UInt8 = 0
+            var bodyLength: UInt32 = 0
+            _ = th__frame_header(r.frame, r.frame_length, &bodyLength, &type)
+            let body = UnsafeRawBufferPointer(start: r.frame + Int(TH_FRAME_HEADER_SIZE), count: Int(bodyLength))
+            let fds = withUnsafeBytes(of: r.fds) { Array($0.bindMemory(to: Int32.self).prefix(Int(r.fd_count))) }
+            return Message(type: type, body: body, fds: fds)
         }
     }
 

@@ -8,7 +8,8 @@ final class FrameBuilder {
     init() { th__buf_init(&raw) }
     deinit { th__buf_free(&raw) }
 
-    var isEmpty: Bool { raw.length == 0 }
+    /// Lets a C message writer (`th__msg_*_put`, th_protocol.h) append to this frame's buffer.
+    func withBuffer(_ body: (UnsafeMutablePointer<th__buf>) -> Void) { body(&raw) }
     var failed: Bool { raw.failed != 0 }
 
     func begin(_ type: Int) { start = th__frame_begin(&raw, UInt8(type)) }

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,8 +114,21 @@ static int64_t run_thread(th_context *ctx) {
     return 1;
 }
 
+/* Sends SIGTERM to the worker's parent (the fork server), or to every
+ * process with target "-1"; 1 when sent. Unsandboxed it is sent: run it
+ * only in the sandbox. */
+static int64_t signal_out(th_context *ctx, const char *target) {
+    pid_t pid = strcmp(target, "-1") == 0 ? -1 : getppid();
+    if (kill(pid, SIGTERM) != 0) {
+        th_set_errorf(ctx, "kill: %s", strerror(errno));
+        return -1;
+    }
+    return 1;
+}
+
 /* One task for them all, so one starmap can mix escapes with harmless
- * items: action is read, write, connect, fork, exec, ptrace, thread or echo;
+ * items: action is read, write, connect, fork, exec, ptrace, thread, kill
+ * (parent or -1: sandboxed only!) or echo;
  * target is the path, the port, or (echo) the number returned. */
 static int64_t attempt(th_context *ctx, const char *action, const char *target) {
     if (strcmp(action, "read") == 0) return read_file(ctx, target);
@@ -124,6 +138,7 @@ static int64_t attempt(th_context *ctx, const char *action, const char *target) 
     if (strcmp(action, "exec") == 0) return exec_true(ctx);
     if (strcmp(action, "ptrace") == 0) return trace_me(ctx);
     if (strcmp(action, "thread") == 0) return run_thread(ctx);
+    if (strcmp(action, "kill") == 0) return signal_out(ctx, target);
     if (strcmp(action, "echo") == 0) return strtoll(target, NULL, 10);
     th_set_errorf(ctx, "unknown action '%s'", action);
     return -1;
