@@ -51,7 +51,8 @@ public final class PluginHost: @unchecked Sendable {
             builtin: includeBuiltin ? PluginDiscovery.builtinFolders() : [])
         let (server, verdicts) = try PluginLoading(executable: try HostLocation.forkServerPath(), candidates: candidates,
                                                    timeout: loadTimeout).run()
-        catalog = try PluginCatalog.build(candidates, verdicts: verdicts)
+        catalog = try PluginCatalog.build(candidates, verdicts: verdicts,
+                                          notes: PluginDiscovery.searchPathNotes(searchPath))
         forkServerPID = server.pid
         supervisor = Supervisor(server: server)
     }

@@ -6,7 +6,7 @@ struct HostOptions: ParsableArguments {
     @Option(name: .customLong("plugin"), help: ArgumentHelp("Load this plugin file too (repeatable).", valueName: "FILE"))
     var pluginFiles: [String] = []
 
-    @Flag(name: .long, help: "Say which plugin files were skipped or shadowed.")
+    @Flag(name: .long, help: "Say which plugin-path entries and files gave no plugin, and why.")
     var verbose = false
 
     @Option(name: .customLong("load-timeout"),

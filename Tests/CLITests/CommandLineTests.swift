@@ -225,4 +225,33 @@ struct CommandLineTests {
         #expect(apply.stderr == "taskhost: item 0 failed (taskError): faulty.fail(3): refusing 3\ntaskhost: 1 of 1 item failed\n")
         #expect(apply.status == 1)
     }
+
+    // MARK: --verbose
+
+    @Test func verboseSaysWhyEachPathEntryAndFileGaveNothing() throws {
+        let folder = TestSupport.temporaryFolder("verbose")
+        try "int x;\n".write(toFile: folder + "/notes.so", atomically: true, encoding: .utf8)
+        try "".write(toFile: folder + "/plain-file", atomically: true, encoding: .utf8)
+        let path = "\(folder)/missing:\(folder):\(folder)/plain-file"
+        let out = try CLI.taskhost(["map", "square", "2", "--verbose"], environment: ["TASKHOST_PLUGIN_PATH": path])
+        #expect(out.stdout == "[4]\n")
+        #expect(out.status == 0)
+        let lines = CLI.lines(out.stderr)
+        #expect(lines.contains("taskhost: TASKHOST_PLUGIN_PATH entry '\(folder)/missing' does not exist"), "\(lines)")
+        #expect(lines.contains("taskhost: TASKHOST_PLUGIN_PATH entry '\(folder)/plain-file' is not a folder"), "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("taskhost: skipped ") && $0.hasSuffix("/notes.so: it is not an ELF shared library, so it is not a TaskHost plugin") },
+                "\(lines)")
+        for line in lines { #expect(!line.contains("(explicit)") && !line.contains("(searchPath)") && !line.contains("(builtin)")) }
+        // Without --verbose, nothing.
+        let quiet = try CLI.taskhost(["map", "square", "2"], environment: ["TASKHOST_PLUGIN_PATH": path])
+        #expect(quiet.stderr == "")
+    }
+
+    @Test func aSourceFileGivenAsAPluginIsNotASharedLibrary() throws {
+        let folder = TestSupport.temporaryFolder("stats")
+        try "int x;\n".write(toFile: folder + "/stats.c", atomically: true, encoding: .utf8)
+        let out = try CLI.taskhost(["plugins", "--plugin", folder + "/stats.c"])
+        #expect(out.status == 2)
+        #expect(out.stderr.hasSuffix("/stats.c': it is not an ELF shared library, so it is not a TaskHost plugin\n"), "\(out.stderr)")
+    }
 }

@@ -55,7 +55,10 @@ import TestSupport
         let impostor = try TestSupport.buildPlugin(TestSupport.repositoryRoot + "/Tests/Plugins/bad/mathx_shadow.c", name: "impostor")
         let host = try PluginHost(pluginFiles: [impostor])
         #expect(host.plugins.first { $0.name == "square" }?.version == "2.0.0")
-        #expect(host.catalog.notes.contains { $0.contains("is shadowed by one from a more explicit source") })
+        #expect(host.catalog.notes.contains {
+            $0.hasPrefix("plugin 'square' in ") && $0.contains("(from the shipped plugins) is not used: the one in ")
+                && $0.hasSuffix("(from --plugin) comes first")
+        }, "\(host.catalog.notes)")
         let pool = try Pool(host: host, processes: 1)
         #expect(try pool.apply("square", [3]) == .int64(27))
     }

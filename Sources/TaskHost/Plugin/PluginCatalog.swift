@@ -14,9 +14,11 @@ public struct PluginCatalog: Sendable {
 
     /// Builds the catalog from each candidate's verdict. An explicit file
     /// that is not a valid plugin is an error naming it.
-    static func build(_ candidates: [PluginCandidate], verdicts: [LoadVerdict]) throws -> PluginCatalog {
+    /// `notes` starts the `--verbose` notes (e.g. search-path entries that gave no files).
+    static func build(_ candidates: [PluginCandidate], verdicts: [LoadVerdict], notes: [String] = []) throws -> PluginCatalog {
         var catalog = PluginCatalog()
-        var byName: [String: PluginSource] = [:]
+        catalog.notes = notes
+        var byName: [String: PluginCandidate] = [:]
         for (candidate, verdict) in zip(candidates, verdicts) {
             let plugin: PluginInfo
             switch verdict {
@@ -33,10 +35,11 @@ public struct PluginCatalog: Sendable {
                 continue
             }
             if let winner = byName[plugin.name] {
-                catalog.notes.append("plugin '\(plugin.name)' at \(candidate.path) is shadowed by one from a more explicit source (\(winner))")
+                catalog.notes.append("plugin '\(plugin.name)' in \(candidate.path) (from \(candidate.source.userDescription))"
+                                     + " is not used: the one in \(winner.path) (from \(winner.source.userDescription)) comes first")
                 continue
             }
-            byName[plugin.name] = candidate.source
+            byName[plugin.name] = candidate
             catalog.plugins.append(plugin)
         }
         catalog.plugins.sort { $0.name < $1.name }

@@ -14,6 +14,15 @@ public enum PluginSource: Int, Sendable, Comparable {
     case builtin = 2
 
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+
+    /// Where the file came from, in the user's words (for `--verbose`).
+    var userDescription: String {
+        switch self {
+        case .explicit: "--plugin"
+        case .searchPath: "TASKHOST_PLUGIN_PATH"
+        case .builtin: "the shipped plugins"
+        }
+    }
 }
 
 /// A candidate plugin file found on disk.
@@ -54,6 +63,22 @@ enum PluginDiscovery {
         for folder in folders { for file in sharedObjects(in: folder) { add(file, .searchPath) } }
         for folder in builtin { for file in sharedObjects(in: folder) { add(file, .builtin) } }
         return result
+    }
+
+    /// A note for each `TASKHOST_PLUGIN_PATH` entry that gives no files:
+    /// one that does not exist, is not a folder, or cannot be read.
+    static func searchPathNotes(_ searchPath: String?) -> [String] {
+        (searchPath ?? "").split(separator: ":").map(String.init).filter { !$0.isEmpty }.compactMap { folder in
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) else {
+                return "TASKHOST_PLUGIN_PATH entry '\(folder)' does not exist"
+            }
+            guard isFolder.boolValue else { return "TASKHOST_PLUGIN_PATH entry '\(folder)' is not a folder" }
+            guard access(folder, R_OK | X_OK) == 0 else {
+                return "TASKHOST_PLUGIN_PATH entry '\(folder)' cannot be read: \(String(cString: strerror(errno)))"
+            }
+            return nil
+        }
     }
 
     private static func sharedObjects(in folder: String) -> [String] {
