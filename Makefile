@@ -26,7 +26,7 @@ SWIFT ?= swift
 # Where the built products are; `make install PRODUCTS=.build/debug` installs a debug build.
 PRODUCTS ?= $(SCRATCH)/$(CONFIG)
 
-PLUGINS := libsquare.so libprint.so libtext.so libimagefilter.so
+PLUGINS := libsquare.so libprint.so libipc.so libtext.so libimagefilter.so
 HEADERS := include/taskhost/plugin.h include/taskhost/shared.h include/taskhost/taskhost.h
 VERSION := $(shell sed -n 's/^\#define TH_VERSION_STRING "\(.*\)"/\1/p' include/taskhost/taskhost.h)
 

@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "taskhost-forkserver", targets: ["taskhost-forkserver"]),
         .library(name: "square", type: .dynamic, targets: ["square"]),
         .library(name: "print", type: .dynamic, targets: ["print"]),
+        .library(name: "ipc", type: .dynamic, targets: ["ipc"]),
         .library(name: "text", type: .dynamic, targets: ["text"]),
         .library(name: "imagefilter", type: .dynamic, targets: ["imagefilter"]),
     ],
@@ -61,6 +62,7 @@ let package = Package(
         // Plugins that ship.
         .target(name: "square", path: "Plugins/square", cSettings: publicHeaders + strictC),
         .target(name: "print", path: "Plugins/print", cSettings: publicHeaders + strictC),
+        .target(name: "ipc", path: "Plugins/ipc", cSettings: publicHeaders + strictC),
         .target(name: "TaskHostPluginSupport", path: "Plugins/TaskHostPluginSupport",
                 cSettings: publicHeaders + strictC),
         .target(name: "TaskHostPluginKit", dependencies: ["TaskHostPluginSupport"], path: "Plugins/TaskHostPluginKit"),

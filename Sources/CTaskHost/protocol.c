@@ -211,6 +211,17 @@ int th__msg_kill_get(th__reader *r, th__msg_kill *m) {
     return r->failed || m->pid <= 0 ? -1 : 0;
 }
 
+void th__msg_share_put(th__buf *buf, int type, const th__msg_share *m) {
+    size_t start = th__frame_begin(buf, (uint8_t)type);
+    th__buf_put_u32(buf, m->id);
+    th__frame_end(buf, start);
+}
+
+int th__msg_share_get(th__reader *r, th__msg_share *m) {
+    m->id = th__get_u32(r);
+    return r->failed || m->id == 0 ? -1 : 0;
+}
+
 void th__msg_exited_put(th__buf *buf, const th__msg_exited *m) {
     size_t start = th__frame_begin(buf, TH_MSG_EXITED);
     th__buf_put_u32(buf, (uint32_t)m->pid);

@@ -18,6 +18,7 @@
 #include "th_ipc.h"
 #include "th_loader.h"
 #include "th_sandbox.h"
+#include "th_shared_core.h"
 #include "th_worker.h"
 
 /* A forked worker not yet handed to the host: its pid and the host's ends. */
@@ -244,6 +245,19 @@ static int handle_frame(server *s, const uint8_t *frame, size_t length) {
         kill_worker(s, m.pid);
         return 0;
     }
+    case TH_MSG_SHARE: {
+        /* An object's memfd: mapped here, so workers forked from now on inherit it. */
+        th__msg_share m;
+        if (th__msg_share_get(&r, &m) != 0) return -1;
+        th__shared_adopt(m.id, s->receiver.fd_count == 1 ? s->receiver.fds[0] : -1);
+        return 0;
+    }
+    case TH_MSG_UNSHARE: {
+        th__msg_share m;
+        if (th__msg_share_get(&r, &m) != 0) return -1;
+        th__shared_close(th__shared_unregister(m.id));
+        return 0;
+    }
     default: return -1;
     }
 }
@@ -280,10 +294,11 @@ _Noreturn void th__forkserver_main(int socket_fd, pid_t host, int output_fd) {
         if (fds[1].revents) reap_workers(&s);
         if (fds[0].revents) {
             int rc = th__frame_receive(&s.receiver, s.socket_fd);
+            int handled = rc == 1 ? handle_frame(&s, s.receiver.frame, s.receiver.frame_length) : 0;
             for (int i = 0; i < s.receiver.fd_count; i++) close(s.receiver.fds[i]);
             if (rc == -1 && (errno == EINTR || errno == EAGAIN)) continue;
             if (rc < 0) break; /* the host is gone, or spoke gibberish */
-            if (rc == 1 && handle_frame(&s, s.receiver.frame, s.receiver.frame_length) != 0) break;
+            if (handled != 0) break;
         }
     }
     /* Everything below us dies with us: workers, their children, orphans. */

@@ -1,6 +1,7 @@
 /* The worker loop (see th_worker.h). */
 #include "th_worker.h"
 #include "th_ipc.h"
+#include "th_shared_core.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -44,8 +45,13 @@ static void ctx_log(th_context *ctx, const char *message) {
     fprintf(stderr, "[%s] %s\n", w->plugin_name, message ? message : "");
 }
 
+static th_shared *ctx_shared(th_context *ctx, const char *name) {
+    (void)ctx;
+    return th__shared_find_name(name); /* mapped by the fork server before this worker was forked */
+}
+
 static const th_host_api host_api = {
-    sizeof(th_host_api), TH_ABI_MAJOR, ctx_set_error, ctx_return_bytes, ctx_log,
+    sizeof(th_host_api), TH_ABI_MAJOR, ctx_set_error, ctx_return_bytes, ctx_log, ctx_shared,
 };
 
 static void context_reset(worker_context *w, const char *plugin_name) {

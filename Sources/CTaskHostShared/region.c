@@ -179,6 +179,17 @@ int th__shared_register(uint32_t id, th_shared *object) {
     return 0;
 }
 
+int th__shared_adopt(uint32_t id, int fd) {
+    char error[256];
+    th_shared *object = fd >= 0 ? th__shared_map(fd, error, sizeof error) : NULL;
+    if (!object) return -1;
+    if (th__shared_register(id, object) != 0) {
+        th__shared_close(object);
+        return -1;
+    }
+    return 0;
+}
+
 th_shared *th__shared_unregister(uint32_t id) {
     th_shared *found = NULL;
     pthread_mutex_lock(&registry_lock);

@@ -14,6 +14,8 @@ public final class PluginHost: @unchecked Sendable {
     /// The loaded plugins and the task lookup.
     public let catalog: PluginCatalog
     let supervisor: Supervisor
+    /// The shared objects this host made (Shared/).
+    let sharing: SharedObjects
     /// The process id of this host's fork server (the parent of every worker).
     public let forkServerPID: Int32
 
@@ -55,6 +57,7 @@ public final class PluginHost: @unchecked Sendable {
                                           notes: PluginDiscovery.searchPathNotes(searchPath))
         forkServerPID = server.pid
         supervisor = Supervisor(server: server)
+        sharing = SharedObjects(supervisor: supervisor)
     }
 
     deinit { supervisor.shutdown() }

@@ -68,6 +68,60 @@
  * major version, structures only ever grow at their end, so a plugin built
  * against an older header keeps loading on a newer host.
  *
+ * Shared objects (taskhost/shared.h, included below): a task reaches the
+ * locks, semaphores, events, conditions, barriers, queues, pipes, values,
+ * arrays and byte buffers the host created by name, with
+ * th_shared_find(ctx, "name"), and uses them with th_lock_acquire,
+ * th_queue_put ... They work across all the workers and the host, and
+ * survive a worker's death (see shared.h for each object's guarantee). A
+ * complete plugin: a producer and a consumer talking through a queue, and
+ * a task adding to a shared counter under its lock
+ * (build: cc -shared -fPIC -I include pc.c -o pc.so):
+ *
+ *     #include <taskhost/plugin.h>
+ *
+ *     static int64_t produce(th_context *ctx, int64_t count) {
+ *         th_shared *jobs = th_shared_find(ctx, "jobs");   // NULL: not created
+ *         if (!jobs) { th_set_error(ctx, "no queue 'jobs'"); return 0; }
+ *         for (int64_t i = 1; i <= count; i++) th_queue_put_int64(jobs, i, -1);
+ *         th_queue_put_int64(jobs, 0, -1);                 // 0: the end
+ *         return count;
+ *     }
+ *     static int64_t consume(th_context *ctx) {
+ *         th_shared *jobs = th_shared_find(ctx, "jobs");
+ *         if (!jobs) { th_set_error(ctx, "no queue 'jobs'"); return 0; }
+ *         int64_t item, sum = 0;
+ *         while (th_queue_get_int64(jobs, &item, 10.0) == TH_SHARED_OK && item != 0)
+ *             sum += item;
+ *         return sum;
+ *     }
+ *     static int64_t add(th_context *ctx, int64_t times) {
+ *         th_shared *counter = th_shared_find(ctx, "counter");  // a shared value
+ *         if (!counter) { th_set_error(ctx, "no value 'counter'"); return 0; }
+ *         for (int64_t i = 0; i < times; i++) {
+ *             th_lock_acquire(counter, -1);   // TH_SHARED_OWNER_DIED: a holder died
+ *             th_value_store_int64(counter, th_value_load_int64(counter) + 1);
+ *             th_lock_release(counter);
+ *         }
+ *         return th_value_load_int64(counter);
+ *     }
+ *     static const th_param count_param[] = { { "count", TH_INT64 } };
+ *     static const th_param times_param[] = { { "times", TH_INT64 } };
+ *     static const th_task tasks[] = {
+ *         { .name = "produce", .function = TH_FN(produce), .result = TH_INT64,
+ *           .params = count_param, .param_count = 1, .flags = TH_TASK_CONTEXT },
+ *         { .name = "consume", .function = TH_FN(consume), .result = TH_INT64,
+ *           .flags = TH_TASK_CONTEXT },
+ *         { .name = "add", .function = TH_FN(add), .result = TH_INT64,
+ *           .params = times_param, .param_count = 1, .flags = TH_TASK_CONTEXT },
+ *     };
+ *     TH_EXPORT_PLUGIN("pc", "1.0.0", "Producer, consumer, counter", tasks)
+ *
+ * The host creates the objects before the workers start, e.g. in Swift
+ * `let jobs = try host.queue("jobs")`, in C th_host_share(host, "jobs",
+ * "queue:1024", &error), or for one CLI run `--shared jobs=queue:1024`.
+ * Objects created after a worker started are not seen by that worker.
+ *
  * Isolation: tasks run in forked worker processes. A task may crash, exit,
  * hang or leak; the host survives and fails only that item. Process
  * isolation protects the host from faulty plugins, not malicious ones.
@@ -79,6 +133,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "shared.h" /* shared objects: locks, queues, values ... (see below) */
 
 #ifdef __cplusplus
 extern "C" {
@@ -140,6 +196,9 @@ typedef struct th_host_api {
     void (*return_bytes)(th_context *ctx, const void *data, size_t length);
     /** Writes one line to the host's stderr, prefixed with the plugin's name. */
     void (*log)(th_context *ctx, const char *message);
+    /* ---- added in TaskHost 1.1; older hosts end above (check `size`) ---- */
+    /** The shared object named `name` (taskhost/shared.h), or NULL. */
+    th_shared *(*shared)(th_context *ctx, const char *name);
 } th_host_api;
 
 /** What a task receives when it sets TH_TASK_CONTEXT. Opaque beyond `api`. */
@@ -194,6 +253,17 @@ static inline void th_log(th_context *ctx, const char *message) {
     ctx->api->log(ctx, message);
 }
 
+/**
+ * The shared object the host created under `name` (taskhost/shared.h), or
+ * NULL: no such object, an object created after this worker started, or a
+ * host older than shared objects. The handle lives as long as the worker:
+ * look it up once (in `init`, say) and keep it.
+ */
+static inline th_shared *th_shared_find(th_context *ctx, const char *name) {
+    if (ctx->api->size < offsetof(th_host_api, shared) + sizeof ctx->api->shared) return NULL;
+    return ctx->api->shared(ctx, name);
+}
+
 #if defined(_WIN32)
 #define TH_EXPORT __declspec(dllexport)
 #else
@@ -228,7 +298,5 @@ static inline void th_log(th_context *ctx, const char *message) {
 #ifdef __cplusplus
 }
 #endif
-
-#include "shared.h" /* shared objects: locks, queues, values ... */
 
 #endif /* TASKHOST_PLUGIN_H */

@@ -392,6 +392,27 @@ TH_EXTERN th_host *th_host_new(const th_host_options *options, th_error **error)
  */
 TH_EXTERN void th_host_free(th_host *host);
 
+/**
+ * Creates a shared object (include/taskhost/shared.h) named `name` from a
+ * spec: "lock", "rlock", "semaphore[:N]", "bounded_semaphore[:N]", "event",
+ * "condition", "barrier:N", "queue[:CAPACITY[:ITEM_SIZE]]",
+ * "pipe[:CAPACITY[:ITEM_SIZE]]", "value[:int64|uint64|double[:INITIAL]]",
+ * "array:TYPE:COUNT", "buffer:SIZE" (sizes take K, M, G). Tasks find it by
+ * name with th_shared_find; workers started after this call see it. Use it
+ * with shared.h's functions (th_queue_put, th_lock_acquire ...) from any
+ * thread while work runs. It keeps the host alive.
+ *
+ * Returns a new object (free with th_shared_free), or NULL and *error: kind
+ * invalidArgument (a bad name or spec, a name in use), systemError.
+ */
+TH_EXTERN th_shared *th_host_share(th_host *host, const char *name, const char *spec, th_error **error);
+
+/**
+ * Releases the object: workers keep their mapping until they exit, new
+ * workers no longer see it, and its name is free again. NULL is fine.
+ */
+TH_EXTERN void th_shared_free(th_shared *object);
+
 /** A loaded plugin. Everything borrowed from the host. */
 typedef struct th_plugin_info {
     const char *name;     /**< from the plugin's descriptor */

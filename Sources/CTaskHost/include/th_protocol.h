@@ -49,6 +49,11 @@
  *                                    end, result pipe's read end, page memfd
  *   TH_MSG_KILL     host -> server  i32 pid: SIGKILL its process group
  *   TH_MSG_EXITED   server -> host  i32 pid, i32 wait status
+ *   TH_MSG_SHARE    host -> server  u32 object id; SCM_RIGHTS: the object's
+ *                                    memfd, which the server maps (and
+ *                                    closes) so workers forked later inherit
+ *                                    the mapping (th_shared_core.h)
+ *   TH_MSG_UNSHARE  host -> server  u32 object id: the server unmaps it
  *
  * A descriptor (inside TH_MSG_PLUGIN): str name, str version, str summary,
  * u32 task count, per task: str name, str summary, u8 result, u32 flags, u32
@@ -78,7 +83,9 @@
     XX(EXITED, 37, "exited")                      \
     XX(LOADING, 38, "loading")                    \
     XX(PLUGIN, 39, "plugin")                      \
-    XX(PIECE, 40, "piece")
+    XX(PIECE, 40, "piece")                        \
+    XX(SHARE, 41, "share")                        \
+    XX(UNSHARE, 42, "unshare")
 
 enum {
 #define TH__MESSAGE_ENUM(NAME, NUMBER, TEXT) TH_MSG_##NAME = NUMBER,
@@ -250,6 +257,13 @@ typedef struct th__msg_kill {
 } th__msg_kill;
 void th__msg_kill_put(th__buf *buf, const th__msg_kill *m);
 int th__msg_kill_get(th__reader *body, th__msg_kill *m);
+
+/* TH_MSG_SHARE and TH_MSG_UNSHARE: an object's id (SHARE carries its memfd). */
+typedef struct th__msg_share {
+    uint32_t id;
+} th__msg_share;
+void th__msg_share_put(th__buf *buf, int type, const th__msg_share *m);
+int th__msg_share_get(th__reader *body, th__msg_share *m);
 
 typedef struct th__msg_exited {
     int32_t pid;

@@ -79,6 +79,9 @@ int th__shared_repair(th_shared *object, int32_t pid);
 
 /** Adds a handle under `id` (the host's number for it). -1 when out of memory. */
 int th__shared_register(uint32_t id, th_shared *object);
+/** Maps the object in memfd `fd` (left open) and registers it under `id`:
+ *  the fork server's side of TH_MSG_SHARE. 0, or -1 when it is no object. */
+int th__shared_adopt(uint32_t id, int fd);
 /** Removes and returns the handle registered under `id` (NULL if none). */
 th_shared *th__shared_unregister(uint32_t id);
 /** The registered handle named `name`, or NULL. */

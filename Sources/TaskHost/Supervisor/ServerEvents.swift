@@ -20,6 +20,7 @@ extension Supervisor {
             case .spawned(let request, let pid, let error, let descriptors)?:
                 spawned(request: request, pid: pid, error: error, descriptors: descriptors)
             case .exited(let pid, let status)?:
+                SharedObjects.repair(afterDeathOf: pid)
                 if let worker = workers[pid] { workerDied(worker, status: status) }
             }
         }

@@ -1,0 +1,148 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CTaskHost
+import CTaskHostShared
+import Foundation
+
+/// A host's shared objects: creates them, hands each to the fork server
+/// (its memfd over the Unix socket; the server maps it, so workers forked
+/// later inherit it) and takes it back when it goes. Every object is also in
+/// this process's registry, which the supervisor repairs when a worker dies
+/// (`th__shared_repair_all`). Messages to the server go from the supervisor's
+/// thread, which sends everything else there (a frame may travel in pieces).
+final class SharedObjects: @unchecked Sendable { // `names` is guarded by `lock`
+    private let supervisor: Supervisor
+    private let lock = NSLock()
+    private var names: Set<String> = []
+    nonisolated(unsafe) private static var nextID: UInt32 = 0
+    private static let idLock = NSLock()
+
+    init(supervisor: Supervisor) { self.supervisor = supervisor }
+
+    /// Creates an object from its spec (`queue:1024`, `lock`, …).
+    func create<T: SharedObject>(_ type: T.Type, host: PluginHost, name: String, spec text: String) throws -> T {
+        var spec = th_shared_spec()
+        var error = [CChar](repeating: 0, count: 512)
+        guard th__shared_parse_spec(text, &spec, &error, 512) == 0 else {
+            throw TaskHostError(.invalidArgument, cString(error))
+        }
+        if let expected = kindOf(type), expected.rawValue != spec.kind.rawValue {
+            throw TaskHostError(.invalidArgument, "shared object '\(name)': '\(text)' is not a \(expected)")
+        }
+        lock.lock()
+        let fresh = names.insert(name).inserted
+        lock.unlock()
+        guard fresh else { throw TaskHostError(.invalidArgument, "a shared object named '\(name)' already exists") }
+        var fd: Int32 = -1
+        guard let handle = th__shared_create(name, &spec, &fd, &error, 512) else {
+            forget(name)
+            throw TaskHostError(.invalidArgument, cString(error))
+        }
+        defer { close(fd) }
+        var canonical = [CChar](repeating: 0, count: 128)
+        th__shared_format_spec(&spec, &canonical, 128)
+        let id = Self.newID()
+        guard send(TH_MSG_SHARE, id, fd: fd, wait: true), th__shared_register(id, handle) == 0 else {
+            th__shared_close(handle)
+            forget(name)
+            throw TaskHostError(.systemError, "cannot hand shared object '\(name)' to the fork server: \(String(cString: strerror(errno)))")
+        }
+        let objectType: SharedObject.Type = type == SharedObject.self ? Self.classFor(spec.kind) : type
+        return objectType.init(host: host, id: id, name: name, spec: cString(canonical), handle: handle) as! T
+    }
+
+    /// Repairs what a dead worker held in every shared object of this
+    /// process (semaphore units, a barrier it waited at, a queue slot in its
+    /// hands); the supervisor calls it for every death, before it reports
+    /// the death to anyone.
+    static func repair(afterDeathOf pid: pid_t) {
+        _ = th__shared_repair_all(pid)
+    }
+
+    /// Called when an object goes: the fork server unmaps it (workers keep
+    /// theirs until they exit), and so does this process.
+    func release(_ object: SharedObject) {
+        _ = send(TH_MSG_UNSHARE, object.id, fd: nil, wait: false)
+        th__shared_close(object.handle)
+        forget(object.name)
+    }
+
+    private func forget(_ name: String) {
+        lock.lock()
+        names.remove(name)
+        lock.unlock()
+    }
+
+    /// Sends SHARE (with the object's memfd) or UNSHARE from the supervisor's
+    /// thread; with `wait`, returns whether it went (the memfd must stay open
+    /// until then).
+    private func send(_ type: Int, _ id: UInt32, fd: Int32?, wait: Bool) -> Bool {
+        let server = supervisor.server
+        let outcome = SendOutcome()
+        supervisor.perform {
+            var message = th__msg_share(id: id)
+            let frame = FrameBuilder()
+            frame.withBuffer { th__msg_share_put($0, Int32(type), &message) }
+            let bytes = frame.bytes
+            var fds = fd.map { [$0] } ?? []
+            outcome.finish(th__send_frame(server.socket, bytes.baseAddress, bytes.count, &fds, Int32(fds.count)) == 0)
+        }
+        return wait ? outcome.wait() : true
+    }
+
+    private static func newID() -> UInt32 {
+        idLock.lock()
+        defer { idLock.unlock() }
+        nextID &+= 1
+        return nextID
+    }
+
+    private func kindOf(_ type: SharedObject.Type) -> th_shared_kind? {
+        switch type {
+        case is SharedQueue.Type: TH_SHARED_QUEUE
+        case is SharedPipe.Type: TH_SHARED_PIPE
+        case is SharedEvent.Type: TH_SHARED_EVENT
+        case is SharedCondition.Type: TH_SHARED_CONDITION
+        case is SharedBarrier.Type: TH_SHARED_BARRIER
+        case is SharedValue.Type: TH_SHARED_VALUE
+        case is SharedArray.Type: TH_SHARED_ARRAY
+        case is SharedBuffer.Type: TH_SHARED_BUFFER
+        default: nil // a lock, an rlock or a semaphore of either kind: checked by the factory
+        }
+    }
+
+    static func classFor(_ kind: th_shared_kind) -> SharedObject.Type {
+        switch kind {
+        case TH_SHARED_LOCK, TH_SHARED_RLOCK: SharedLock.self
+        case TH_SHARED_SEMAPHORE, TH_SHARED_BOUNDED_SEMAPHORE: SharedSemaphore.self
+        case TH_SHARED_EVENT: SharedEvent.self
+        case TH_SHARED_CONDITION: SharedCondition.self
+        case TH_SHARED_BARRIER: SharedBarrier.self
+        case TH_SHARED_QUEUE: SharedQueue.self
+        case TH_SHARED_PIPE: SharedPipe.self
+        case TH_SHARED_VALUE: SharedValue.self
+        case TH_SHARED_ARRAY: SharedArray.self
+        default: SharedBuffer.self
+        }
+    }
+}
+
+/// Whether a send made on another thread went.
+private final class SendOutcome: @unchecked Sendable { // `sent` is written before `done` is signalled
+    private var sent = false
+    private let done = DispatchSemaphore(value: 0)
+    func finish(_ ok: Bool) {
+        sent = ok
+        done.signal()
+    }
+    func wait() -> Bool {
+        done.wait()
+        return sent
+    }
+}
+
+/// The text of a NUL-terminated C buffer.
+func cString(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
