@@ -32,9 +32,10 @@ static int64_t producer(th_context *ctx) {
     if (!jobs) return 0;
     for (int64_t i = 1; i <= DEMO_ITEMS; i++)
         if (th_queue_put_int64(jobs, i, -1) != TH_SHARED_OK) return failed(ctx, "put", "jobs", -1);
-    th_queue_put_int64(jobs, 0, -1);
+    /* Said before the 0 goes in, so it prints before the consumer's line. */
     printf("producer: put %d items into 'jobs'\n", DEMO_ITEMS);
     fflush(stdout);
+    th_queue_put_int64(jobs, 0, -1);
     return DEMO_ITEMS;
 }
 

@@ -10,7 +10,7 @@ import TestSupport
 /// shipped `ipc` plugin and the test-only `ipcfaults` (Tests/Plugins): items
 /// cross exactly once, and a worker killed at the worst moment leaves
 /// nothing wedged — the others go on and are told what happened.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.serialized, .timeLimit(.minutes(3)))
 struct SharedObjectTests {
     static let faults: String = try! TestSupport.buildPlugin(
         TestSupport.repositoryRoot + "/Tests/Plugins/ipcfaults/ipcfaults.c", name: "ipcfaults")
