@@ -47,6 +47,9 @@ def main():
             pool.apply_async(square, (i,)).get()
         report("apply_us", (time.perf_counter() - t) / calls * 1e6, "us/call")
 
+    import python_ipc
+    python_ipc.main(quick)
+
     count = 50 if quick else 200
     t = time.perf_counter()
     for _ in range(count):

@@ -24,7 +24,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print key, value and unit per line, tab-separated (for bench/compare.sh).")
     var tsv = false
 
-    @Option(help: ArgumentHelp("Run only the workloads whose key starts with this (square, apply, process, sandbox, image, filter).", valueName: "KEY"))
+    @Option(help: ArgumentHelp("Run only the workloads whose key starts with this (square, apply, process, sandbox, ipc, image, filter).", valueName: "KEY"))
     var only: String?
 
     func run() throws {
@@ -98,6 +98,7 @@ struct Benchmarks {
         if wanted("apply") { rows += try applyRoundTrip() }
         if wanted("process") { rows += try processStartJoin() }
         if wanted("sandbox") { rows += try SandboxBenchmarks.workerStart(host, quick: quick) }
+        if wanted("ipc") { rows += try IPCBenchmarks(host: host, quick: quick).run() }
         if wanted("image") || wanted("filter") || wanted("contour") || wanted("codec") {
             rows += try ImageBenchmarks(host: host, processes: processes, quick: quick, workdir: workdir).run()
         }

@@ -29,6 +29,8 @@ struct DemoCommand: ParsableCommand {
             try runProcesses(host, ["print.print_numbers", "print.print_letters"])
             print()
 
+            try sharedObjectsChapter(host)
+
             try imageProgram(host)
         }
     }

@@ -13,12 +13,17 @@ struct HostOptions: ParsableArguments {
             help: ArgumentHelp("Refuse a plugin file that takes longer than this to load (default: 10).", valueName: "SECONDS"))
     var loadTimeout: Double = PluginHost.defaultLoadTimeout
 
+    @Option(name: .customLong("shared"),
+            help: ArgumentHelp("Create a shared object for the tasks, e.g. jobs=queue:1024 (repeatable; see the README).", valueName: "NAME=SPEC"))
+    var shared: [String] = []
+
     func validate() throws {
         guard loadTimeout > 0 else { throw ValidationError("--load-timeout must be a positive number of seconds, not '\(loadTimeout)'") }
     }
 
     func makeHost() throws -> PluginHost {
         let host = try PluginHost(pluginFiles: pluginFiles, loadTimeout: loadTimeout)
+        try SharedForRun.create(shared, on: host)
         // Plugin files that misbehaved while loading are always worth a line.
         for warning in host.catalog.warnings { printError("taskhost: \(warning)") }
         if verbose { for note in host.catalog.notes { printError("taskhost: \(note)") } }
