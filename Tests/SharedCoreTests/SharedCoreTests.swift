@@ -8,7 +8,7 @@ import Testing
 /// The C core of shared objects in one process (threads stand in for
 /// processes; `th__shared_repair` with this process's pid stands in for the
 /// host repairing after a death). Cross-process behaviour is in SharedObjectTests.
-@Suite(.serialized, .timeLimit(.minutes(1)))
+@Suite(.serialized, .timeLimit(.minutes(3)))
 struct SharedCoreTests {
     /// Creates `spec` named `name`; closes it and its memfd at the end of the test.
     final class Object: @unchecked Sendable {
