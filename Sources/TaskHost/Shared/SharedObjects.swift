@@ -78,7 +78,7 @@ final class SharedObjects: @unchecked Sendable { // `names` is guarded by `lock`
     /// thread; with `wait`, returns whether it went (the memfd must stay open
     /// until then).
     private func send(_ type: Int, _ id: UInt32, fd: Int32?, wait: Bool) -> Bool {
-        let server = supervisor.server
+        let socket = supervisor.server.socket
         let outcome = SendOutcome()
         supervisor.perform {
             var message = th__msg_share(id: id)
@@ -86,7 +86,7 @@ final class SharedObjects: @unchecked Sendable { // `names` is guarded by `lock`
             frame.withBuffer { th__msg_share_put($0, Int32(type), &message) }
             let bytes = frame.bytes
             var fds = fd.map { [$0] } ?? []
-            outcome.finish(th__send_frame(server.socket, bytes.baseAddress, bytes.count, &fds, Int32(fds.count)) == 0)
+            outcome.finish(th__send_frame(socket, bytes.baseAddress, bytes.count, &fds, Int32(fds.count)) == 0)
         }
         return wait ? outcome.wait() : true
     }
