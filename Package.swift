@@ -3,13 +3,18 @@ import PackageDescription
 
 /// Where C targets find the public headers in `include/taskhost/`.
 let publicHeaders: [CSetting] = [.headerSearchPath("../../include")]
-/// C warnings we hold ourselves to.
-let strictC: [CSetting] = [.unsafeFlags(["-std=c11", "-Wall", "-Wextra", "-D_GNU_SOURCE"])]
+/// What every C target is compiled with (beside `cLanguageStandard: .c11`). No
+/// `unsafeFlags` anywhere a product needs them: SwiftPM refuses those in a
+/// dependency required by version. `-Wall -Wextra -Werror` is enforced by
+/// `.ci/c-warnings` instead.
+let strictC: [CSetting] = [.define("_GNU_SOURCE")]
 
 let package = Package(
     name: "TaskHost",
     products: [
         .library(name: "TaskHost", type: .dynamic, targets: ["TaskHost"]),
+        // For plugins written in Swift (a dependent package's own plugins).
+        .library(name: "TaskHostPluginKit", targets: ["TaskHostPluginKit"]),
         .executable(name: "taskhost", targets: ["taskhost"]),
         .executable(name: "taskhost-forkserver", targets: ["taskhost-forkserver"]),
         .library(name: "square", type: .dynamic, targets: ["square"]),
@@ -23,13 +28,9 @@ let package = Package(
     ],
     targets: [
         // System libraries.
-        .systemLibrary(name: "CFFI", path: "Sources/CFFI", pkgConfig: "libffi",
-                       providers: [.apt(["libffi-dev"])]),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
-        .systemLibrary(name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp",
-                       providers: [.apt(["libseccomp-dev"])]),
 
         // Shared objects (locks, queues, values ...): the host creates and repairs them,
         // the fork server maps them, workers use them.
@@ -37,35 +38,52 @@ let package = Package(
         // The C core, split by who runs it. Host side (also used by the server): wire
         // codec, protocol messages, IPC, spawning the fork server.
         .target(name: "CTaskHost", path: "Sources/CTaskHost", cSettings: publicHeaders + strictC),
-        // Server side, linked only into taskhost-forkserver: plugin loader, descriptor
-        // checks, fork server, worker loop, libffi calls, the workers' sandbox (libseccomp).
-        .target(name: "CTaskHostServer", dependencies: ["CTaskHost", "CFFI", "CTaskHostShared", "CSeccomp"],
-                path: "Sources/CTaskHostServer",
-                cSettings: publicHeaders + strictC),
-        // Bound now, not lazily: otherwise every forked worker resolves (and copies)
-        // the symbols it is the first to call.
-        .executableTarget(name: "taskhost-forkserver", dependencies: ["CTaskHostServer"],
-                          path: "Sources/taskhost-forkserver", cSettings: publicHeaders + strictC,
-                          linkerSettings: [.unsafeFlags(["-Xlinker", "-z", "-Xlinker", "now"])]),
+        // The fork server: its `main` (Sources/taskhost-forkserver) and the server side
+        // of the C core (Sources/CTaskHostServer: plugin loader, descriptor checks, fork
+        // server, worker loop, libffi calls, the workers' sandbox with libseccomp), one
+        // executable target, linked only into taskhost-forkserver.
+        //
+        // One target, and libffi and libseccomp named here rather than through
+        // system-library targets, because the host library depends on this target (so
+        // that SwiftPM builds the server wherever the library is built, also in a
+        // dependent package): SwiftPM links the library targets and system libraries an
+        // executable target depends on into whatever depends on it, but not the
+        // executable target's own sources and linker settings. So libTaskHost.so gets
+        // neither the server code nor libffi. `ffi.h` and `seccomp.h` are in the
+        // compiler's default search path (Debian's libffi-dev, libseccomp-dev).
+        //
+        // Bound now, not lazily (LD_BIND_NOW, set when it is spawned): otherwise every
+        // forked worker resolves (and copies) the symbols it is the first to call.
+        .executableTarget(name: "taskhost-forkserver", dependencies: ["CTaskHost", "CTaskHostShared"],
+                          path: "Sources", sources: ["taskhost-forkserver", "CTaskHostServer"],
+                          cSettings: [.headerSearchPath("CTaskHostServer/include"), .headerSearchPath("../include")]
+                              + strictC,
+                          linkerSettings: [.linkedLibrary("ffi"), .linkedLibrary("seccomp")]),
 
         // The public C API's header (include/taskhost/taskhost.h), for the Swift code that implements it.
         .target(name: "CTaskHostAPI", dependencies: ["CTaskHost"], path: "Sources/CTaskHostAPI", cSettings: strictC),
 
         // The host library and the CLI.
-        .target(name: "TaskHost", dependencies: ["CTaskHost", "CTaskHostAPI", "CTaskHostShared"], path: "Sources/TaskHost",
+        // Depending on the fork server's executable target makes SwiftPM build it
+        // (and put it beside the program) wherever the library is built — also in a
+        // dependent package, with a plain `swift build` or `swift run`.
+        .target(name: "TaskHost", dependencies: ["CTaskHost", "CTaskHostAPI", "CTaskHostShared", "taskhost-forkserver"],
+                path: "Sources/TaskHost",
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .executableTarget(name: "taskhost",
                           dependencies: ["TaskHost",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/taskhost"),
 
+        // The plugin kit: an SDK for plugins written in Swift (the ABI header and helpers).
+        .target(name: "TaskHostPluginSupport", path: "Sources/TaskHostPluginSupport",
+                cSettings: publicHeaders + strictC),
+        .target(name: "TaskHostPluginKit", dependencies: ["TaskHostPluginSupport"], path: "Sources/TaskHostPluginKit"),
+
         // Plugins that ship.
         .target(name: "square", path: "Plugins/square", cSettings: publicHeaders + strictC),
         .target(name: "print", path: "Plugins/print", cSettings: publicHeaders + strictC),
         .target(name: "ipc", path: "Plugins/ipc", cSettings: publicHeaders + strictC),
-        .target(name: "TaskHostPluginSupport", path: "Plugins/TaskHostPluginSupport",
-                cSettings: publicHeaders + strictC),
-        .target(name: "TaskHostPluginKit", dependencies: ["TaskHostPluginSupport"], path: "Plugins/TaskHostPluginKit"),
         .target(name: "text", dependencies: ["TaskHostPluginKit"], path: "Plugins/text"),
         .target(name: "imagefilter", dependencies: ["CJPEG", "CPNG"], path: "Plugins/imagefilter",
                 cSettings: publicHeaders + strictC + [.unsafeFlags(["-O3", "-ffp-contract=off"])],
@@ -81,5 +99,6 @@ let package = Package(
                     exclude: ["embedding.c", "sandbox_embedding.c"]),
         .testTarget(name: "ImageFilterTests", dependencies: ["imagefilter"], path: "Tests/ImageFilterTests",
                     exclude: ["Fixtures"]),
-    ]
+    ],
+    cLanguageStandard: .c11
 )

@@ -7,11 +7,37 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 extern char **environ;
 
+/* The host's environment plus LD_BIND_NOW=1 (replacing any LD_BIND_NOW), or
+ * NULL when out of memory. Bound now, not lazily: otherwise every forked
+ * worker resolves (and so copies the pages of) each symbol it is the first to
+ * call. The dynamic linker reads it at exec, so no link flag is needed. */
+static char **server_environment(void) {
+    static char bind_now[] = "LD_BIND_NOW=1";
+    size_t count = 0;
+    while (environ[count]) count++;
+    char **env = malloc((count + 2) * sizeof *env);
+    if (!env) return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (strncmp(environ[i], "LD_BIND_NOW=", 12) != 0) env[n++] = environ[i];
+    }
+    env[n++] = bind_now;
+    env[n] = NULL;
+    return env;
+}
+
 pid_t th__spawn_server(const char *path, int socket_fd, int output_fd) {
+    char **env = server_environment();
+    if (!env) {
+        errno = ENOMEM;
+        return -1;
+    }
     /* Copies above 4 first, so placing one can't overwrite the other. */
     int socket_copy = fcntl(socket_fd, F_DUPFD_CLOEXEC, 5);
     int output_copy = fcntl(output_fd, F_DUPFD_CLOEXEC, 5);
@@ -19,6 +45,7 @@ pid_t th__spawn_server(const char *path, int socket_fd, int output_fd) {
         int saved = errno;
         if (socket_copy >= 0) close(socket_copy);
         if (output_copy >= 0) close(output_copy);
+        free(env);
         errno = saved;
         return -1;
     }
@@ -42,7 +69,8 @@ pid_t th__spawn_server(const char *path, int socket_fd, int output_fd) {
     snprintf(host, sizeof host, "%ld", (long)getpid());
     char *argv[] = {(char *)path, host, NULL};
     pid_t pid;
-    int rc = posix_spawn(&pid, path, &actions, &attr, argv, environ);
+    int rc = posix_spawn(&pid, path, &actions, &attr, argv, env);
+    free(env);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     close(socket_copy);

@@ -15,8 +15,9 @@ TH__INTERNAL_BEGIN
 /**
  * Starts the fork server executable at `path` with `socket_fd` as its
  * descriptor 3, `output_fd` (where plugins print while they load) as 4,
- * stdin from /dev/null, stdout and stderr inherited, and this process's pid
- * as its argument. Returns its pid, or -1 with errno.
+ * stdin from /dev/null, stdout and stderr inherited, this process's pid as
+ * its argument, and this process's environment plus LD_BIND_NOW=1. Returns
+ * its pid, or -1 with errno.
  */
 pid_t th__spawn_server(const char *path, int socket_fd, int output_fd);
 

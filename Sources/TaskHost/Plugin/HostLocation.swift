@@ -53,6 +53,8 @@ enum HostLocation {
             }
         }
         throw TaskHostError(.systemError,
-            "cannot find the fork server executable 'taskhost-forkserver' (looked at \(tried.joined(separator: ", ")); set TASKHOST_FORKSERVER)")
+            "cannot find the fork server executable 'taskhost-forkserver' (looked at \(tried.joined(separator: ", "))): "
+            + "build it with 'swift build' (or 'swift build --product taskhost-forkserver') in the package that "
+            + "builds the TaskHost library, or point TASKHOST_FORKSERVER at it")
     }
 }
