@@ -68,8 +68,7 @@ let package = Package(
         // (and put it beside the program) wherever the library is built — also in a
         // dependent package, with a plain `swift build` or `swift run`.
         .target(name: "TaskHost", dependencies: ["CTaskHost", "CTaskHostAPI", "CTaskHostShared", "taskhost-forkserver"],
-                path: "Sources/TaskHost",
-                swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
+                path: "Sources/TaskHost"),
         .executableTarget(name: "taskhost",
                           dependencies: ["TaskHost",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
