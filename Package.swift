@@ -101,3 +101,10 @@ let package = Package(
     ],
     cLanguageStandard: .c11
 )
+
+// DocC (`Sources/TaskHost/TaskHost.docc`): the documentation plugin is added only when
+// asked for, so that packages depending on TaskHost never fetch it:
+//   TASKHOST_DOCS=1 swift package generate-documentation --target TaskHost
+if Context.environment["TASKHOST_DOCS"] == "1" {
+    package.dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"))
+}
