@@ -84,9 +84,9 @@ let package = Package(
         .target(name: "print", path: "Plugins/print", cSettings: publicHeaders + strictC),
         .target(name: "ipc", path: "Plugins/ipc", cSettings: publicHeaders + strictC),
         .target(name: "text", dependencies: ["TaskHostPluginKit"], path: "Plugins/text"),
-        .target(name: "imagefilter", dependencies: ["CJPEG", "CPNG"], path: "Plugins/imagefilter",
+        .target(name: "imagefilter", dependencies: ["CJPEG"], path: "Plugins/imagefilter",
                 cSettings: publicHeaders + strictC + [.unsafeFlags(["-O3", "-ffp-contract=off"])],
-                linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("z"), .linkedLibrary("m")]),
+                linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("z"), .linkedLibrary("m")]),
 
         // Tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

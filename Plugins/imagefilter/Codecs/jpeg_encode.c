@@ -25,8 +25,10 @@ int if_encode_jpeg(const if_image *image, int quality, if_bytes *out, char *err,
     jpeg_create_compress(&info);
     info.dest = &dest.base; /* jpeg_create_compress clears the struct */
     const size_t stride = (size_t)image->width * image->bands;
-    const int invert = image->mode == IF_MODE_CMYK; /* Pillow saves CMYK as Adobe's inverted "CMYK;I" */
-    if (invert && !(row = malloc(stride ? stride : 1))) {
+    /* Rows Pillow packs on the way: CMYK as Adobe's inverted "CMYK;I"; a "1" image, whose samples a filter
+     * may have left anywhere in 0..255, as "L" with every non-zero sample 255. */
+    const int invert = image->mode == IF_MODE_CMYK, bilevel = image->mode == IF_MODE_1;
+    if ((invert || bilevel) && !(row = malloc(stride ? stride : 1))) {
         snprintf(err, err_size, "out of memory writing JPEG");
         jpeg_destroy_compress(&info);
         return -1;
@@ -34,9 +36,11 @@ int if_encode_jpeg(const if_image *image, int quality, if_bytes *out, char *err,
     if_jpeg_encoder_start(&info, image->width, image->height, image->bands, space, quality, image->comment,
                           image->comment_size);
     while (info.next_scanline < info.image_height) {
-        if (invert) {
+        if (invert || bilevel) {
             memcpy(row, image->pixels + (size_t)info.next_scanline * stride, stride);
-            if_jpeg_invert(row, stride);
+            if (invert) if_jpeg_invert(row, stride);
+            else
+                for (size_t i = 0; i < stride; i++) row[i] = row[i] ? 255 : 0;
             JSAMPROW one = row;
             jpeg_write_scanlines(&info, &one, 1);
             continue;

@@ -1,11 +1,14 @@
 /*
  * if_codec.h — reading and writing JPEG and PNG files as Pillow does.
  *
- * Decoding follows Pillow's Image.open().load(): JPEG with libjpeg's
- * defaults (ISLOW DCT, fancy upsampling) to L or RGB; PNG to L, LA, RGB,
- * RGBA, P, 1 or I;16. Encoding follows Pillow's save() defaults: JPEG at
- * quality 75, 4:2:0, baseline; PNG with Pillow's own row-filter choice and
- * zlib settings. Errors name the file and say what is wrong.
+ * Decoding follows Pillow 13's Image.open().load(), its rules for what it
+ * accepts included: JPEG through Pillow's marker walk, then libjpeg's
+ * defaults (ISLOW DCT, fancy upsampling) to L, RGB or CMYK; PNG through
+ * Pillow's chunk walk and its own inflate and unfiltering (no libpng) to L,
+ * LA, RGB, RGBA, P, 1 or I;16. Encoding follows Pillow's save() defaults: JPEG
+ * at quality 75, 4:2:0, baseline, with the input's comment; PNG with Pillow's
+ * own row-filter choice and zlib settings. Errors name the file and carry
+ * Pillow's message.
  */
 #ifndef IF_CODEC_H
 #define IF_CODEC_H

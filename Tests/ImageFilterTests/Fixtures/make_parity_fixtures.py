@@ -38,7 +38,8 @@ from PIL import Image, ImageFilter
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "parity")
 FILTERS = {"CONTOUR": ImageFilter.CONTOUR, "GaussianBlur(2)": ImageFilter.GaussianBlur(2),
-           "MedianFilter(3)": ImageFilter.MedianFilter(3), "SMOOTH": ImageFilter.SMOOTH}
+           "MedianFilter(3)": ImageFilter.MedianFilter(3), "SMOOTH": ImageFilter.SMOOTH,
+           "ModeFilter(3)": ImageFilter.ModeFilter(3)}
 
 
 def fnv(data):
@@ -354,7 +355,8 @@ def cases(rng, count):
         seed = rng.choice(names)
         kind, data = mutate(seed, base[seed], rng)
         spec = rng.choice(sorted(FILTERS))
-        out.append((f"m{i:04d}_{kind}_{seed}", data, spec, "same"))
+        fmt = rng.choice(["same"] * 8 + ["png", "jpeg"])
+        out.append((f"m{i:04d}_{kind}_{seed}", data, spec, fmt))
     return out
 
 
@@ -385,35 +387,43 @@ def measure(count, taskhost):
     """Runs taskhost filter over count mutants; prints the agreement with Pillow."""
     work = tempfile.mkdtemp(prefix="parity-")
     rng = random.Random(2026)
-    by_spec = {}
+    groups = {}
     expected = {}
     for name, data, spec, fmt in cases(rng, count):
         path = os.path.join(work, name)
         open(path, "wb").write(data)
         expected[name] = verdict(path, spec, fmt)
-        by_spec.setdefault(spec, []).append(name)
+        groups.setdefault((spec, fmt), []).append(name)
     got = {}
-    for spec, names in by_spec.items():
-        out = os.path.join(work, "out-" + spec)
-        run = subprocess.run([taskhost, "filter", spec, "-o", out, "-p", "2"] + names, cwd=work,
+    for (spec, fmt), names in sorted(groups.items()):
+        out = os.path.join(work, f"out-{spec}-{fmt}")
+        run = subprocess.run([taskhost, "filter", spec, "-o", out, "-p", "2", "--format", fmt] + names, cwd=work,
                              capture_output=True, text=True)
         errors = {}
         for line in run.stderr.splitlines():
+            text = line[len("taskhost: "):] if line.startswith("taskhost: ") else line
             for n in names:
-                if (": " + n) in line or ("'" + n + "'") in line or line.startswith("taskhost: " + n + ":"):
-                    errors.setdefault(n, line[len("taskhost: "):] if line.startswith("taskhost: ") else line)
+                if text.startswith(n + ": "):
+                    errors.setdefault(n, text[len(n) + 2:])
+                elif "'" + n + "'" in text:
+                    errors.setdefault(n, text.replace(n, "{}"))
         for n in names:
-            written = os.path.join(out, "filtered_" + n)
+            stem, ext = os.path.splitext(n)
+            ext = {"same": ext, "png": ".png", "jpeg": ".jpg"}[fmt]
+            written = os.path.join(out, "filtered_" + stem + ext)
             if os.path.exists(written):
                 got[n] = "ok " + fnv(open(written, "rb").read())
             else:
-                got[n] = "error " + errors.get(n, "(no message)").replace(n, "{}")
-    agree = same_bytes = both_wrote = 0
-    disagreements = []
+                got[n] = "error " + errors.get(n, "(no message)")
+    agree = same_bytes = both_wrote = same_message = 0
+    disagreements, messages = [], []
     for name, (_, outcome) in sorted(expected.items()):
         mine = got[name]
         if outcome.split()[0] == mine.split()[0]:
             agree += 1
+            same_message += outcome.startswith("error") and outcome == mine
+            if outcome.startswith("error") and outcome != mine:
+                messages.append(f"{name}: Pillow {outcome[6:90]!r}, TaskHost {mine[6:90]!r}")
             if outcome.startswith("ok"):
                 both_wrote += 1
                 same_bytes += outcome == mine
@@ -422,8 +432,14 @@ def measure(count, taskhost):
         else:
             disagreements.append(f"{name}: Pillow {outcome[:90]!r}, TaskHost {mine[:90]!r}")
     print(f"accept/refuse agreement: {agree}/{len(expected)} = {100.0 * agree / len(expected):.2f} %")
+    refused = sum(1 for _, o in expected.values() if o.startswith("error"))
     print(f"both wrote a file: {both_wrote}, byte-identical: {same_bytes}")
+    print(f"Pillow refused: {refused}, TaskHost refused with Pillow's message: {same_message}")
     for line in disagreements:
+        print("  " + line)
+    if messages:
+        print("other messages:")
+    for line in messages:
         print("  " + line)
     shutil.rmtree(work)
 
