@@ -85,7 +85,7 @@ let package = Package(
         .target(name: "ipc", path: "Plugins/ipc", cSettings: publicHeaders + strictC),
         .target(name: "text", dependencies: ["TaskHostPluginKit"], path: "Plugins/text"),
         .target(name: "imagefilter", dependencies: ["CJPEG"], path: "Plugins/imagefilter",
-                cSettings: publicHeaders + strictC + [.unsafeFlags(["-O3", "-ffp-contract=off"])],
+                cSettings: publicHeaders + strictC,
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("z"), .linkedLibrary("m")]),
 
         // Tests.

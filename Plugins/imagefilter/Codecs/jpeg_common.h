@@ -18,6 +18,9 @@
 
 #include <jpeglib.h>
 
+/* Nothing here is exported from the plugin: its only dynamic symbol is taskhost_plugin_entry. */
+#pragma GCC visibility push(hidden)
+
 typedef struct jpeg_failure {
     struct jpeg_error_mgr base;
     jmp_buf escape;
@@ -79,5 +82,7 @@ int if_jpeg_space(if_mode mode, J_COLOR_SPACE *space, char *err, size_t err_size
 /** Pillow's default save settings for the image, then jpeg_start_compress and the COM segment if any. */
 void if_jpeg_encoder_start(j_compress_ptr info, uint32_t width, uint32_t height, uint32_t bands, J_COLOR_SPACE space,
                            int quality, const uint8_t *comment, size_t comment_size);
+
+#pragma GCC visibility pop
 
 #endif

@@ -10,6 +10,9 @@
 
 #include "if_codec_internal.h"
 
+/* Nothing here is exported from the plugin: its only dynamic symbol is taskhost_plugin_entry. */
+#pragma GCC visibility push(hidden)
+
 typedef enum png_verdict {
     PNG_UNIDENTIFIED = 1, /* "cannot identify image file" */
     PNG_REFUSED = 2       /* another of Pillow's messages */
@@ -78,5 +81,7 @@ int png_fdat(png_walk *w, uint32_t length);
 
 /** Pillow's _MODES: sets has_mode, mode, raw and bits, or clears has_mode. */
 void png_raw_mode(int depth, int colour, png_info *info);
+
+#pragma GCC visibility pop
 
 #endif

@@ -1,4 +1,5 @@
-/* BoxBlur, GaussianBlur (3-pass extended box) and UnsharpMask, Pillow's fixed-point arithmetic. */
+/* BoxBlur and GaussianBlur (3-pass extended box), Pillow's fixed-point arithmetic. */
+#pragma STDC FP_CONTRACT OFF /* a * b + c rounds twice, as in Pillow: never fused into an FMA */
 #define IF_FILTER_INTERNAL 1
 #include "if_filter.h"
 
@@ -28,54 +29,8 @@ static inline int64_t clampi(int64_t i, int64_t last) { return i < 0 ? 0 : (i > 
        acc(y) = sum Q(y-ir .. y+ir);  out = (acc*ww + (Q(y-ir-1) + Q(y+ir+1))*fw + 2^23) >> 24
    in uint32 arithmetic (wrapping as Pillow's does); acc is a running sum kept in registers. */
 
-typedef uint32_t v8u __attribute__((vector_size(32)));
-#define SPLAT8U(x) ((v8u){(x), (x), (x), (x), (x), (x), (x), (x)})
+#include "filter_lanes.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define IF_X86 1
-/* 8 bytes -> 8 uint32 lanes; 16 uint32 lanes in 0..255 -> 16 bytes. */
-#define WIDEN_SSE2(p)                                                                                        \
-    (__extension__({                                                                                         \
-        __m128i z_ = _mm_setzero_si128();                                                                    \
-        __m128i b_ = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(const void *)(p)), z_);             \
-        __m128i l_ = _mm_unpacklo_epi16(b_, z_), h_ = _mm_unpackhi_epi16(b_, z_);                            \
-        v8u v_;                                                                                              \
-        memcpy(&v_, &l_, 16);                                                                                \
-        memcpy((char *)&v_ + 16, &h_, 16);                                                                   \
-        v_;                                                                                                  \
-    }))
-#define NARROW_SSE2(dst, x, y)                                                                               \
-    do {                                                                                                     \
-        __m128i a_, b_, c_, d_;                                                                              \
-        memcpy(&a_, &(x), 16);                                                                               \
-        memcpy(&b_, (const char *)&(x) + 16, 16);                                                            \
-        memcpy(&c_, &(y), 16);                                                                               \
-        memcpy(&d_, (const char *)&(y) + 16, 16);                                                            \
-        _mm_storeu_si128((__m128i *)(void *)(dst),                                                           \
-                         _mm_packus_epi16(_mm_packs_epi32(a_, b_), _mm_packs_epi32(c_, d_)));                \
-    } while (0)
-#define WIDEN_AVX2(p) ((v8u)_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(p))))
-#define NARROW_AVX2(dst, x, y)                                                                               \
-    do {                                                                                                     \
-        __m256i w_ = _mm256_permute4x64_epi64(_mm256_packs_epi32((__m256i)(x), (__m256i)(y)), 0xD8);         \
-        _mm_storeu_si128((__m128i *)(void *)(dst),                                                           \
-                         _mm_packus_epi16(_mm256_castsi256_si128(w_), _mm256_extracti128_si256(w_, 1)));     \
-    } while (0)
-#else
-#define WIDEN_SSE2(p)                                                                                        \
-    (__extension__({                                                                                         \
-        const uint8_t *q_ = (const uint8_t *)(p);                                                            \
-        (v8u){q_[0], q_[1], q_[2], q_[3], q_[4], q_[5], q_[6], q_[7]};                                       \
-    }))
-#define NARROW_SSE2(dst, x, y)                                                                               \
-    do {                                                                                                     \
-        for (int l_ = 0; l_ < 8; l_++) {                                                                     \
-            (dst)[l_] = (uint8_t)(x)[l_];                                                                    \
-            (dst)[8 + l_] = (uint8_t)(y)[l_];                                                                \
-        }                                                                                                    \
-    } while (0)
-#endif
 
 /* NB (bytes per block row) is a compile-time multiple of 16, at most 64. */
 #define BLOCK_BODY(NB, WIDEN, NARROW, FW0)                                                                        \
@@ -318,75 +273,4 @@ float if_gaussian_box_radius(float sigma) {
     const float d = 6.0f * (s2 - l1 * l1);
     a = a / d;
     return l + a;
-}
-
-/* UnsharpMask's per-sample step, 16 samples at a time: d = in - blurred; out = in + trunc(d * percent / 100)
-   where |d| > threshold, clamped to 0..255. Used when 255 * |percent| < 2^17: then d * percent is exact in
-   int32 and in binary32, and binary32 division by 100 truncates to the integer quotient (|x / 100| < 2^11,
-   so its rounding error, under 2^-13, cannot cross an integer that is at least 0.01 away). */
-typedef int32_t v8s __attribute__((vector_size(32)));
-typedef float v8fl __attribute__((vector_size(32)));
-#define UNSHARP_BODY(WIDEN, NARROW)                                                                          \
-    do {                                                                                                     \
-        const v8s vth = {th, th, th, th, th, th, th, th}, vpc = {pc, pc, pc, pc, pc, pc, pc, pc};            \
-        const v8fl v100 = {100.0f, 100.0f, 100.0f, 100.0f, 100.0f, 100.0f, 100.0f, 100.0f};                  \
-        for (size_t i = 0; i < n16; i += 16) {                                                               \
-            v8s o[2];                                                                                        \
-            for (int u = 0; u < 2; u++) {                                                                    \
-                v8s a = (v8s)WIDEN(s + i + 8 * u), diff = a - (v8s)WIDEN(d + i + 8 * u);                     \
-                v8s sg = diff >> 31, ad = (diff ^ sg) - sg;                                                  \
-                v8s q = __builtin_convertvector(__builtin_convertvector(diff * vpc, v8fl) / v100, v8s);      \
-                o[u] = a + (q & (ad > vth));                                                                 \
-            }                                                                                                \
-            NARROW(d + i, o[0], o[1]); /* signed then unsigned saturation: the clamp to 0..255 */            \
-        }                                                                                                    \
-    } while (0)
-
-typedef void (*unsharp_fn)(const uint8_t *s, uint8_t *d, size_t n16, int32_t th, int32_t pc);
-static void unsharp_base(const uint8_t *s, uint8_t *d, size_t n16, int32_t th, int32_t pc) {
-    UNSHARP_BODY(WIDEN_SSE2, NARROW_SSE2);
-}
-#ifdef IF_X86
-__attribute__((target("avx2"))) static void unsharp_avx2(const uint8_t *s, uint8_t *d, size_t n16, int32_t th,
-                                                         int32_t pc) {
-    UNSHARP_BODY(WIDEN_AVX2, NARROW_AVX2);
-}
-#endif
-
-int if_unsharp_apply(const if_filter *f, const if_image *in, if_image *out, char *err, size_t err_size) {
-    const float br = if_gaussian_box_radius((float)f->radius);
-    if (if_boxblur_raw(in, out, br, br, 3, err, err_size) < 0) return -1;
-    const size_t n = (size_t)in->width * in->height * in->bands;
-    const uint8_t *s = in->pixels;
-    uint8_t *d = out->pixels;
-    const int32_t th = f->threshold, pcs = f->percent;
-    size_t done = 0;
-    if (pcs >= -514 && pcs <= 514 && n >= 16) {
-        unsharp_fn fn = unsharp_base;
-#ifdef IF_X86
-        if (if_filter_use_avx2()) fn = unsharp_avx2;
-#endif
-        done = n / 16 * 16;
-        fn(s, d, done, th, pcs);
-    }
-    if (done == n) return 0;
-    /* Otherwise (and for the last samples) the result depends only on the (input, blurred) pair: tabulate. */
-    uint8_t *lut = malloc(65536);
-    if (!lut) {
-        if_filter_seterr(err, err_size, "out of memory");
-        return -1;
-    }
-    const uint32_t pc = (uint32_t)pcs;
-    for (int32_t a = 0; a < 256; a++)
-        for (int32_t b = 0; b < 256; b++) {
-            int32_t diff = a - b, ad = diff < 0 ? -diff : diff, v = a;
-            if (ad > th) {
-                int32_t prod = (int32_t)((uint32_t)diff * pc); /* 32-bit product, as in C int */
-                v = a + prod / 100;
-            }
-            lut[a << 8 | b] = (uint8_t)(v <= 0 ? 0 : (v >= 255 ? 255 : v));
-        }
-    for (size_t i = done; i < n; i++) d[i] = lut[(uint32_t)s[i] << 8 | d[i]];
-    free(lut);
-    return 0;
 }

@@ -7,7 +7,11 @@
 
    8-bit images whose kernel is "dyadic" (every weight, and the offset, a multiple of 2^-s with all
    partial sums small) take an integer path: there every binary32 product and sum is exact, so the
-   float result equals the integer sum / 2^s and clamping/truncation can be done on integers. */
+   float result equals the integer sum / 2^s and clamping/truncation can be done on integers.
+
+   Over 400 lines on purpose: the float and integer (dyadic) paths, their SSE2 and AVX2 row kernels and the
+   row-at-a-time filter for the JPEG pipeline all share one kernel plan; split, each part would need the others. */
+#pragma STDC FP_CONTRACT OFF /* a * b + c rounds twice, as in Pillow: never fused into an FMA */
 #define IF_FILTER_INTERNAL 1
 #include "if_filter.h"
 

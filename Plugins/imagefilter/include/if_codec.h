@@ -18,6 +18,9 @@
 
 #include "if_image.h"
 
+/* Nothing here is exported from the plugin: its only dynamic symbol is taskhost_plugin_entry. */
+#pragma GCC visibility push(hidden)
+
 /** Pillow's decompression-bomb limit: twice MAX_IMAGE_PIXELS. */
 #define IF_DEFAULT_MAX_PIXELS 178956970LL
 
@@ -95,5 +98,7 @@ int if_make_folders(const char *folder);
 
 /** Writes a deterministic photo-like sample image (format from the extension). */
 int if_make_sample(const char *path, uint32_t width, uint32_t height, uint64_t seed, char *err, size_t err_size);
+
+#pragma GCC visibility pop
 
 #endif /* IF_CODEC_H */

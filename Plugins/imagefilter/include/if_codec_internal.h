@@ -4,6 +4,9 @@
 
 #include "if_codec.h"
 
+/* Nothing here is exported from the plugin: its only dynamic symbol is taskhost_plugin_entry. */
+#pragma GCC visibility push(hidden)
+
 int if_bytes_append(if_bytes *bytes, const void *data, size_t length);
 
 int if_jpeg_decode(const char *name, const uint8_t *data, size_t size, int64_t max_pixels, if_image *image,
@@ -33,5 +36,7 @@ typedef struct if_jpeg_header {
 int if_jpeg_read_header(const char *name, const uint8_t *data, size_t size, if_jpeg_header *header, char *err,
                         size_t err_size);
 void if_jpeg_header_free(if_jpeg_header *header);
+
+#pragma GCC visibility pop
 
 #endif

@@ -12,6 +12,9 @@
 
 #include "if_image.h"
 
+/* Nothing here is exported from the plugin: its only dynamic symbol is taskhost_plugin_entry. */
+#pragma GCC visibility push(hidden)
+
 typedef struct if_filter if_filter;
 
 /* Parses a filter spec, case-insensitive names: CONTOUR, BLUR, DETAIL, EDGE_ENHANCE, EDGE_ENHANCE_MORE, EMBOSS,
@@ -90,5 +93,7 @@ void if_filter_seterr(char *err, size_t err_size, const char *fmt, ...);
 /* 1 if the AVX2 versions should run (CPU support, not forced to the baseline). */
 int if_filter_use_avx2(void);
 #endif
+
+#pragma GCC visibility pop
 
 #endif /* IF_FILTER_H */

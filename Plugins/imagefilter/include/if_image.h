@@ -13,6 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Nothing here is exported from the plugin: its only dynamic symbol is taskhost_plugin_entry. */
+#pragma GCC visibility push(hidden)
+
 /** Pillow's image modes that this plugin can hold. */
 typedef enum if_mode {
     IF_MODE_L,     /**< 8-bit grey, 1 band */
@@ -62,5 +65,7 @@ int if_image_alloc(if_image *image, uint32_t width, uint32_t height, if_mode mod
 
 /** Frees everything the image owns and zeroes it. Safe on a zeroed image. */
 void if_image_free(if_image *image);
+
+#pragma GCC visibility pop
 
 #endif /* IF_IMAGE_H */

@@ -14,6 +14,9 @@
 #include "if_codec.h"
 #include "if_filter.h"
 
+/* Nothing here is exported from the plugin: its only dynamic symbol is taskhost_plugin_entry. */
+#pragma GCC visibility push(hidden)
+
 /**
  * Filters the JPEG file held in `data` (`name` is used in messages) and
  * appends the result, as a JPEG of `quality` (0 = Pillow's 75), to `out`.
@@ -33,5 +36,7 @@ int if_filter_jpeg(const if_filter *filter, const char *name, const uint8_t *dat
  */
 int if_filter_bytes(const if_filter *filter, const char *name, const uint8_t *data, size_t size, const char *format,
                     int quality, int64_t max_pixels, if_bytes *out, char *err, size_t err_size);
+
+#pragma GCC visibility pop
 
 #endif /* IF_PIPELINE_H */

@@ -1,7 +1,8 @@
 // Benchmark of the imagefilter filters on a 1920x1080 photo-like RGB image, one core.
 // Build (from the package root; this file is not part of any target):
-//   cc -std=c11 -O3 -ffp-contract=off -D_GNU_SOURCE -I Plugins/imagefilter/include Plugins/imagefilter/if_image.c
+//   clang -std=c11 -O2 -D_GNU_SOURCE -I Plugins/imagefilter/include Plugins/imagefilter/if_image.c
 //      Plugins/imagefilter/Filters/*.c Tests/ImageFilterTests/Fixtures/bench/bench_filters.c -lm -o /tmp/bench_filters
+// (-O2 is what `swift build -c release` gives the plugin; the filter files turn FMA contraction off themselves.)
 // Run: /tmp/bench_filters [--baseline] [filter spec ...]   (prints "spec<TAB>best ms<TAB>Mpx/s" per filter;
 // --baseline times the SSE2/portable versions instead of the AVX2 ones).
 // Tests/ImageFilterTests/Fixtures/bench/bench_pillow.py times Pillow on the same image and prints the ratios.
