@@ -7,6 +7,10 @@
 int if_encode_jpeg(const if_image *image, int quality, if_bytes *out, char *err, size_t err_size) {
     J_COLOR_SPACE space;
     if (if_jpeg_space(image->mode, &space, err, err_size) != 0) return -1;
+    if (image->comment_size > 65533) { /* what one COM segment holds */
+        snprintf(err, err_size, "Comment is too long");
+        return -1;
+    }
     struct jpeg_compress_struct info;
     jpeg_failure failure;
     bytes_destination dest;

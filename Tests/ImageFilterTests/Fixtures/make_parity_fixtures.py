@@ -15,6 +15,8 @@ and its verdict is recorded: the output's bytes, or the message of the exception
         makes N mutants in a temporary folder, runs `taskhost filter` over them as a user would,
         and prints how often TaskHost and Pillow agree on accepting or refusing a file, how many
         files both wrote with identical bytes, and every disagreement.
+  python3 make_parity_fixtures.py [--taskhost PATH] --files FILE...
+        the same over existing files (each under CONTOUR, GaussianBlur(2) and ModeFilter(3)).
 
 verdicts.tsv, one case per line, tab-separated:
     file  filter  format  pixels  outcome
@@ -369,6 +371,9 @@ def write_fixtures():
                ("CONTOUR", "GaussianBlur(2)")]
     entries += [("cmyk.jpg", None, "CONTOUR", "png"), ("comment.jpg", None, "SMOOTH", "png"),
                 ("text_comment.png", None, "CONTOUR", "jpeg"), ("icc.jpg", None, "MedianFilter(3)", "png")]
+    # A comment one COM segment cannot hold (a zTXt chunk keeps the file small).
+    long_comment = with_chunk(seeds()["rgb.png"], b"zTXt", b"comment\0\0" + zlib.compress(b"c" * 70000, 9))
+    entries += [("long_comment.png", long_comment, "CONTOUR", "jpeg")]
     # Mutants small enough to commit (not the megabyte text chunks: --measure runs those).
     entries += [c for c in cases(rng, 300) if len(c[1]) <= 16384][:260]
     for name, data, spec, fmt in entries:
@@ -383,13 +388,23 @@ def write_fixtures():
     print(f"{len(rows)} verdicts, {sum(os.path.getsize(os.path.join(HERE, n)) for n in os.listdir(HERE))} bytes")
 
 
-def measure(count, taskhost):
-    """Runs taskhost filter over count mutants; prints the agreement with Pillow."""
+def file_cases(paths):
+    """Existing files (e.g. another project's test images), each under CONTOUR, GaussianBlur(2) and ModeFilter(3)."""
+    out = []
+    for path in paths:
+        data = open(path, "rb").read()
+        base = os.path.basename(path).replace(" ", "_")
+        for i, spec in enumerate(["CONTOUR", "GaussianBlur(2)", "ModeFilter(3)"]):
+            out.append((f"f{i}_{base}", data, spec, "same"))
+    return out
+
+
+def measure(all_cases, taskhost):
+    """Runs taskhost filter over the cases; prints the agreement with Pillow."""
     work = tempfile.mkdtemp(prefix="parity-")
-    rng = random.Random(2026)
     groups = {}
     expected = {}
-    for name, data, spec, fmt in cases(rng, count):
+    for name, data, spec, fmt in all_cases:
         path = os.path.join(work, name)
         open(path, "wb").write(data)
         expected[name] = verdict(path, spec, fmt)
@@ -445,9 +460,14 @@ def measure(count, taskhost):
 
 
 if __name__ == "__main__":
-    if "--measure" in sys.argv:
-        n = int(sys.argv[sys.argv.index("--measure") + 1])
+    if "--measure" in sys.argv or "--files" in sys.argv:
         exe = sys.argv[sys.argv.index("--taskhost") + 1] if "--taskhost" in sys.argv else "taskhost"
-        measure(n, os.path.abspath(exe) if os.sep in exe else exe)
+        exe = os.path.abspath(exe) if os.sep in exe else exe
+        if "--files" in sys.argv:
+            paths = [a for a in sys.argv[sys.argv.index("--files") + 1:] if not a.startswith("--")]
+            paths = paths[:paths.index(exe)] if exe in paths else paths
+            measure(file_cases(p for p in paths if os.path.isfile(p) and p != exe), exe)
+        else:
+            measure(cases(random.Random(2026), int(sys.argv[sys.argv.index("--measure") + 1])), exe)
     else:
         write_fixtures()
