@@ -1,7 +1,8 @@
 /*
  * PNG decoding as Pillow 13 does it (private to Codecs/): png_chunks.c walks
- * the chunks with PngImagePlugin's rules, png_decode.c inflates and unfilters
- * the image data as Pillow's ZipDecode.c and unpacks it to Pillow's modes.
+ * the chunks with PngImagePlugin's rules (png_text.c: its text and ICC
+ * chunks), png_decode.c inflates and unfilters the image data as Pillow's
+ * ZipDecode.c and unpacks it to Pillow's modes.
  */
 #ifndef IF_PNG_INTERNAL_H
 #define IF_PNG_INTERNAL_H
@@ -71,6 +72,12 @@ int png_open(png_walk *w);
 
 /** PngImageFile.load_end: the chunks after the image data, from w->at. 0 or -1. */
 int png_load_end(png_walk *w);
+
+/** Pillow's chunk_tEXt, chunk_zTXt, chunk_iTXt and chunk_iCCP over a chunk's data (png_text.c): 0 or -1. */
+int png_on_text(png_walk *w, const uint8_t *s, uint32_t n);
+int png_on_ztext(png_walk *w, const uint8_t *s, uint32_t n);
+int png_on_itext(png_walk *w, const uint8_t *s, uint32_t n);
+int png_on_iccp(png_walk *w, const uint8_t *s, uint32_t n);
 
 /** ChunkStream.read: 0 with the next chunk's header, 1 at a short header (struct.error),
  *  or -1 on a name that is not four word characters (SyntaxError, message set). */
