@@ -5,7 +5,8 @@
 #   - a raw C fork + pipe loop (bench/raw_pipe.c), the limit for tiny tasks,
 #     and a raw C fork + exit + waitpid loop with the same plugins loaded
 #     (bench/raw_fork.c), the floor for a process's start + join
-#   - Python multiprocessing, and Pillow + Pool().starmap for the images
+#   - Python multiprocessing (its Queue, Pipe, Lock, Value, Event and
+#     shared_memory too: bench/python_ipc.py), and Pillow + Pool().starmap for the images
 #     (Pillow installed from PyPI into bench/.venv)
 #   - libvips's command line (Debian libvips-tools), if installed: CONTOUR's
 #     kernel with `vips conv` over the same JPEGs, two at a time (xargs -P 2)
@@ -76,6 +77,14 @@ line("process start + join", "process_ms", py, "process_ms", higher_better=False
 line("process start + join", "process_ms", raw, "raw_fork_ms", higher_better=False, label="raw C fork+exit+wait")
 line("CONTOUR, photo JPEGs, images/s", "contour_images", py, "contour_images", label="Pillow + Pool")
 line("CONTOUR, photo JPEGs, images/s", "contour_images", vips, "contour_images", label="vips conv, xargs -P 2")
+line("ipc_queue: producer process -> host, items/s", "ipc_queue", py, "ipc_queue")
+line("ipc_pipe_rtt: pipe round trip", "ipc_pipe_rtt", py, "ipc_pipe_rtt", higher_better=False)
+line("ipc_lock: acquire + release", "ipc_lock", py, "ipc_lock", higher_better=False)
+line("ipc_locked_increments: 2 workers, /s", "ipc_locked_increments", py, "ipc_locked_increments")
+line("ipc_event_rtt: event ping-pong", "ipc_event_rtt", py, "ipc_event_rtt", higher_better=False)
+line("ipc_shared_64MiB_x8: 8 views, pool of 2", "ipc_shared_64MiB_x8", py, "ipc_shared_64MiB_x8", higher_better=False)
+line("ipc_shared_64MiB_x8 vs pickling 8 x 64 MiB", "ipc_shared_64MiB_x8", py, "ipc_pickled_64MiB_x8", higher_better=False,
+     label="Python Pool.map of the bytes")
 for key in sorted(k for k in th if k.startswith("filter_")):
     line(key[7:] + " Mpx/s (1 core)", key, py, key, label="Pillow")
 line("CONTOUR sandboxed, images/s", "contour_sandboxed_images", th, "contour_images", label="unsandboxed")

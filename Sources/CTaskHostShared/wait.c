@@ -4,12 +4,16 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 /* How long a waiter watches before it sleeps: waking a sleeping process
  * costs several microseconds, more than most waits last when both sides
- * are busy. */
+ * are busy. It watches with sched_yield(), not a pause loop: on a virtual
+ * machine a pause loop makes the hypervisor deschedule the spinner, and on a
+ * busy machine the other side may need this very core (measured on 2 loaded
+ * vCPUs: event round trip 169 us with pause, 3.4 us with yield). */
 #define SPIN_NS 20000
 /* Read-only looks at a busy mutex before blocking on it. */
 #define MUTEX_SPINS 200
@@ -58,11 +62,10 @@ int th__waitpoint_wait(waitpoint *w, int (*ready)(void *arg), void *arg, const d
     if (ready(arg)) return TH_SHARED_OK;
     if (d->try_only) return TH_SHARED_TIMEOUT;
     uint64_t spin_until = now_ns() + SPIN_NS;
-    for (unsigned i = 1;; i++) {
+    do {
         if (ready(arg)) return TH_SHARED_OK;
-        cpu_relax();
-        if ((i & 63) == 0 && now_ns() >= spin_until) break;
-    }
+        sched_yield();
+    } while (now_ns() < spin_until);
     for (;;) {
         uint32_t seq = atomic_load(&w->seq);
         atomic_fetch_add(&w->sleepers, 1);
