@@ -275,18 +275,29 @@ static inline th_value th_bytes(const void *data, size_t length) {
  * TH_ERR_INVALID_ARGUMENT, TH_ERR_PLUGIN and TH_ERR_SYSTEM are also failures
  * of a call or of the host itself. Numbers are stable.
  */
+/*
+ * Every error kind, once: XX(SUFFIX, number, "name"). The enumerator is
+ * TH_ERR_<SUFFIX>, the name is what th_error_kind_name, the CLI and the
+ * Swift API call it. Use it to map the kinds in your own code, as libuv's
+ * UV_ERRNO_MAP: #define MINE(S, N, T) ... TH_ERROR_KINDS(MINE)
+ */
+#define TH_ERROR_KINDS(XX)                                                                      \
+    XX(CRASHED, 1, "crashed")                    /* the worker was killed by a signal */       \
+    XX(EXITED, 2, "exited")                      /* the worker exited while running the item */ \
+    XX(TIMED_OUT, 3, "timedOut")                 /* past the task timeout; the worker was killed */ \
+    XX(MEMORY_LIMIT, 4, "memoryLimit")           /* the worker went past its memory limit */   \
+    XX(CANCELLED, 5, "cancelled")                /* not run or not finished (terminate, deadline) */ \
+    XX(TASK_ERROR, 6, "taskError")               /* the plugin reported an error (th_set_error) */ \
+    XX(INVALID_ARGUMENT, 7, "invalidArgument")   /* bad arguments, unknown task, misuse */     \
+    XX(PLUGIN, 8, "pluginError")                 /* a plugin file could not be loaded */       \
+    XX(SYSTEM, 9, "systemError")                 /* the host could not do its own work */      \
+    XX(SANDBOX_VIOLATION, 10, "sandboxViolation") /* a sandboxed worker made a forbidden system call */
+
 typedef enum th_error_kind {
     TH_OK = 0,
-    TH_ERR_CRASHED,          /**< "crashed": the worker was killed by a signal */
-    TH_ERR_EXITED,           /**< "exited": the worker exited while running the item */
-    TH_ERR_TIMED_OUT,        /**< "timedOut": past the task timeout; the worker was killed */
-    TH_ERR_MEMORY_LIMIT,     /**< "memoryLimit": the worker went past its memory limit */
-    TH_ERR_CANCELLED,        /**< "cancelled": not run or not finished (terminate, deadline) */
-    TH_ERR_TASK_ERROR,       /**< "taskError": the plugin reported an error (th_set_error) */
-    TH_ERR_INVALID_ARGUMENT, /**< "invalidArgument": bad arguments, unknown task, misuse */
-    TH_ERR_PLUGIN,           /**< "pluginError": a plugin file could not be loaded */
-    TH_ERR_SYSTEM,           /**< "systemError": the host could not do its own work */
-    TH_ERR_SANDBOX_VIOLATION /**< "sandboxViolation": a sandboxed worker made a forbidden system call */
+#define TH_ERROR_KIND_ENUMERATOR(SUFFIX, NUMBER, NAME) TH_ERR_##SUFFIX = NUMBER,
+    TH_ERROR_KINDS(TH_ERROR_KIND_ENUMERATOR)
+#undef TH_ERROR_KIND_ENUMERATOR
 } th_error_kind;
 
 /** An error: a kind, a message, and where they apply a signal or exit code. */

@@ -13,4 +13,14 @@
 #include "../../CTaskHost/include/CTaskHost.h"
 #include "../../../include/taskhost/taskhost.h" /* include/taskhost/taskhost.h */
 
+TH__INTERNAL_BEGIN
+
+/** A kind's name from TH_ERROR_KINDS ("crashed"); "ok" for TH_OK, "unknown" otherwise. Static storage. */
+const char *th__error_kind_text(int kind);
+
+/** The highest kind number in TH_ERROR_KINDS. */
+int th__error_kind_last(void);
+
+TH__INTERNAL_END
+
 #endif /* CTASKHOSTAPI_H */

@@ -25,43 +25,26 @@ func storeError(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ error: any Error
 }
 
 extension TaskHostError.Kind {
-    /// The C enumerator for this kind.
-    var cKind: th_error_kind {
-        switch self {
-        case .crashed: TH_ERR_CRASHED
-        case .exited: TH_ERR_EXITED
-        case .timedOut: TH_ERR_TIMED_OUT
-        case .memoryLimit: TH_ERR_MEMORY_LIMIT
-        case .cancelled: TH_ERR_CANCELLED
-        case .taskError: TH_ERR_TASK_ERROR
-        case .invalidArgument: TH_ERR_INVALID_ARGUMENT
-        case .pluginError: TH_ERR_PLUGIN
-        case .systemError: TH_ERR_SYSTEM
-        case .sandboxViolation: TH_ERR_SANDBOX_VIOLATION
+    /// Each kind's C enumerator, found by its name in the C list
+    /// (TH_ERROR_KINDS in taskhost.h): the one place kinds are numbered.
+    fileprivate static let cKinds: [TaskHostError.Kind: th_error_kind] = {
+        var kinds: [TaskHostError.Kind: th_error_kind] = [:]
+        for number in 1...th__error_kind_last() {
+            if let kind = TaskHostError.Kind(rawValue: String(cString: th__error_kind_text(number))) {
+                kinds[kind] = th_error_kind(rawValue: UInt32(number))
+            }
         }
-    }
+        return kinds
+    }()
+
+    /// The C enumerator for this kind.
+    var cKind: th_error_kind { Self.cKinds[self] ?? TH_ERR_SYSTEM }
 }
 
-/// The kinds' names as C strings, made once from the Swift names.
-// @unchecked Sendable: immutable after init (C strings in an arena that lives as long as the process).
-private struct KindNames: @unchecked Sendable {
-    let arena = CArena()
-    let byKind: [UInt32: UnsafePointer<CChar>]
-    let ok: UnsafePointer<CChar>
-    let unknown: UnsafePointer<CChar>
-    let empty: UnsafePointer<CChar>
-
-    init() {
-        var names: [UInt32: UnsafePointer<CChar>] = [:]
-        for kind in TaskHostError.Kind.allCases { names[kind.cKind.rawValue] = arena.string(kind.rawValue) }
-        byKind = names
-        ok = arena.string("ok")
-        unknown = arena.string("unknown")
-        empty = arena.string("")
-    }
+/// "" with static storage, for a NULL error's message.
+private var emptyText: UnsafePointer<CChar> {
+    UnsafeRawPointer(("" as StaticString).utf8Start).assumingMemoryBound(to: CChar.self)
 }
-
-private let kindNames = KindNames()
 
 @c(th_error_kind_of) @usableFromInline
 func th_error_kind_of_(_ error: OpaquePointer?) -> th_error_kind {
@@ -70,13 +53,12 @@ func th_error_kind_of_(_ error: OpaquePointer?) -> th_error_kind {
 
 @c(th_error_message) @usableFromInline
 func th_error_message_(_ error: OpaquePointer?) -> UnsafePointer<CChar> {
-    box(error, as: ErrorBox.self)?.message ?? kindNames.empty
+    box(error, as: ErrorBox.self)?.message ?? emptyText
 }
 
 @c(th_error_kind_name) @usableFromInline
 func th_error_kind_name_(_ kind: th_error_kind) -> UnsafePointer<CChar> {
-    if kind == TH_OK { return kindNames.ok }
-    return kindNames.byKind[kind.rawValue] ?? kindNames.unknown
+    th__error_kind_text(Int32(bitPattern: kind.rawValue))
 }
 
 @c(th_error_signal) @usableFromInline
