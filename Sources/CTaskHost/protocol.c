@@ -44,6 +44,85 @@ int th__msg_run_get(th__reader *r, th__msg_run *m) {
     return r->failed ? -1 : 0;
 }
 
+size_t th__msg_results_begin(th__buf *buf) {
+    size_t start = th__frame_begin(buf, TH_MSG_RESULTS);
+    th__buf_put_u32(buf, 0);
+    return start;
+}
+
+void th__msg_result_put_value(th__buf *buf, const th__wire_value *value) {
+    th__buf_put_u8(buf, TH_ITEM_OK);
+    th__put_value(buf, value);
+}
+
+void th__msg_result_put_error(th__buf *buf, const char *message) {
+    th__buf_put_u8(buf, TH_ITEM_ERROR);
+    th__buf_put_str(buf, message);
+}
+
+void th__msg_results_finish(th__buf *buf, size_t start, uint32_t count) {
+    th__buf_set_u32(buf, start + TH_FRAME_HEADER_SIZE, count);
+    th__frame_end(buf, start);
+}
+
+int th__msg_results_get(th__reader *r, th__msg_results *m) {
+    m->count = th__get_u32(r);
+    return r->failed ? -1 : 0;
+}
+
+int th__msg_result_get(th__reader *r, th__msg_result *m) {
+    uint8_t status = th__get_u8(r);
+    m->error = "";
+    m->error_length = 0;
+    if (status == TH_ITEM_OK) {
+        m->ok = 1;
+        return th__get_value(r, &m->value) != 0 || r->failed ? -1 : 0;
+    }
+    if (status != TH_ITEM_ERROR) return -1;
+    m->ok = 0;
+    get_str(r, &m->error, &m->error_length);
+    return r->failed ? -1 : 0;
+}
+
+size_t th__msg_packed_results_begin(th__buf *buf) {
+    size_t start = th__frame_begin(buf, TH_MSG_PACKED_RESULTS);
+    th__buf_put_u32(buf, 0);
+    th__buf_put_u32(buf, 0);
+    return start;
+}
+
+void th__msg_packed_results_finish(th__buf *buf, size_t start, uint32_t count, const th__buf *errors,
+                                   uint32_t error_count) {
+    th__buf_put(buf, errors->data, errors->length);
+    if (errors->failed) buf->failed = 1;
+    th__buf_set_u32(buf, start + TH_FRAME_HEADER_SIZE, count);
+    th__buf_set_u32(buf, start + TH_FRAME_HEADER_SIZE + 4, error_count);
+    th__frame_end(buf, start);
+}
+
+void th__msg_packed_error_put(th__buf *errors, uint32_t position, const char *message) {
+    th__buf_put_u32(errors, position);
+    th__buf_put_str(errors, message);
+}
+
+int th__msg_packed_results_get(th__reader *r, uint32_t width, th__msg_packed_results *m) {
+    m->count = th__get_u32(r);
+    m->error_count = th__get_u32(r);
+    m->payloads = NULL;
+    if (r->failed || m->error_count > m->count) return -1;
+    size_t bytes = (size_t)m->count * width;
+    if (r->length - r->position < bytes) return -1;
+    m->payloads = r->data + r->position;
+    r->position += bytes;
+    return 0;
+}
+
+int th__msg_packed_error_get(th__reader *r, th__msg_packed_error *m) {
+    m->position = th__get_u32(r);
+    get_str(r, &m->message, &m->message_length);
+    return r->failed ? -1 : 0;
+}
+
 void th__msg_load_put(th__buf *buf, const th__msg_load *m) {
     size_t start = th__frame_begin(buf, TH_MSG_LOAD);
     th__buf_put_u32(buf, m->count);

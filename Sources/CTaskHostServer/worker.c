@@ -116,31 +116,26 @@ _Noreturn static void worker_exit(th__plugin_set *set, int code) {
 typedef struct results {
     th__buf buf;
     size_t frame_start;
-    size_t count_offset;
     uint32_t count;
 } results;
 
 static void results_begin(results *r) {
     th__buf_clear(&r->buf);
-    r->frame_start = th__frame_begin(&r->buf, TH_MSG_RESULTS);
-    r->count_offset = r->buf.length;
-    th__buf_put_u32(&r->buf, 0);
+    r->frame_start = th__msg_results_begin(&r->buf);
     r->count = 0;
 }
 
 static int results_flush(results *r, int fd) {
     if (r->count == 0) return 0;
+    th__msg_results_finish(&r->buf, r->frame_start, r->count);
     if (r->buf.failed) return -1;
-    th__buf_set_u32(&r->buf, r->count_offset, r->count);
-    th__frame_end(&r->buf, r->frame_start);
     int rc = th__write_all(fd, r->buf.data, r->buf.length);
     results_begin(r);
     return rc;
 }
 
 static void put_error(results *r, const char *message) {
-    th__buf_put_u8(&r->buf, TH_ITEM_ERROR);
-    th__buf_put_str(&r->buf, message);
+    th__msg_result_put_error(&r->buf, message);
     r->count++;
 }
 
@@ -214,8 +209,7 @@ static void run_chunk(th__plugin_set *set, th__reader *r, results *out, int resu
                 result.u.bytes.data = ctx->bytes.data;
                 result.u.bytes.length = (uint32_t)ctx->bytes.length;
             }
-            th__buf_put_u8(&out->buf, TH_ITEM_OK);
-            th__put_value(&out->buf, &result);
+            th__msg_result_put_value(&out->buf, &result);
             out->count++;
         }
         free(owned);
@@ -244,9 +238,7 @@ typedef struct packed_results {
 static void packed_begin(packed_results *p, int width) {
     th__buf_clear(&p->frame);
     th__buf_clear(&p->errors);
-    p->frame_start = th__frame_begin(&p->frame, TH_MSG_PACKED_RESULTS);
-    th__buf_put_u32(&p->frame, 0);
-    th__buf_put_u32(&p->frame, 0);
+    p->frame_start = th__msg_packed_results_begin(&p->frame);
     th__buf_reserve(&p->frame, (size_t)PACKED_FLUSH_ITEMS * (size_t)width);
     p->count = 0;
     p->error_count = 0;
@@ -254,11 +246,8 @@ static void packed_begin(packed_results *p, int width) {
 
 static int packed_flush(packed_results *p, int width, int fd) {
     if (p->count == 0) return 0;
-    th__buf_put(&p->frame, p->errors.data, p->errors.length);
-    if (p->frame.failed || p->errors.failed) return -1;
-    th__buf_set_u32(&p->frame, p->frame_start + TH_FRAME_HEADER_SIZE, p->count);
-    th__buf_set_u32(&p->frame, p->frame_start + TH_FRAME_HEADER_SIZE + 4, p->error_count);
-    th__frame_end(&p->frame, p->frame_start);
+    th__msg_packed_results_finish(&p->frame, p->frame_start, p->count, &p->errors, p->error_count);
+    if (p->frame.failed) return -1;
     int rc = th__write_all(fd, p->frame.data, p->frame.length);
     packed_begin(p, width);
     return rc;
@@ -276,8 +265,7 @@ static uint8_t *packed_slots(packed_results *p, int width, uint32_t n) {
 }
 
 static void packed_error(packed_results *p, const char *message) {
-    th__buf_put_u32(&p->errors, p->count - 1);
-    th__buf_put_str(&p->errors, message);
+    th__msg_packed_error_put(&p->errors, p->count - 1, message);
     p->error_count++;
 }
 

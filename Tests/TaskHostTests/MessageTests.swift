@@ -82,6 +82,62 @@ import Testing
         #expect(th__msg_load_get(&reader, &m) == -1)
     }
 
+    @Test func results() {
+        var buf = th__buf()
+        th__buf_init(&buf)
+        defer { th__buf_free(&buf) }
+        let start = th__msg_results_begin(&buf)
+        var value = th__wire_value()
+        value.type = UInt8(TH_INT64.rawValue)
+        value.u.i64 = -42
+        th__msg_result_put_value(&buf, &value)
+        th__msg_result_put_error(&buf, "no such file")
+        th__msg_results_finish(&buf, start, 2)
+        var bodyLength: UInt32 = 0
+        var type: UInt8 = 0
+        #expect(th__frame_header(buf.data, buf.length, &bodyLength, &type) == 1 && Int(type) == TH_MSG_RESULTS)
+        var reader = FrameReader(UnsafeRawBufferPointer(start: buf.data + Int(TH_FRAME_HEADER_SIZE), count: Int(bodyLength)))
+        var header = th__msg_results()
+        #expect(th__msg_results_get(&reader.raw, &header) == 0 && header.count == 2)
+        var malformed: String?
+        #expect(decodeItemResult(&reader, describeItem: { "t(1)" }, malformed: &malformed) == .success(.int64(-42)))
+        let failure = decodeItemResult(&reader, describeItem: { "t(2)" }, malformed: &malformed)
+        #expect(failure == .failure(TaskHostError(.taskError, "t(2): no such file", detail: "no such file")))
+        #expect(reader.remaining == 0 && malformed == nil)
+        // A status that is neither OK nor ERROR is malformed.
+        let status: [UInt8] = [7]
+        status.withUnsafeBytes { bytes in
+            var bad = FrameReader(bytes)
+            #expect(decodeItemResult(&bad, describeItem: { "" }, malformed: &malformed) == nil)
+        }
+        #expect(malformed == "sent a malformed result")
+    }
+
+    @Test func packedResults() {
+        var buf = th__buf()
+        var errors = th__buf()
+        th__buf_init(&buf)
+        th__buf_init(&errors)
+        defer { th__buf_free(&buf); th__buf_free(&errors) }
+        let start = th__msg_packed_results_begin(&buf)
+        let payloads: [Int64] = [1, 0, 9]
+        payloads.withUnsafeBytes { th__buf_put(&buf, $0.baseAddress, $0.count) }
+        th__msg_packed_error_put(&errors, 1, "odd")
+        th__msg_packed_results_finish(&buf, start, 3, &errors, 1)
+        var reader = th__reader()
+        th__reader_init(&reader, buf.data + Int(TH_FRAME_HEADER_SIZE), buf.length - Int(TH_FRAME_HEADER_SIZE))
+        var header = th__msg_packed_results()
+        #expect(th__msg_packed_results_get(&reader, 8, &header) == 0 && header.count == 3 && header.error_count == 1)
+        #expect(Array(UnsafeBufferPointer(start: UnsafeRawPointer(header.payloads!).assumingMemoryBound(to: Int64.self), count: 3)) == payloads)
+        var error = th__msg_packed_error()
+        #expect(th__msg_packed_error_get(&reader, &error) == 0 && error.position == 1)
+        #expect(text(error.message, error.message_length) == "odd")
+        #expect(reader.position == reader.length)
+        // Payloads the body doesn't hold are refused.
+        th__reader_init(&reader, buf.data + Int(TH_FRAME_HEADER_SIZE), 8 + 16)
+        #expect(th__msg_packed_results_get(&reader, 8, &header) == -1)
+    }
+
     @Test func loadingCheckpoint() {
         var m = th__msg_loading(index: 44)
         #expect(roundTrip(TH_MSG_LOADING, th__msg_loading(), put: { th__msg_loading_put($0, &m) }, get: th__msg_loading_get)?.index == 44)

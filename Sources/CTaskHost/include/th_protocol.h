@@ -164,6 +164,57 @@ typedef struct th__msg_run {
 size_t th__msg_run_begin(th__buf *buf, uint8_t type, const th__msg_run *m);
 int th__msg_run_get(th__reader *body, th__msg_run *m);
 
+/**
+ * TH_MSG_RESULTS: a count, then per item its status and a value or an error.
+ * The count is written when the frame is finished (th__msg_results_finish),
+ * so items can be appended as they come.
+ */
+typedef struct th__msg_results {
+    uint32_t count;
+} th__msg_results;
+/** Begins a RESULTS frame with count 0; returns the offset for th__msg_results_finish. */
+size_t th__msg_results_begin(th__buf *buf);
+void th__msg_result_put_value(th__buf *buf, const th__wire_value *value);
+void th__msg_result_put_error(th__buf *buf, const char *message);
+/** Writes the count and ends the frame begun at `start`. */
+void th__msg_results_finish(th__buf *buf, size_t start, uint32_t count);
+int th__msg_results_get(th__reader *body, th__msg_results *m);
+
+/** One item of a RESULTS frame. */
+typedef struct th__msg_result {
+    uint8_t ok;            /**< 1: `value`; 0: `error` */
+    th__wire_value value;  /**< points into the body */
+    const char *error;
+    uint32_t error_length;
+} th__msg_result;
+/** Reads the next item. 0, or -1 when malformed (unknown status, bad value). */
+int th__msg_result_get(th__reader *body, th__msg_result *m);
+
+/**
+ * TH_MSG_PACKED_RESULTS: a count and an error count (written when finished),
+ * `count` raw payloads, then per error its position in this frame and its
+ * message, positions increasing.
+ */
+typedef struct th__msg_packed_results {
+    uint32_t count;
+    uint32_t error_count;
+    const uint8_t *payloads; /**< count * width bytes, in the body */
+} th__msg_packed_results;
+/** Begins a PACKED_RESULTS frame; returns the offset for th__msg_packed_results_finish. */
+size_t th__msg_packed_results_begin(th__buf *buf);
+/** Appends the errors (built with th__msg_packed_error_put), writes the counts, ends the frame. */
+void th__msg_packed_results_finish(th__buf *buf, size_t start, uint32_t count, const th__buf *errors,
+                                   uint32_t error_count);
+void th__msg_packed_error_put(th__buf *errors, uint32_t position, const char *message);
+/** Reads the counts and takes the payloads of `width` bytes each. 0, or -1. */
+int th__msg_packed_results_get(th__reader *body, uint32_t width, th__msg_packed_results *m);
+typedef struct th__msg_packed_error {
+    uint32_t position;
+    const char *message;
+    uint32_t message_length;
+} th__msg_packed_error;
+int th__msg_packed_error_get(th__reader *body, th__msg_packed_error *m);
+
 /** TH_MSG_LOAD: `count` paths follow, each read with th__msg_load_get_path. */
 typedef struct th__msg_load {
     uint32_t count;

@@ -82,7 +82,8 @@ struct DirectCall {
                     let result = link.withFrameBody(body) { bytes -> TaskResult? in
                         var reader = FrameReader(bytes)
                         var malformed: String?
-                        guard reader.u32() == 1,
+                        var header = th__msg_results()
+                        guard th__msg_results_get(&reader.raw, &header) == 0, header.count == 1,
                               let result = decodeItemResult(&reader, describeItem: { describe(task, item) }, malformed: &malformed),
                               reader.remaining == 0 else { return nil }
                         return result

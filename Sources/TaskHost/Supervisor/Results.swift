@@ -36,15 +36,21 @@ extension Supervisor {
             return false
         }
         var reader = FrameReader(body)
-        let count = Int(reader.u32())
+        var header = th__msg_results()
+        guard th__msg_results_get(&reader.raw, &header) == 0 else {
+            kill(worker, .malformed("sent a truncated result"))
+            return false
+        }
+        let count = Int(header.count)
         if worker.initializing {
             worker.initializing = false
             if count != 1 {
                 kill(worker, .malformed("answered its initializer with \(count) results"))
                 return false
             }
-            if reader.u8() != UInt8(TH_ITEM_OK) {
-                let message = reader.string()
+            var item = th__msg_result()
+            if th__msg_result_get(&reader.raw, &item) != 0 || item.ok == 0 {
+                let message = String(cBytes: item.error, count: item.error_length)
                 let name = worker.pool.config.initializer?.task.qualifiedName ?? "initializer"
                 worker.initializerFailure = "the initializer \(name) failed in worker \(worker.pid): \(message)"
             }
@@ -76,31 +82,33 @@ extension Supervisor {
     /// A packed results frame: payloads copied straight to the job's output.
     private func handlePackedResults(_ worker: Worker, body: UnsafeRawBufferPointer) -> Bool {
         var reader = FrameReader(body)
-        let count = Int(reader.u32())
-        let errorCount = Int(reader.u32())
-        guard let chunk = worker.chunk, let rows = chunk.packedRange, let packed = chunk.job.packed,
-              count <= chunk.count - chunk.received, errorCount <= count else {
-            kill(worker, .malformed("sent \(count) results it was not asked for"))
+        guard let chunk = worker.chunk, let rows = chunk.packedRange, let packed = chunk.job.packed else {
+            kill(worker, .malformed("sent results it was not asked for"))
             return false
         }
-        let payloadBytes = count * packed.resultWidth
-        guard reader.remaining >= payloadBytes else {
+        var header = th__msg_packed_results()
+        guard th__msg_packed_results_get(&reader.raw, UInt32(packed.resultWidth), &header) == 0 else {
             kill(worker, .malformed("sent a truncated result"))
             return false
         }
-        let payloads = UnsafeRawBufferPointer(rebasing: body[(body.count - reader.remaining)...].prefix(payloadBytes))
-        reader.skip(payloadBytes)
+        let count = Int(header.count)
+        guard count <= chunk.count - chunk.received else {
+            kill(worker, .malformed("sent \(count) results it was not asked for"))
+            return false
+        }
+        let payloads = UnsafeRawBufferPointer(start: header.payloads, count: count * packed.resultWidth)
         var failures: [IndexedResult] = []
         var lastPosition = -1
-        for _ in 0..<errorCount {
-            let position = Int(reader.u32())
-            let message = reader.string()
-            guard !reader.failed, position > lastPosition, position < count else {
+        for _ in 0..<header.error_count {
+            var error = th__msg_packed_error()
+            let position = th__msg_packed_error_get(&reader.raw, &error) == 0 ? Int(error.position) : -1
+            guard position > lastPosition, position < count else {
                 kill(worker, .malformed("sent a malformed result"))
                 return false
             }
             lastPosition = position
             let item = chunk.item(at: chunk.received + position)
+            let message = String(cBytes: error.message, count: error.message_length)
             failures.append(IndexedResult(index: item.index, result: .failure(TaskHostError(.taskError, "\(describe(chunk.job.task, item)): \(message)", detail: message))))
         }
         guard reader.remaining == 0 else {
@@ -128,20 +136,18 @@ extension Supervisor {
 /// make no sense.
 func decodeItemResult(_ reader: inout FrameReader, describeItem: () -> String, malformed: inout String?) -> TaskResult?
 {
-    let status = reader.u8()
-    let result: TaskResult
-    if status == UInt8(TH_ITEM_OK), let value = reader.value() {
-        result = .success(value)
-    } else if status == UInt8(TH_ITEM_ERROR) {
-        let message = reader.string()
-        result = .failure(TaskHostError(.taskError, "\(describeItem()): \(message)", detail: message))
-    } else {
-        malformed = "sent a malformed result"
+    var item = th__msg_result()
+    guard th__msg_result_get(&reader.raw, &item) == 0 else {
+        malformed = reader.failed ? "sent a truncated result" : "sent a malformed result"
         return nil
     }
-    if reader.failed {
-        malformed = "sent a truncated result"
-        return nil
+    if item.ok == 1 {
+        guard let value = Value(wire: item.value) else {
+            malformed = "sent a malformed result"
+            return nil
+        }
+        return .success(value)
     }
-    return result
+    let message = String(cBytes: item.error, count: item.error_length)
+    return .failure(TaskHostError(.taskError, "\(describeItem()): \(message)", detail: message))
 }

@@ -23,10 +23,8 @@ final class FrameBuilder {
 
     /// Begins a chunk request (`TH_MSG_RUN` or `TH_MSG_RUN_PACKED`) for `count` items of `task`.
     func beginChunk(_ type: Int, of task: TaskInfo, count: Int) {
-        begin(type)
-        putU32(task.pluginIndex)
-        putU32(task.taskIndex)
-        putU32(UInt32(count))
+        var header = th__msg_run(plugin: task.pluginIndex, task: task.taskIndex, count: UInt32(count))
+        start = th__msg_run_begin(&raw, UInt8(type), &header)
     }
 
     /// Appends an item's arguments, one value after another.
@@ -92,22 +90,23 @@ struct FrameReader {
         return String(decoding: UnsafeRawBufferPointer(start: p, count: Int(length)), as: UTF8.self)
     }
 
-    /// A typed value, or nil when malformed.
-    mutating func value() -> Value? {
-        var v = th__wire_value()
-        guard th__get_value(&raw, &v) == 0 else { return nil }
+}
+
+extension Value {
+    /// A value read by the C codec (strings and bytes are copied out of the frame); nil for an unknown type.
+    init?(wire v: th__wire_value) {
         switch Int32(v.type) {
-        case Int32(TH_VOID.rawValue): return .void
-        case Int32(TH_BOOL.rawValue): return .bool(v.u.b)
-        case Int32(TH_INT32.rawValue): return .int32(v.u.i32)
-        case Int32(TH_INT64.rawValue): return .int64(v.u.i64)
-        case Int32(TH_UINT64.rawValue): return .uint64(v.u.u64)
-        case Int32(TH_DOUBLE.rawValue): return .double(v.u.f64)
+        case Int32(TH_VOID.rawValue): self = .void
+        case Int32(TH_BOOL.rawValue): self = .bool(v.u.b)
+        case Int32(TH_INT32.rawValue): self = .int32(v.u.i32)
+        case Int32(TH_INT64.rawValue): self = .int64(v.u.i64)
+        case Int32(TH_UINT64.rawValue): self = .uint64(v.u.u64)
+        case Int32(TH_DOUBLE.rawValue): self = .double(v.u.f64)
         case Int32(TH_STRING.rawValue):
             let bytes = UnsafeRawBufferPointer(start: v.u.bytes.data, count: Int(v.u.bytes.length))
-            return .string(String(decoding: bytes, as: UTF8.self))
+            self = .string(String(decoding: bytes, as: UTF8.self))
         case Int32(TH_BYTES.rawValue):
-            return .bytes(Array(UnsafeRawBufferPointer(start: v.u.bytes.data, count: Int(v.u.bytes.length))))
+            self = .bytes(Array(UnsafeRawBufferPointer(start: v.u.bytes.data, count: Int(v.u.bytes.length))))
         default: return nil
         }
     }
