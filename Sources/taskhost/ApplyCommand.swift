@@ -25,7 +25,10 @@ struct ApplyCommand: TakesItems {
             let pool = try options.makePool(host)
             let result = try pool.starmap(task, [values], chunksize: 1, deadline: options.deadline)[0]
             pool.close()
-            print(JSON.encode(result))
+            var out = OutputWriter()
+            out.appendJSON(result)
+            out.append("\n")
+            out.flush()
             var failures = FailureSummary()
             if case .failure(let error) = result { failures.add(error, at: 0) }
             try failures.report(total: 1)

@@ -28,10 +28,22 @@ enum JSON {
         case .uint64(let v): return String(v)
         case .double(let d): return double(d)
         case .string(let s): return string(s)
-        case .bytes(let b): return string("hex:" + b.map { byte in
-            let h = String(byte, radix: 16)
-            return h.count == 1 ? "0" + h : h
-        }.joined())
+        case .bytes(let b):
+            return "\"hex:" + String(unsafeUninitializedCapacity: 2 * b.count) { buffer in
+                b.withUnsafeBufferPointer { writeHex($0, into: buffer) }
+                return 2 * b.count
+            } + "\""
+        }
+    }
+
+    /// Lower-case hex digits of `input` into `output` (twice as long).
+    static func writeHex(_ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>) {
+        let digits: StaticString = "0123456789abcdef"
+        digits.withUTF8Buffer { digits in
+            for (i, byte) in input.enumerated() {
+                output[2 * i] = digits[Int(byte >> 4)]
+                output[2 * i + 1] = digits[Int(byte & 0x0F)]
+            }
         }
     }
 

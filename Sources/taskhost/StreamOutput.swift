@@ -15,32 +15,6 @@ struct StreamOptions: ParsableArguments {
     var unordered = false
 }
 
-/// Buffered writes to stdout; a closed stdout ends the process (SIGPIPE, or
-/// exit status 141 where SIGPIPE is ignored), and with it, through the fork
-/// server, every worker.
-struct OutputWriter {
-    private var bytes: [UInt8] = []
-
-    init() { bytes.reserveCapacity(1 << 16) }
-
-    mutating func append(_ text: String) { bytes.append(contentsOf: text.utf8) }
-    var pending: Int { bytes.count }
-
-    mutating func flush() {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            // Nobody reads our output any more (SIGPIPE is ignored here): end
-            // as that signal would have, taking the workers with us.
-            if n < 0 && errno == EPIPE { exit(141) }
-            if n <= 0 { break }
-            offset += n
-        }
-        bytes.removeAll(keepingCapacity: true)
-    }
-}
-
 /// done/total, rate and ETA on stderr, only when stderr is a terminal.
 final class ProgressBar {
     private let total: Int?
@@ -118,12 +92,15 @@ func printStream(_ stream: ResultStream, total: Int?, jsonl: Bool) throws {
     func emit(_ item: IndexedResult) {
         if jsonl {
             switch item.result {
-            case .success(let value): out.append("{\"index\": \(item.index), \"result\": \(JSON.encode(value))}\n")
+            case .success(let value):
+                out.append("{\"index\": \(item.index), \"result\": ")
+                out.appendJSON(value)
+                out.append("}\n")
             case .failure(let error): out.append("{\"index\": \(item.index), \"error\": \(JSON.encode(error))}\n")
             }
         } else {
             if done > 0 { out.append(", ") }
-            out.append(JSON.encode(item.result))
+            out.appendJSON(item.result)
         }
         if case .failure(let error) = item.result { failures.add(error, at: item.index) }
         done += 1

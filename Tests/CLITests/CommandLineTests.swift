@@ -254,4 +254,18 @@ struct CommandLineTests {
         #expect(out.status == 2)
         #expect(out.stderr.hasSuffix("/stats.c': it is not an ELF shared library, so it is not a TaskHost plugin\n"), "\(out.stderr)")
     }
+
+    // MARK: Big bytes results
+
+    @Test func aBigBytesResultStreamsOutAsExactHex() throws {
+        let count = 3 << 20 + 5   // several output slices and a ragged end
+        let apply = try CLI.taskhost(["apply", "types.filled", String(count), "171", "--plugin", Self.types])
+        #expect(apply.status == 0)
+        #expect(apply.stdout.count == count * 2 + 7)
+        #expect(apply.stdout == "\"hex:" + String(repeating: "ab", count: count) + "\"\n")
+        let stream = try CLI.taskhost(["starmap", "types.filled", "--plugin", Self.types, "--jsonl"],
+                                      input: "[\(count), 1]\n[2, 255]\n")
+        #expect(stream.stdout == "{\"index\": 0, \"result\": \"hex:" + String(repeating: "01", count: count)
+                + "\"}\n{\"index\": 1, \"result\": \"hex:ffff\"}\n")
+    }
 }

@@ -24,6 +24,21 @@ static void reverse_bytes(th_context *ctx, const unsigned char *data, size_t len
     th_return_bytes(ctx, out, length);
     free(out);
 }
+/* `count` bytes of value `byte`: a big bytes result on demand. */
+static void filled(th_context *ctx, int64_t count, int32_t byte) {
+    if (count < 0) {
+        th_set_error(ctx, "a negative count");
+        return;
+    }
+    unsigned char *out = malloc(count ? (size_t)count : 1);
+    if (!out) {
+        th_set_error(ctx, "out of memory");
+        return;
+    }
+    memset(out, byte, (size_t)count);
+    th_return_bytes(ctx, out, (size_t)count);
+    free(out);
+}
 static int64_t byte_sum(const unsigned char *data, size_t length) {
     int64_t sum = 0;
     for (size_t i = 0; i < length; i++) sum += data[i];
@@ -45,6 +60,7 @@ static const th_param p_u64[] = {{"x", TH_UINT64}};
 static const th_param p_f64[] = {{"x", TH_DOUBLE}};
 static const th_param p_str[] = {{"s", TH_STRING}};
 static const th_param p_bytes[] = {{"data", TH_BYTES}};
+static const th_param p_filled[] = {{"count", TH_INT64}, {"byte", TH_INT32}};
 static const th_param p_mixed[] = {{"a", TH_INT32}, {"b", TH_INT64}, {"c", TH_DOUBLE}, {"d", TH_BOOL}, {"e", TH_UINT64},
                                    {"f", TH_STRING}, {"g", TH_INT32}, {"h", TH_INT64}, {"i", TH_DOUBLE}};
 
@@ -57,6 +73,8 @@ static const th_task tasks[] = {
     {.name = "shout", .function = TH_FN(shout), .result = TH_STRING, .params = p_str, .param_count = 1},
     {.name = "reverse_bytes", .function = TH_FN(reverse_bytes), .result = TH_BYTES, .params = p_bytes,
      .param_count = 1, .flags = TH_TASK_CONTEXT},
+    {.name = "filled", .function = TH_FN(filled), .result = TH_BYTES, .params = p_filled, .param_count = 2,
+     .flags = TH_TASK_CONTEXT},
     {.name = "byte_sum", .function = TH_FN(byte_sum), .result = TH_INT64, .params = p_bytes, .param_count = 1},
     {.name = "mixed", .function = TH_FN(mixed), .result = TH_DOUBLE, .params = p_mixed, .param_count = 9},
     {.name = "small_negative", .function = TH_FN(small_negative), .result = TH_INT32},
