@@ -22,6 +22,12 @@ let package = Package(
         .library(name: "ipc", type: .dynamic, targets: ["ipc"]),
         .library(name: "text", type: .dynamic, targets: ["text"]),
         .library(name: "imagefilter", type: .dynamic, targets: ["imagefilter"]),
+        // Empty unless the trait MPI is on (then it needs Open MPI): see "Running on a cluster".
+        .library(name: "TaskHostMPI", targets: ["TaskHostMPI"]),
+    ],
+    // Off by default, so that one machine never needs Open MPI: `swift build --traits MPI`.
+    traits: [
+        .trait(name: "MPI", description: "Scale-out over Open MPI: taskhost --mpi and TaskHostMPI's ClusterPool (needs libopenmpi-dev)."),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,6 +35,9 @@ let package = Package(
     targets: [
         // System libraries.
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg-dev"])]),
+        // Only the trait MPI links it; with the trait off nothing depends on it and pkg-config is never asked.
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
 
@@ -71,8 +80,13 @@ let package = Package(
                 path: "Sources/TaskHost"),
         .executableTarget(name: "taskhost",
                           dependencies: ["TaskHost",
+                                         .target(name: "TaskHostMPI", condition: .when(traits: ["MPI"])),
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/taskhost"),
+        // A pool whose workers span the ranks of an MPI job; its code is all `#if MPI`.
+        .target(name: "TaskHostMPI",
+                dependencies: ["TaskHost", .target(name: "CMPI", condition: .when(traits: ["MPI"]))],
+                path: "Sources/TaskHostMPI"),
 
         // The plugin kit: an SDK for plugins written in Swift (the ABI header and helpers).
         .target(name: "TaskHostPluginSupport", path: "Sources/TaskHostPluginSupport",

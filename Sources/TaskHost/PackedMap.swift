@@ -29,6 +29,12 @@ public struct PackedResults<Output: PackedScalar>: RandomAccessCollection, Senda
     /// The failed items' errors, by position in the input.
     public let failures: [Int: TaskHostError]
 
+    /// One value per item (zero where it failed) and the failures by position.
+    public init(values: [Output], failures: [Int: TaskHostError]) {
+        self.values = values
+        self.failures = failures
+    }
+
     public var startIndex: Int { 0 }
     public var endIndex: Int { values.count }
 

@@ -64,6 +64,9 @@ struct PoolOptions: ParsableArguments {
 
     @OptionGroup var sandbox: SandboxOptions
 
+    @Flag(help: "Spread the items over the ranks of an MPI job (run under mpirun; -p is per rank). See README, Running on a cluster.")
+    var mpi = false
+
     static let maxRetries = 1000
 
     /// The item timeout in seconds; nil for none (`inf`).
@@ -85,15 +88,20 @@ struct PoolOptions: ParsableArguments {
         }
     }
 
-    func makePool(_ host: PluginHost, output: TaskOutput = .stderr) throws -> Pool {
+    func makePool(_ host: PluginHost, output: TaskOutput = .stderr) throws -> any TaskPool {
         try makePool(host, output: output, sandbox: try sandbox.requested())
     }
 
-    func makePool(_ host: PluginHost, output: TaskOutput, sandbox: Sandbox?) throws -> Pool {
+    func makePool(_ host: PluginHost, output: TaskOutput, sandbox: Sandbox?) throws -> any TaskPool {
         var initializerSpec: (task: String, arguments: [Value])?
         if let name = initializer {
             let task = try host.task(named: name)
             initializerSpec = (task.qualifiedName, try task.parseArguments(initializerArguments).get())
+        }
+        if mpi {
+            return try makeClusterPool(host, processes: processes, taskTimeout: timeout,
+                                       memoryLimit: memoryLimit.flatMap(parseSize), maxTasksPerChild: maxTasksPerChild,
+                                       retries: retries, initializer: initializerSpec, taskOutput: output, sandbox: sandbox)
         }
         return try Pool(host: host, processes: processes, taskTimeout: timeout,
                         memoryLimit: memoryLimit.flatMap(parseSize), maxTasksPerChild: maxTasksPerChild,

@@ -5,6 +5,12 @@ public struct IndexedResult: Sendable, Equatable {
     /// The item's position in the input (0-based).
     public var index: Int
     public var result: TaskResult
+
+    /// An item's result at its position in the input.
+    public init(index: Int, result: TaskResult) {
+        self.index = index
+        self.result = result
+    }
 }
 
 /// Results on their way from the supervisor thread to one consumer, in input
