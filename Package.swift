@@ -108,6 +108,8 @@ let package = Package(
         .testTarget(name: "SharedCoreTests", dependencies: ["CTaskHostShared"], path: "Tests/SharedCoreTests"),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], path: "Tests/CLITests",
                     exclude: ["without_landlock.c"]),
+        // taskhost --mpi under mpirun; skipped, saying why, unless built with the trait MPI.
+        .testTarget(name: "MPITests", dependencies: ["TestSupport"], path: "Tests/MPITests"),
         .testTarget(name: "EmbeddingTests", dependencies: ["TestSupport"], path: "Tests/EmbeddingTests",
                     exclude: ["embedding.c", "sandbox_embedding.c"]),
         .testTarget(name: "ImageFilterTests", dependencies: ["imagefilter"], path: "Tests/ImageFilterTests",
