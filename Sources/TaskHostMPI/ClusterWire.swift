@@ -17,6 +17,15 @@ enum MessageTag: Int32 {
     case close = 6
     /// Worker rank → rank 0: it has finished its part of the pool.
     case closed = 7
+    /// Worker rank → rank 0, each second it has sent nothing else: it is alive.
+    case alive = 8
+}
+
+/// How often a worker rank says it is alive, and how long rank 0 waits for a
+/// word from a rank holding chunks before it counts it as lost (seconds).
+enum Heartbeat {
+    static let interval: UInt64 = 1_000_000_000
+    static let lostAfter: UInt64 = 10_000_000_000
 }
 
 /// Items of one job sent to one rank: consecutive input positions from `first`.

@@ -15,6 +15,8 @@ struct ClusterNode {
     var outstanding = 0
     /// When it was last sent a chunk (ties go to the one that waited longest).
     var lastSent: UInt64 = 0
+    /// When it was last heard from (any message counts).
+    var lastHeard: UInt64 = DispatchTime.now().uptimeNanoseconds
     /// Why it can't be used any more.
     var lost: TaskHostError?
 }
@@ -120,6 +122,7 @@ final class Coordinator: @unchecked Sendable { // cross-thread state under `cond
             for id in cancels { cancelJob(id) }
             for response in responses { handle(response, from: 0) }
             progressed = pollMPI() || progressed
+            checkSilentNodes()
             progressed = dispatch() || progressed
             finishDoneJobs()
             if close && jobs.isEmpty { break }
@@ -155,6 +158,9 @@ final class Coordinator: @unchecked Sendable { // cross-thread state under `cond
             try mailbox.progress()
             while let message = try mailbox.receive() {
                 any = true
+                if let index = nodes.firstIndex(where: { $0.rank == message.source }) {
+                    nodes[index].lastHeard = DispatchTime.now().uptimeNanoseconds
+                }
                 switch message.tag {
                 case .results:
                     handle(try ChunkResponse(decoding: message.bytes), from: message.source)
@@ -220,6 +226,20 @@ final class Coordinator: @unchecked Sendable { // cross-thread state under `cond
             best = index
         }
         return best
+    }
+
+    /// A rank that holds chunks and has said nothing for `Heartbeat.lostAfter`
+    /// has died or hangs. (Open MPI 4.1 aborts the whole job when a rank dies,
+    /// unless mpirun runs with --enable-recovery: then this is how rank 0 learns.)
+    private func checkSilentNodes() {
+        let now = DispatchTime.now().uptimeNanoseconds
+        for index in nodes.indices where nodes[index].rank != 0 && nodes[index].lost == nil && nodes[index].outstanding > 0 {
+            let silence = now - min(now, nodes[index].lastHeard)
+            if silence > Heartbeat.lostAfter {
+                loseNode(index, TaskHostError(.systemError,
+                    "it sent nothing for \(silence / 1_000_000_000) s (its process died or hangs)"))
+            }
+        }
     }
 
     /// A rank can't be reached: the items it holds fail, naming it, and it gets no more.

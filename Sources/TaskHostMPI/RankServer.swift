@@ -38,6 +38,7 @@ final class RankServer: @unchecked Sendable { // `finished` under `condition`; t
             }
         }
         var backoff: UInt64 = 0
+        var lastWord = DispatchTime.now().uptimeNanoseconds
         serving: while true {
             var progressed = false
             do {
@@ -65,7 +66,14 @@ final class RankServer: @unchecked Sendable { // `finished` under `condition`; t
                 // MPI failed under us: rank 0 can't be reached; stop serving.
                 break serving
             }
-            progressed = sendFinished() || progressed
+            let now = DispatchTime.now().uptimeNanoseconds
+            if sendFinished() {
+                progressed = true
+                lastWord = now
+            } else if now - lastWord >= Heartbeat.interval {
+                try? mailbox.send([], to: 0, tag: .alive)
+                lastWord = now
+            }
             if progressed {
                 backoff = 0
             } else {
