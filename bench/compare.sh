@@ -10,6 +10,10 @@
 #     (Pillow installed from PyPI into bench/.venv)
 #   - libvips's command line (Debian libvips-tools), if installed: CONTOUR's
 #     kernel with `vips conv` over the same JPEGs, two at a time (xargs -P 2)
+#   - scale-out, when Open MPI is installed (openmpi-bin, libopenmpi-dev):
+#     `taskhost bench --mpi` (built with the package trait MPI, -p 1 per rank)
+#     against mpi4py.futures (installed from PyPI into bench/.venv), with 1, 2
+#     and 3 ranks on this machine (bench/mpi4py_baseline.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 QUICK=""
@@ -95,3 +99,45 @@ for key in ("sandbox_start_us", "codec_images", "rss_host_mib", "rss_stream_grow
 if "contour_images" in th and "codec_images" in th:
     print(f"{'filtering adds, over decode + encode alone':44} {(th['codec_images'][0] / th['contour_images'][0] - 1) * 100:>13.0f}%")
 PY
+
+# Scale-out: the same ranks for TaskHost (each rank a pool of one worker) and
+# mpi4py.futures (rank 0 its master, the others its workers; one rank spawns one).
+if command -v mpirun >/dev/null && pkg-config --exists ompi-c; then
+    echo "== Scale-out over Open MPI: taskhost --mpi and mpi4py.futures, 1 to 3 ranks" >&2
+    swift build -c release --traits MPI --build-path .build/mpi-release >/dev/null
+    bench/.venv/bin/python -c "import mpi4py" 2>/dev/null || bench/.venv/bin/pip install --quiet mpi4py
+    MPIRUN=(mpirun --oversubscribe)
+    [ "$(id -u)" = 0 ] && MPIRUN+=(--allow-run-as-root)
+    for ranks in 1 2 3; do
+        "${MPIRUN[@]}" -np $ranks .build/mpi-release/release/taskhost bench --mpi $QUICK --tsv -p 1 \
+            --workdir "$WORK/images" > "$WORK/mpi_taskhost_$ranks.tsv" 2>>"$WORK/mpi.log"
+        "${MPIRUN[@]}" -np $ranks bench/.venv/bin/python -m mpi4py.futures bench/mpi4py_baseline.py $QUICK \
+            --images "$WORK/images" > "$WORK/mpi_mpi4py_$ranks.tsv" 2>>"$WORK/mpi.log"
+    done
+    python3 - "$WORK" <<'PY'
+import sys
+work = sys.argv[1]
+def load(name):
+    rows = {}
+    for line in open(f"{work}/{name}.tsv"):
+        parts = line.rstrip("\n").split("\t")
+        if len(parts) >= 3:
+            rows[parts[0]] = (float(parts[1]), parts[2])
+    return rows
+print()
+print(f"{'scale-out (Open MPI, this machine)':44} {'TaskHost':>14} {'mpi4py':>14}  TaskHost's speed / mpi4py.futures's")
+for ranks in (1, 2, 3):
+    th, py = load(f"mpi_taskhost_{ranks}"), load(f"mpi_mpi4py_{ranks}")
+    for name, key, higher in (("square map 10^6, typed, items/s", "mpi_square_map", True),
+                              ("square map 10^6, as Values, items/s", "mpi_square_values", True),
+                              ("per chunk of one item, us", "mpi_chunk_us", False),
+                              ("submit/apply round trip, us", "mpi_apply_us", False),
+                              ("CONTOUR, photo JPEGs, images/s", "mpi_contour_images", True)):
+        base_key = "mpi_square_map" if key == "mpi_square_values" else key
+        if key in th and base_key in py:
+            a, b = th[key][0], py[base_key][0]
+            ratio = a / b if higher else b / a
+            label = f"{ranks} rank{'s' if ranks > 1 else ''}: {name}"
+            print(f"{label:44} {a:>14.4g} {b:>14.4g}  {ratio:6.2f}x")
+PY
+fi

@@ -46,14 +46,15 @@ public final class ClusterPool: TaskPool, @unchecked Sendable { // its state liv
     ///     they print reaches rank 0's stdout.
     ///   - processes: worker processes on each rank (default: its cores).
     ///   - taskTimeout, memoryLimit, maxTasksPerChild, retries, initializer,
-    ///     taskOutput: as `Pool`'s, for each rank's workers.
+    ///     taskOutput, sandbox: as `Pool`'s, for each rank's workers.
     public init?(host: PluginHost, processes: Int? = nil, taskTimeout: Double? = nil, memoryLimit: UInt64? = nil,
                  maxTasksPerChild: Int? = nil, retries: Int = 0, initializer: (task: String, arguments: [Value])? = nil,
-                 taskOutput: TaskOutput = .stderr) throws {
+                 taskOutput: TaskOutput = .stderr, sandbox: Sandbox? = nil) throws {
         let world = try MPIWorld.start()
         func makePool(_ host: PluginHost) throws -> Pool {
             try Pool(host: host, processes: processes, taskTimeout: taskTimeout, memoryLimit: memoryLimit,
-                     maxTasksPerChild: maxTasksPerChild, retries: retries, initializer: initializer, taskOutput: taskOutput)
+                     maxTasksPerChild: maxTasksPerChild, retries: retries, initializer: initializer, taskOutput: taskOutput,
+                     sandbox: sandbox)
         }
         guard world.rank == 0 else {
             var relay: OutputRelay?
@@ -76,8 +77,23 @@ public final class ClusterPool: TaskPool, @unchecked Sendable { // its state liv
         let local = try makePool(host)
         var nodes = [ClusterNode(rank: 0, hostName: world.hostName, processes: local.processes)]
         var refusals: [String] = []
+        // Every rank says hello once its pool is up. One that never does (it died
+        // starting, and mpirun runs with --enable-recovery) is left out.
+        let helloDeadline = DispatchTime.now().uptimeNanoseconds + 3 * Heartbeat.lostAfter
         while nodes.count < world.size {
-            guard let message = try mailbox.receive() else { usleep(100); continue }
+            guard let message = try mailbox.receive() else {
+                if DispatchTime.now().uptimeNanoseconds > helloDeadline {
+                    for rank in 1..<world.size where !nodes.contains(where: { $0.rank == rank }) {
+                        var silent = ClusterNode(rank: rank, hostName: "?", processes: 0)
+                        silent.lost = TaskHostError(.systemError, "MPI rank \(rank) never said it was ready")
+                        refusals.append("MPI rank \(rank) never said it was ready")
+                        nodes.append(silent)
+                    }
+                    break
+                }
+                usleep(100)
+                continue
+            }
             guard message.tag == .hello else { continue }
             var reader = WireReader(message.bytes)
             let processes = try reader.int()

@@ -281,13 +281,15 @@ final class Coordinator: @unchecked Sendable { // cross-thread state under `cond
     }
 }
 
-/// Tells every rank in `alive` that the pool is closed and waits until each
-/// has finished its part (printing what their tasks wrote to stdout).
+/// Tells every other rank that the pool is closed and waits until each in
+/// `alive` has finished its part (printing what their tasks wrote to stdout) —
+/// or has said nothing for `Heartbeat.lostAfter`.
 func releaseRanks(world: MPIWorld, mailbox: MPIMailbox, alive: [Int]) {
-    for rank in alive { try? mailbox.send([], to: rank, tag: .close) }
+    for rank in 1..<max(1, world.size) { try? mailbox.send([], to: rank, tag: .close) }
     var waiting = Set(alive)
+    var lastWord = DispatchTime.now().uptimeNanoseconds
     var pause: UInt32 = 20
-    while !waiting.isEmpty {
+    while !waiting.isEmpty && DispatchTime.now().uptimeNanoseconds - lastWord < Heartbeat.lostAfter {
         let arrived: IncomingMessage?
         do {
             try mailbox.progress()
@@ -301,13 +303,14 @@ func releaseRanks(world: MPIWorld, mailbox: MPIMailbox, alive: [Int]) {
             continue
         }
         pause = 20
+        lastWord = DispatchTime.now().uptimeNanoseconds
         switch message.tag {
         case .output: writeAll(1, message.bytes)
         case .closed: waiting.remove(message.source)
         default: break
         }
     }
-    mailbox.drain()
+    mailbox.drain(within: Heartbeat.lostAfter)
 }
 
 /// Writes all of `bytes` to `fd`.

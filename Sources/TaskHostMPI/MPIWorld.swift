@@ -169,9 +169,11 @@ final class MPIMailbox {
         return IncomingMessage(source: Int(source), tag: tag, bytes: bytes)
     }
 
-    /// Waits until every send under way is done (at the end of a pool).
-    func drain() {
-        while sending {
+    /// Waits until every send under way is done (at the end of a pool), or
+    /// `nanoseconds` have passed (a send to a rank that died never ends).
+    func drain(within nanoseconds: UInt64 = Heartbeat.lostAfter) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        while sending && DispatchTime.now().uptimeNanoseconds - start < nanoseconds {
             if (try? progress()) == nil { break }
             usleep(50)
         }

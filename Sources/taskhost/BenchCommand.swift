@@ -27,10 +27,21 @@ struct BenchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run only the workloads whose key starts with this (square, apply, process, sandbox, ipc, image, filter).", valueName: "KEY"))
     var only: String?
 
+    @Flag(help: "The scale-out rows instead, through a pool spanning the ranks of the MPI job this runs in (under mpirun; -p per rank).")
+    var mpi = false
+
     func run() throws {
         try runReportingErrors {
             let host = try self.host.makeHost()
-            let rows = try Benchmarks(host: host, processes: processes, quick: quick, workdir: workdir, only: only).runAll()
+            let rows: [BenchRow]
+            if mpi {
+                guard let clusterRows = try clusterBenchmarks(host: host, processes: processes, quick: quick, workdir: workdir) else {
+                    return // a worker rank: rank 0 prints the table
+                }
+                rows = clusterRows
+            } else {
+                rows = try Benchmarks(host: host, processes: processes, quick: quick, workdir: workdir, only: only).runAll()
+            }
             print(tsv ? rows.map { "\($0.key)\t\($0.value)\t\($0.unit)" }.joined(separator: "\n") : BenchTable.render(rows))
         }
     }
