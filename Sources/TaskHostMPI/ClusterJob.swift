@@ -68,7 +68,7 @@ final class ClusterJob {
             var items: [Result<[Value], TaskHostError>] = []
             pulling: while items.count < chunksize {
                 switch next() {
-                case .item(let item): items.append(checked(item, index: nextIndex + items.count))
+                case .item(let item): items.append(checked(item))
                 case .pending: break pulling
                 case .end: inputEnded = true; break pulling
                 }
@@ -91,11 +91,10 @@ final class ClusterJob {
         }
     }
 
-    /// An item's arguments checked against the task here, as `Pool` does:
-    /// a bad one fails as `item N: …`, numbered in the whole input.
-    private func checked(_ item: Result<[Value], TaskHostError>, index: Int) -> Result<[Value], TaskHostError> {
+    /// An item's arguments checked (and converted) against the task here,
+    /// as `Pool` does: a bad one fails with the same error as on one machine.
+    private func checked(_ item: Result<[Value], TaskHostError>) -> Result<[Value], TaskHostError> {
         item.flatMap { task.checkArguments($0) }
-            .mapError { TaskHostError($0.kind, "item \(index): \($0.message)") }
     }
 
     /// A chunk's results arrived.
@@ -139,7 +138,7 @@ final class ClusterJob {
                     results.append(IndexedResult(index: nextIndex, result: .failure(
                         TaskHostError(error.kind, "\(task.describeCall(arguments)): \(error.message)"))))
                 case .item(.failure(let failure)):
-                    results.append(IndexedResult(index: nextIndex, result: checked(.failure(failure), index: nextIndex).map { _ in .void }))
+                    results.append(IndexedResult(index: nextIndex, result: .failure(failure)))
                 case .pending, .end:
                     break draining
                 }

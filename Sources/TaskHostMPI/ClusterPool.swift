@@ -130,12 +130,12 @@ public final class ClusterPool: TaskPool, @unchecked Sendable { // its state liv
     // MARK: Blocking calls
 
     /// Runs `task` once per argument; results in input order.
-    public func map(_ task: String, _ arguments: [Value], chunksize: Int? = nil, deadline: Double? = nil) throws -> [TaskResult] {
+    public func map(_ task: some TaskReference, _ arguments: [Value], chunksize: Int? = nil, deadline: Double? = nil) throws -> [TaskResult] {
         try starmap(task, arguments.map { [$0] }, chunksize: chunksize, deadline: deadline)
     }
 
     /// Runs `task` once per argument list; results in input order.
-    public func starmap(_ task: String, _ argumentLists: [[Value]], chunksize: Int? = nil, deadline: Double? = nil) throws -> [TaskResult] {
+    public func starmap(_ task: some TaskReference, _ argumentLists: [[Value]], chunksize: Int? = nil, deadline: Double? = nil) throws -> [TaskResult] {
         let stream = try imap(task, argumentLists, chunksize: chunksize ?? defaultChunksize(for: argumentLists.count),
                               deadline: deadline, backlog: max(1, argumentLists.count))
         var results = [TaskResult?](repeating: nil, count: argumentLists.count)
@@ -144,7 +144,7 @@ public final class ClusterPool: TaskPool, @unchecked Sendable { // its state liv
     }
 
     /// Runs one call on some rank and returns its value, or throws its error.
-    public func apply(_ task: String, _ arguments: [Value] = []) throws -> Value {
+    public func apply(_ task: some TaskReference, _ arguments: [Value] = []) throws -> Value {
         let stream = try imap(task, [arguments], chunksize: 1, deadline: nil, backlog: 1)
         var results = stream.makeIterator()
         return try (results.next()?.result ?? .failure(TaskHostError(.cancelled, "the call was cancelled"))).get()
@@ -153,9 +153,9 @@ public final class ClusterPool: TaskPool, @unchecked Sendable { // its state liv
     /// Runs a one-parameter task over a typed array, packed end to end: each
     /// chunk travels between ranks as raw bytes, as `Pool.map(_:_:as:)`.
     public func map<Argument: PackedScalar, Output: PackedScalar>(
-        _ task: String, _ arguments: [Argument], as output: Output.Type, chunksize: Int? = nil, deadline: Double? = nil
+        _ task: some TaskReference, _ arguments: [Argument], as output: Output.Type, chunksize: Int? = nil, deadline: Double? = nil
     ) throws -> PackedResults<Output> {
-        let info = try host.task(named: task)
+        let info = try task.resolve(in: host)
         guard info.parameters.map(\.type) == [Argument.valueType], info.result == Output.valueType else {
             throw TaskHostError(.invalidArgument,
                 "\(info.signature) can't be run packed as (\(Argument.valueType)) -> \(Output.valueType)")
@@ -188,14 +188,23 @@ public final class ClusterPool: TaskPool, @unchecked Sendable { // its state liv
     /// The sequence is read lazily on rank 0's coordinator thread; at most
     /// `backlog` results wait for you before the ranks are sent no more.
     /// With no `chunksize`, chunks are sized from the measured item time.
-    public func imap<S: Sequence>(_ task: String, _ argumentLists: S, chunksize: Int? = nil, deadline: Double? = nil,
+    public func imap<S: Sequence & Sendable>(_ task: some TaskReference, _ argumentLists: S, chunksize: Int? = nil, deadline: Double? = nil,
                                   backlog: Int? = nil) throws -> ResultStream where S.Element == [Value] {
         try stream(task, SequenceInput(argumentLists).next, ordered: true, chunksize: chunksize, deadline: deadline,
                    backlog: backlog)
     }
 
+    /// Streams a one-parameter task over single values (`Value`s, or Swift
+    /// values such as `1...1_000_000`), read as `imap(_:_:)` reads its sequence.
+    public func imap<S: Sequence & Sendable>(_ task: some TaskReference, values: S, ordered: Bool = true,
+                                             chunksize: Int? = nil, deadline: Double? = nil,
+                                             backlog: Int? = nil) throws -> ResultStream where S.Element: ValueConvertible {
+        try stream(task, SequenceInput(values.lazy.map { [$0.taskHostValue] }).next, ordered: ordered,
+                   chunksize: chunksize, deadline: deadline, backlog: backlog)
+    }
+
     /// As `imap`, results in the order they finish.
-    public func imapUnordered<S: Sequence>(_ task: String, _ argumentLists: S, chunksize: Int? = nil,
+    public func imapUnordered<S: Sequence & Sendable>(_ task: some TaskReference, _ argumentLists: S, chunksize: Int? = nil,
                                            deadline: Double? = nil, backlog: Int? = nil) throws -> ResultStream
         where S.Element == [Value]
     {
@@ -205,7 +214,7 @@ public final class ClusterPool: TaskPool, @unchecked Sendable { // its state liv
 
     /// Streams `task` over argument lists a producer pushes into `channel`
     /// (the CLI reads stdin this way); call `channel.close()` after the last.
-    public func imap(_ task: String, channel: ChannelSource, ordered: Bool = true, chunksize: Int? = nil,
+    public func imap(_ task: some TaskReference, channel: ChannelSource, ordered: Bool = true, chunksize: Int? = nil,
                      deadline: Double? = nil, backlog: Int? = nil) throws -> ResultStream {
         let coordinator = self.coordinator
         channel.whenAvailable { coordinator.wake() }
@@ -213,10 +222,10 @@ public final class ClusterPool: TaskPool, @unchecked Sendable { // its state liv
                           backlog: backlog, onCancel: { channel.cancel() })
     }
 
-    private func stream(_ task: String, _ next: @escaping () -> ChannelSource.Taken, ordered: Bool, chunksize: Int?,
+    private func stream(_ task: some TaskReference, _ next: @escaping () -> ChannelSource.Taken, ordered: Bool, chunksize: Int?,
                         deadline: Double?, backlog: Int?, onCancel: @escaping @Sendable () -> Void = {}) throws -> ResultStream {
         if let chunksize, chunksize < 1 { throw TaskHostError(.invalidArgument, "chunksize must be at least 1, got \(chunksize)") }
-        let info = try host.task(named: task)
+        let info = try task.resolve(in: host)
         let id = jobIDs.next()
         let coordinator = self.coordinator
         let feed = ResultFeed(ordered: ordered, capacity: backlog ?? max(4096, processes * 1024),
@@ -264,7 +273,7 @@ final class JobCounter: @unchecked Sendable { // guarded by `lock`
 }
 
 /// A sequence read on the coordinator thread only, one item at a time.
-final class SequenceInput<S: Sequence>: @unchecked Sendable where S.Element == [Value] { // iterated on the coordinator thread only
+final class SequenceInput<S: Sequence & Sendable>: @unchecked Sendable where S.Element == [Value] { // iterated on the coordinator thread only
     private var iterator: S.Iterator
     init(_ sequence: S) { iterator = sequence.makeIterator() }
     func next() -> ChannelSource.Taken {

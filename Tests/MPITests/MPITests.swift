@@ -44,7 +44,7 @@ struct MPITests {
         #expect(one.status == 1)
         #expect(three.status == 1)
         #expect(three.stdout == one.stdout)
-        #expect(three.stdout.contains("\"item 41: line 42 is not a JSON array of arguments"))
+        #expect(three.stdout.contains("\"line 42 is not a JSON array of arguments"))
         #expect(three.stderr.contains("taskhost: 2 of 300 items failed"))
     }
 
