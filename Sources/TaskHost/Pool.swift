@@ -174,8 +174,15 @@ public final class Pool: @unchecked Sendable {
     /// Calls that went straight to an idle worker (for tests).
     var directCalls: Int { core.lending.loanCount }
 
+    /// The monotonic instant `seconds` from now; nil (no deadline) for nil,
+    /// infinity, NaN or a time past what the clock can count — never a trap
+    /// (the C API's `deadline = INFINITY` came here). Negative: now.
     func absoluteDeadline(_ seconds: Double?) -> UInt64? {
-        seconds.map { monotonicNanoseconds() + UInt64(max(0, $0) * 1e9) }
+        guard let seconds, !seconds.isNaN else { return nil }
+        let now = monotonicNanoseconds()
+        let nanoseconds = max(0, seconds) * 1e9
+        guard nanoseconds < Double(UInt64.max - now) else { return nil }
+        return now + UInt64(nanoseconds)
     }
 
     // MARK: Streaming

@@ -177,4 +177,12 @@ struct SwiftAPIFitTests {
         #expect(error.localizedDescription == "taskError: square.square(1): boom")
         #expect("\([failed])" == "[<taskError: square.square(1): boom>]")
     }
+
+    @Test func anInfiniteOrHugeDeadlineIsNoDeadlineNotATrap() throws {
+        let pool = try Pool(host: Self.host, processes: 1)
+        defer { pool.terminate() }
+        for deadline in [Double.infinity, 1e300, Double.nan] {
+            #expect(try pool.map("square", [2, 3], deadline: deadline) == [.success(.int64(4)), .success(.int64(9))])
+        }
+    }
 }
