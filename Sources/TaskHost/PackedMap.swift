@@ -146,51 +146,43 @@ extension Pool {
     private func runPackedJob(_ info: TaskInfo, columns: [UnsafeRawPointer], count: Int, output: UnsafeMutableRawPointer,
                               chunksize: Int, deadline: Double?) -> [Int: TaskHostError] {
         let failures = FailureCollector()
-        let input = PackedInput(columns: columns, types: info.parameters.map(\.type), count: count, output: output,
-                                resultType: info.result)
+        runPackedJob(PackedInput(task: info, rows: .columns(columns), count: count, output: .payloads(output)),
+                     chunksize: chunksize, deadline: deadline) { index, result in
+            if case .failure(let error) = result { failures.errors[index] = error }
+        }
+        return failures.errors
+    }
+
+    /// Runs a packed job to its end; `failed` sees each failure after it is stored.
+    private func runPackedJob(_ input: PackedInput, chunksize: Int, deadline: Double?,
+                              failed: @escaping (Int, TaskResult) -> Void = { _, _ in }) {
         let done = DispatchSemaphore(value: 0)
-        let job = Job(task: info, chunksize: chunksize, source: nil, packed: input, deadline: absoluteDeadline(deadline),
+        let job = Job(task: input.task, chunksize: chunksize, source: nil, packed: input, deadline: absoluteDeadline(deadline),
                       deliver: { index, result in
-                          switch result {
-                          case .success(let value): input.store(value, at: index)
-                          case .failure(let error):
-                              input.storeZero(at: index)
-                              failures.errors[index] = error
-                          }
+                          input.deliver(result, at: index)
+                          failed(index, result)
                       }, finished: { done.signal() })
         let core = self.core
         host.supervisor.perform { [supervisor = host.supervisor] in supervisor.submit(job, to: core) }
         done.wait()
-        return failures.errors
     }
 
-    /// Runs a map or starmap of values packed when that changes nothing but
-    /// speed: a fixed-size signature and every value already of its
-    /// parameter's type. Nil otherwise (the values go one by one, converted
-    /// and checked). `value(row, column)` reads the input.
-    func packedValues(_ info: TaskInfo, rows: Int, chunksize: Int?, deadline: Double?,
-                      value: (Int, Int) -> Value) throws -> [TaskResult]? {
-        let types = info.parameters.map(\.type)
-        guard rows > 0, PackedInput.isPackable(parameters: types, result: info.result) else { return nil }
-        let size = try packedChunksize(chunksize, count: rows)
-        var columns: [UnsafeMutableRawBufferPointer] = []
-        defer { for column in columns { column.deallocate() } }
-        for (c, type) in types.enumerated() {
-            let width = PackedInput.width(of: type)
-            let column = UnsafeMutableRawBufferPointer.allocate(byteCount: rows * width, alignment: 16)
-            columns.append(column)
-            for row in 0..<rows {
-                guard PackedInput.store(value(row, c), as: type, at: column.baseAddress! + row * width) else { return nil }
-            }
+    /// Runs a map or starmap of values packed whenever the task's signature
+    /// is fixed-size (nil otherwise: the values go one by one). The rows are
+    /// read once, on the supervisor thread, packed as they are sent; a value
+    /// of another type is converted as the one-by-one path converts it, and
+    /// a row that doesn't convert fails alone with that path's error. Results
+    /// are written straight into the returned array.
+    func packedValues(_ info: TaskInfo, rows: PackedInput.Rows, count: Int, chunksize: Int?,
+                      deadline: Double?) throws -> [TaskResult]? {
+        guard count > 0, PackedInput.isPackable(parameters: info.parameters.map(\.type), result: info.result) else {
+            return nil
         }
-        let width = PackedInput.width(of: info.result)
-        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, rows * width), alignment: 16)
-        defer { output.deallocate() }
-        let failures = runPackedJob(info, columns: columns.map { UnsafeRawPointer($0.baseAddress!) }, count: rows,
-                                    output: output.baseAddress!, chunksize: size, deadline: deadline)
-        return (0..<rows).map { row in
-            if let error = failures[row] { return .failure(error) }
-            return .success(PackedInput.value(of: info.result, at: output.baseAddress! + row * width))
+        let size = try packedChunksize(chunksize, count: count)
+        return [TaskResult](unsafeUninitializedCapacity: count) { buffer, initialized in
+            runPackedJob(PackedInput(task: info, rows: rows, count: count, output: .results(buffer.baseAddress!)),
+                         chunksize: size, deadline: deadline)
+            initialized = count
         }
     }
 }
@@ -200,3 +192,4 @@ extension Pool {
 final class FailureCollector: @unchecked Sendable {
     var errors: [Int: TaskHostError] = [:]
 }
+

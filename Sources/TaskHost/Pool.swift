@@ -74,8 +74,9 @@ public final class Pool: @unchecked Sendable {
     }
 
     /// Runs `task` once per argument; results in input order.
-    /// Values that already have the parameter's type of a fixed-size
-    /// signature travel packed (see `map(_:_:as:)`), with the same results.
+    /// When the task's signature is fixed-size, the values travel packed
+    /// (see `map(_:_:as:)`): read once, converted as needed, results written
+    /// straight into the returned array — the same results, faster.
     ///
     /// - Parameters:
     ///   - task: the task's name or `TaskInfo`; it must take one parameter.
@@ -89,8 +90,9 @@ public final class Pool: @unchecked Sendable {
                     deadline: Double? = nil) throws -> [TaskResult] {
         let info = try task.resolve(in: host)
         if info.parameters.count == 1,
-           let results = try packedValues(info, rows: arguments.count, chunksize: chunksize, deadline: deadline,
-                                          value: { row, _ in arguments[row] }) {
+           let results = try arguments.withUnsafeBufferPointer({
+               try packedValues(info, rows: .values($0), count: arguments.count, chunksize: chunksize, deadline: deadline)
+           }) {
             return results
         }
         var position = 0
@@ -113,9 +115,9 @@ public final class Pool: @unchecked Sendable {
     public func starmap(_ task: some TaskReference, _ argumentLists: [[Value]], chunksize: Int? = nil,
                         deadline: Double? = nil) throws -> [TaskResult] {
         let info = try task.resolve(in: host)
-        if argumentLists.allSatisfy({ $0.count == info.parameters.count }),
-           let results = try packedValues(info, rows: argumentLists.count, chunksize: chunksize, deadline: deadline,
-                                          value: { row, column in argumentLists[row][column] }) {
+        if let results = try argumentLists.withUnsafeBufferPointer({
+               try packedValues(info, rows: .lists($0), count: argumentLists.count, chunksize: chunksize, deadline: deadline)
+           }) {
             return results
         }
         return try collect(info, SequenceSource(AnyIterator(argumentLists.makeIterator())), count: argumentLists.count,

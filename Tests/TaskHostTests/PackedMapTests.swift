@@ -139,6 +139,62 @@ struct PackedMapTests {
         #expect(voids == [TaskResult](repeating: .success(.void), count: 3))
     }
 
+    @Test func mixedValuesPackWhatTheyCanAndFailTheRestAtTheirPositions() throws {
+        let pool = try Pool(host: Self.host, processes: 2)
+        defer { pool.terminate() }
+        // An int64 task given int64s, strings, an int32 (converts) and a double (does not).
+        let mixed: [Value] = [.int64(3), .string("x"), .int64(4), .int32(5), .string("y"), .double(2.5), .int64(6)]
+        let results = try pool.map("square.square", mixed, chunksize: 2)
+        #expect(results.count == mixed.count)
+        #expect(try results[0].get() == .int64(9))
+        #expect(try results[2].get() == .int64(16))
+        #expect(try results[3].get() == .int64(25))
+        #expect(try results[6].get() == .int64(36))
+        for (position, got) in [(1, "string \"x\""), (4, "string \"y\""), (5, "double 2.5")] {
+            guard case .failure(let error) = results[position] else {
+                Issue.record("item \(position) should have failed: \(results[position])")
+                continue
+            }
+            #expect(error.kind == .invalidArgument)
+            #expect(error.message == "square.square: parameter 'x' expects int64, got \(got)")
+            #expect(error.item == position)
+            #expect(error.task == "square.square")
+        }
+        // The same as the one-by-one path (a stream of the same values).
+        var oneByOne: [TaskResult] = []
+        for item in try pool.imap("square.square", values: mixed, chunksize: 1) { oneByOne.append(item.result) }
+        #expect(results == oneByOne)
+        // Crashes among invalid rows are still pinned to their own item.
+        let inputs: [Value] = (1...300).map { $0 % 10 == 0 ? .string("s\($0)") : .int64(Int64($0)) }
+        let crashed = try pool.map("faulty.segv97", inputs, chunksize: 40)
+        for (i, result) in crashed.enumerated() {
+            let n = i + 1
+            if n % 10 == 0 {
+                #expect(result.failureKind == .invalidArgument)
+            } else if n % 97 == 0 {
+                #expect(result.failureKind == .crashed)
+                if case .failure(let error) = result { #expect(error.message.hasSuffix("while running faulty.segv97(\(n))")) }
+            } else {
+                #expect(result == .success(.int64(Int64(n))))
+            }
+        }
+        // A starmap: short rows, wrong types and exact conversions, row by row.
+        let rows: [[Value]] = [[.double(1.5), .int64(2)], [.double(1)], [.int64(3), .int32(2)], [.string("a"), .int64(1)],
+                               [.double(0.5), .int64(4)]]
+        let scaled = try pool.starmap("mathx.scale", rows)
+        #expect(scaled.count == 5)
+        #expect(try scaled[0].get() == .double(3))
+        #expect(scaled[1].failureKind == .invalidArgument)
+        if case .failure(let error) = scaled[1] { #expect(error.message == "mathx.scale takes 2 arguments (x: double, k: int64), got 1") }
+        #expect(try scaled[2].get() == .double(6))
+        #expect(scaled[3].failureKind == .invalidArgument)
+        if case .failure(let error) = scaled[3] { #expect(error.message == "mathx.scale: parameter 'x' expects double, got string \"a\"") }
+        #expect(try scaled[4].get() == .double(2))
+        var rowByRow: [TaskResult] = []
+        for item in try pool.imap("mathx.scale", rows, chunksize: 1) { rowByRow.append(item.result) }
+        #expect(scaled == rowByRow)
+    }
+
     @Test func aDeadlineCancelsWhatHasNotRun() throws {
         let pool = try Pool(host: Self.host, processes: 1)
         defer { pool.terminate() }

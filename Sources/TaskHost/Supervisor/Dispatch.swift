@@ -68,7 +68,7 @@ extension Supervisor {
             guard let packed = job.packed else { return nil }
             // Each column's bytes as they are.
             frame.beginChunk(TH_MSG_RUN_PACKED, of: job.task, count: rows.count)
-            for column in packed.columns.indices { frame.putBytes(packed.bytes(of: column, rows: rows)) }
+            for column in packed.types.indices { frame.putBytes(packed.bytes(of: column, rows: rows)) }
             chunk = Chunk(job: job, packed: rows, sentAt: monotonicNanoseconds())
         }
         frame.end()

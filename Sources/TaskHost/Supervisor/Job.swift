@@ -104,17 +104,25 @@ final class Job: @unchecked Sendable {
     }
 
     /// Takes the next rows of a packed job for one chunk; nil when none are left.
+    /// Rows whose values don't fit the task fail here, as `pull` fails them.
     func takePacked(_ limit: Int) -> Range<Int>? {
-        guard let packed, packed.remaining > 0 else { return nil }
-        let rows = packed.take(limit)
-        outstanding += rows.count
-        return rows
+        while let packed, packed.remaining > 0 {
+            switch packed.take(limit) {
+            case .rows(let rows):
+                outstanding += rows.count
+                return rows
+            case .invalid(let index, let error):
+                outstanding += 1
+                resolve(index, .failure(error))
+            }
+        }
+        return nil
     }
 
     /// Delivers a packed frame's results: `payloads` for the rows from `start`,
     /// of which those in `failures` failed.
     func resolvePacked(from start: Int, payloads: UnsafeRawBufferPointer, count: Int, failures: [IndexedResult]) {
-        packed?.store(payloads, from: start)
+        packed?.store(payloads, from: start, count: count, failed: failures)
         outstanding -= count - failures.count
         for failure in failures { resolve(failure.index, failure.result) }
         finishIfDone()
@@ -204,7 +212,7 @@ extension Job {
             }
             fail(item)
         }
-        if let packed, let rows = takePacked(packed.remaining) {
+        while let packed, let rows = takePacked(packed.remaining) {
             for index in rows { fail(ItemRun(index: index, arguments: packed.arguments(at: index))) }
         }
         finishIfDone()
