@@ -32,7 +32,7 @@ public struct TaskSpec {
 ///
 /// ```swift
 /// let plugin = PluginDescriptor(name: "text", version: "1.0.0", summary: "…", tasks: [...])
-/// @_cdecl("taskhost_plugin_entry")
+/// @c(taskhost_plugin_entry)
 /// public func taskhostPluginEntry() -> UnsafePointer<th_plugin> { plugin.pointer }
 /// ```
 public final class PluginDescriptor: @unchecked Sendable {

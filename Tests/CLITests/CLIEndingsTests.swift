@@ -47,7 +47,7 @@ final class Background: @unchecked Sendable {
 
     /// Waits up to `seconds` for the process to end.
     func waitForExit(within seconds: Double) -> Bool {
-        CLI.eventually(within: seconds) { !process.isRunning }
+        TestSupport.eventually(within: seconds) { !process.isRunning }
     }
 
     /// What it printed (after it ended).
@@ -72,7 +72,7 @@ struct CLIEndingsTests {
     func startSlowMap() throws -> (Background, server: pid_t, workers: [pid_t]) {
         let host = try Background(Self.slowMap + ["--plugin", CLI.faulty])
         var workers: [pid_t] = []
-        let started = CLI.eventually(within: 10) {
+        let started = TestSupport.eventually(within: 10) {
             workers = host.workers
             return workers.count == 2
         }
@@ -85,7 +85,7 @@ struct CLIEndingsTests {
     }
 
     func expectEverythingGone(_ pids: [pid_t]) {
-        #expect(CLI.eventually(within: 5) { !pids.contains(where: TestSupport.isRunning) },
+        #expect(TestSupport.eventually(within: 5) { !pids.contains(where: TestSupport.isRunning) },
                 "still running: \(pids.filter(TestSupport.isRunning))")
     }
 
@@ -119,7 +119,7 @@ struct CLIEndingsTests {
                                   + ["-p", "2", "--chunksize", "1", "--jsonl", "--plugin", CLI.faulty], closeStdout: true)
         defer { host.kill() }
         var tree: [pid_t] = []
-        #expect(CLI.eventually(within: 5) {
+        #expect(TestSupport.eventually(within: 5) {
             if let server = host.forkServer { tree = [server] + host.workers }
             return tree.count == 3
         }, "the workers did not start")

@@ -13,7 +13,7 @@ struct CLISupervisionTests {
     @Test func aSegfaultIsACrashedErrorAtItsPosition() throws {
         let out = try map("faulty.segv", ["1", "2", "3", "4", "5"], ["-p", "2"])
         #expect(out.status == 1)
-        #expect(CLI.matches(out.stdout, #"\[1, 2, \{"error": \{"kind": "crashed", "signal": "SIGSEGV", "message": "worker [0-9]+ was killed by SIGSEGV \(segmentation fault\) while running faulty\.segv\(3\)"\}\}, 4, 5\]\n"#),
+        #expect(TestSupport.matches(out.stdout, #"\[1, 2, \{"error": \{"kind": "crashed", "signal": "SIGSEGV", "message": "worker [0-9]+ was killed by SIGSEGV \(segmentation fault\) while running faulty\.segv\(3\)"\}\}, 4, 5\]\n"#),
                 "\(out.stdout)")
         let lines = CLI.lines(out.stderr)
         #expect(lines.contains { $0.contains("crashed") && $0.contains("faulty.segv(3)") }, "\(out.stderr)")
@@ -33,7 +33,7 @@ struct CLISupervisionTests {
     @Test func anExitIsExitedWithItsCode() throws {
         let out = try map("faulty.exit", ["2", "3", "4"], ["-p", "2"])
         #expect(out.status == 1)
-        #expect(CLI.matches(out.stdout, #"\[2, \{"error": \{"kind": "exited", "code": 7, "message": "worker [0-9]+ exited with code 7 while running faulty\.exit\(3\)"\}\}, \{"error": \{"kind": "exited", "code": 0, "message": "worker [0-9]+ exited with code 0 while running faulty\.exit\(4\)"\}\}\]\n"#),
+        #expect(TestSupport.matches(out.stdout, #"\[2, \{"error": \{"kind": "exited", "code": 7, "message": "worker [0-9]+ exited with code 7 while running faulty\.exit\(3\)"\}\}, \{"error": \{"kind": "exited", "code": 0, "message": "worker [0-9]+ exited with code 0 while running faulty\.exit\(4\)"\}\}\]\n"#),
                 "\(out.stdout)")
     }
 
@@ -68,7 +68,7 @@ struct CLISupervisionTests {
         let out = try map("faulty.hang", ["1", "2", "3", "4", "5"], ["-p", "2", "--timeout", "1"])
         #expect(Date().timeIntervalSince(start) < 5)
         #expect(out.status == 1)
-        #expect(CLI.matches(out.stdout, #"\[1, 2, \{"error": \{"kind": "timedOut", "message": "worker [0-9]+ was killed after 1 s \(the task timeout\) while running faulty\.hang\(3\)"\}\}, 4, 5\]\n"#),
+        #expect(TestSupport.matches(out.stdout, #"\[1, 2, \{"error": \{"kind": "timedOut", "message": "worker [0-9]+ was killed after 1 s \(the task timeout\) while running faulty\.hang\(3\)"\}\}, 4, 5\]\n"#),
                 "\(out.stdout)")
     }
 
@@ -86,14 +86,14 @@ struct CLISupervisionTests {
     @Test func memoryLimitFailsTheGreedyItem() throws {
         let out = try map("faulty.eat", ["1", "2", "3", "4"], ["-p", "2", "--memory-limit", "256M"])
         #expect(out.status == 1)
-        #expect(CLI.matches(out.stdout, #"\[1, 2, \{"error": \{"kind": "memoryLimit", "message": "worker [0-9]+ went past its memory limit of 256 MiB while running faulty\.eat\(3\)"\}\}, 4\]\n"#),
+        #expect(TestSupport.matches(out.stdout, #"\[1, 2, \{"error": \{"kind": "memoryLimit", "message": "worker [0-9]+ went past its memory limit of 256 MiB while running faulty\.eat\(3\)"\}\}, 4\]\n"#),
                 "\(out.stdout)")
     }
 
     @Test func retriesAreCountedInTheErrorObject() throws {
         let out = try map("faulty.segv", ["2", "3"], ["-p", "2", "--retries", "2"])
         #expect(out.status == 1)
-        #expect(CLI.matches(out.stdout, #"\[2, \{"error": \{"kind": "crashed", "signal": "SIGSEGV", "attempts": 3, "message": "worker [0-9]+ was killed by SIGSEGV \(segmentation fault\) while running faulty\.segv\(3\) \(attempt 3 of 3\)"\}\}\]\n"#),
+        #expect(TestSupport.matches(out.stdout, #"\[2, \{"error": \{"kind": "crashed", "signal": "SIGSEGV", "attempts": 3, "message": "worker [0-9]+ was killed by SIGSEGV \(segmentation fault\) while running faulty\.segv\(3\) \(attempt 3 of 3\)"\}\}\]\n"#),
                 "\(out.stdout)")
     }
 

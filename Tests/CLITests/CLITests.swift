@@ -37,20 +37,6 @@ enum CLI {
         (item as? [String: Any])?["error"] as? [String: Any]
     }
 
-    /// Polls `condition` every 20 ms for up to `seconds`.
-    static func eventually(within seconds: Double = 5, _ condition: () -> Bool) -> Bool {
-        let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
-            if condition() { return true }
-            usleep(20_000)
-        }
-        return condition()
-    }
-
-    static func matches(_ text: String, _ pattern: String) -> Bool {
-        guard let regex = try? NSRegularExpression(pattern: "^" + pattern + "$", options: [.dotMatchesLineSeparators]) else { return false }
-        return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
-    }
 }
 
 extension Array where Element == String {
@@ -205,7 +191,7 @@ struct CLITests {
     @Test func applyOfACrashingTaskPrintsTheErrorObject() throws {
         let out = try CLI.taskhost(["apply", "faulty.segv", "3", "--plugin", CLI.faulty])
         #expect(out.status == 1)
-        #expect(CLI.matches(out.stdout, #"\{"error": \{"kind": "crashed", "signal": "SIGSEGV", "message": "worker [0-9]+ was killed by SIGSEGV \(segmentation fault\) while running faulty\.segv\(3\)"\}\}\n"#),
+        #expect(TestSupport.matches(out.stdout, #"\{"error": \{"kind": "crashed", "signal": "SIGSEGV", "message": "worker [0-9]+ was killed by SIGSEGV \(segmentation fault\) while running faulty\.segv\(3\)"\}\}\n"#),
                 "\(out.stdout)")
         #expect(out.stderr.contains("1 of 1 item failed"), "\(out.stderr)")
     }
@@ -305,7 +291,7 @@ struct CLITests {
     @Test(arguments: [("no_entry", "it has no entry symbol 'taskhost_plugin_entry', so it is not a TaskHost plugin"),
                       ("wrong_abi", "it was built for plugin ABI version 2, but this host speaks version 1")])
     func anExplicitNonPluginIsRefused(source: String, reason: String) throws {
-        let path = try TestSupport.buildPlugin(TestSupport.repositoryRoot + "/Tests/Plugins/bad/\(source).c", name: source)
+        let path = try TestSupport.buildTestPlugin("bad/\(source).c", name: source)
         let out = try CLI.taskhost(["map", "square", "1", "--plugin", path])
         #expect(out.status == 2)
         #expect(out.stdout == "")
@@ -313,7 +299,7 @@ struct CLITests {
     }
 
     @Test func aNonPluginInThePluginPathIsSkippedSilently() throws {
-        let path = try TestSupport.buildPlugin(TestSupport.repositoryRoot + "/Tests/Plugins/bad/no_entry.c", name: "no_entry")
+        let path = try TestSupport.buildTestPlugin("bad/no_entry.c", name: "no_entry")
         let folder = (path as NSString).deletingLastPathComponent
         let out = try CLI.taskhost(["map", "square", "1", "2"], environment: ["TASKHOST_PLUGIN_PATH": folder])
         #expect(out.stdout == "[1, 4]\n")

@@ -10,7 +10,7 @@ import TestSupport
 /// Everything that goes wrong there ends exactly as on the supervisor's path.
 @Suite(.timeLimit(.minutes(1)))
 struct DirectApplyTests {
-    static let host: PluginHost = try! PluginHost(pluginFiles: [TestSupport.faultyPlugin])
+    static let host = TestHosts.withFaulty()
 
     /// Applies until a call has gone the direct way (workers are lent once idle).
     func warm(_ pool: Pool) throws {
@@ -51,7 +51,7 @@ struct DirectApplyTests {
         #expect(pool.directCalls == before + 1)
         #expect(crashed?.kind == .crashed)
         #expect(crashed?.signal == "SIGSEGV")
-        #expect(crashed.map { Supervision.matches($0.message,
+        #expect(crashed.map { TestSupport.matches($0.message,
             "worker [0-9]+ was killed by SIGSEGV \\(segmentation fault\\) while running faulty\\.segv\\(3\\)") } == true,
             "\(crashed?.message ?? "")")
         let exited = #expect(throws: TaskHostError.self) { try pool.apply("faulty.exit", [3]) }
@@ -62,7 +62,7 @@ struct DirectApplyTests {
         #expect(lingered?.kind == .exited)
         #expect(lingered?.code == 3)
         #expect(try pool.apply("square.square", [5]) == 25)
-        #expect(Supervision.eventually { Supervision.liveWorkers(of: Self.host).count >= 1 })
+        #expect(TestSupport.eventually { Supervision.liveWorkers(of: Self.host).count >= 1 })
     }
 
     @Test func aSlowCallIsHandedToTheSupervisorAndTimedOut() throws {
@@ -73,7 +73,7 @@ struct DirectApplyTests {
         let start = Date()
         let error = #expect(throws: TaskHostError.self) { try pool.apply("faulty.hang", [3]) }
         #expect(error?.kind == .timedOut)
-        #expect(error.map { Supervision.matches($0.message,
+        #expect(error.map { TestSupport.matches($0.message,
             "worker [0-9]+ was killed after 0\\.3 s \\(the task timeout\\) while running faulty\\.hang\\(3\\)") } == true,
             "\(error?.message ?? "")")
         #expect(Date().timeIntervalSince(start) < 3)
@@ -95,7 +95,7 @@ struct DirectApplyTests {
     }
 
     @Test func bigAnswersComeBackWhole() throws {
-        let types = try TestSupport.buildPlugin(TestSupport.repositoryRoot + "/Tests/Plugins/types/types.c", name: "types")
+        let types = try TestSupport.buildTestPlugin("types/types.c", name: "types")
         let host = try PluginHost(pluginFiles: [types])
         let pool = try Pool(host: host, processes: 1)
         defer { pool.terminate() }

@@ -4,7 +4,7 @@ import TaskHost
 import TestSupport
 
 /// Workers come from the single-threaded fork server, so starting them while
-/// this process runs busy, allocating threads can't deadlock (DESIGN.md).
+/// this process runs busy, allocating threads can't deadlock (ARCHITECTURE.md, "Processes").
 @Suite(.serialized) struct ForkSafetyTests {
     @Test(.timeLimit(.minutes(2)))
     func twoHundredWorkerStartsWhileFourThreadsAllocate() throws {

@@ -72,7 +72,7 @@ enum Hygiene {
         let pool = try Pool(host: host, processes: 2)
         // Warm up: workers started, every lazy allocation of the engine made.
         _ = try pool.map("faulty.segv", Array(repeating: 3, count: 50) + Supervision.values(1...100), chunksize: 1)
-        _ = Supervision.eventually { zombies(of: host).isEmpty && Supervision.liveWorkers(of: host).count == 2 }
+        _ = TestSupport.eventually { zombies(of: host).isEmpty && Supervision.liveWorkers(of: host).count == 2 }
         // A worker is alive a moment before its pipes reach this process (the
         // fork server's reply), so count once the number holds still.
         let descriptors = settledDescriptorCount()
@@ -86,11 +86,11 @@ enum Hygiene {
         let normal = try pool.map("square", Supervision.values(1...1000))
         checks.check(normal == (1...1000).map { .success(.int64(Int64($0 * $0))) }, "the normal map after the crashes failed")
 
-        checks.check(Supervision.eventually { zombies(of: host).isEmpty }, "zombies left: \(zombies(of: host))")
+        checks.check(TestSupport.eventually { zombies(of: host).isEmpty }, "zombies left: \(zombies(of: host))")
         checks.check(Supervision.liveWorkers(of: host).count == 2,
                      "the pool has \(Supervision.liveWorkers(of: host).count) workers, not 2")
         var descriptorsAfter = 0
-        checks.check(Supervision.eventually(within: 2) {
+        checks.check(TestSupport.eventually(within: 2) {
                          descriptorsAfter = TestSupport.openDescriptorCount()
                          return descriptorsAfter == descriptors
                      },
@@ -98,7 +98,7 @@ enum Hygiene {
         let growth = TestSupport.residentBytes() - resident
         checks.check(growth < 10 << 20, "RSS grew by \(growth >> 10) KiB")
         pool.terminate()
-        checks.check(Supervision.eventually { TestSupport.children(of: host.forkServerPID).isEmpty },
+        checks.check(TestSupport.eventually { TestSupport.children(of: host.forkServerPID).isEmpty },
                      "the fork server still has children after terminate: \(TestSupport.children(of: host.forkServerPID))")
         checks.finish()
     }

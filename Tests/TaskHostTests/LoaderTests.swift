@@ -5,7 +5,7 @@ import TestSupport
 /// The loader refuses anything that is not a valid plugin, with a message that says why.
 @Suite struct LoaderTests {
     func refusal(_ source: String) throws -> TaskHostError {
-        let path = try TestSupport.buildPlugin(TestSupport.repositoryRoot + "/Tests/Plugins/bad/\(source).c", name: source)
+        let path = try TestSupport.buildTestPlugin("bad/\(source).c", name: source)
         do {
             _ = try PluginHost(pluginFiles: [path])
         } catch let error as TaskHostError {
@@ -52,7 +52,7 @@ import TestSupport
     }
 
     @Test func explicitPluginShadowsBuiltinOfTheSameName() throws {
-        let impostor = try TestSupport.buildPlugin(TestSupport.repositoryRoot + "/Tests/Plugins/bad/mathx_shadow.c", name: "impostor")
+        let impostor = try TestSupport.buildTestPlugin("bad/mathx_shadow.c", name: "impostor")
         let host = try PluginHost(pluginFiles: [impostor])
         #expect(host.plugins.first { $0.name == "square" }?.version == "2.0.0")
         #expect(host.catalog.notes.contains {
@@ -64,7 +64,7 @@ import TestSupport
     }
 
     @Test func theSameFileReachedTwiceCountsOnce() throws {
-        let types = try TestSupport.buildPlugin(TestSupport.repositoryRoot + "/Tests/Plugins/types/types.c", name: "types")
+        let types = try TestSupport.buildTestPlugin("types/types.c", name: "types")
         let folder = (types as NSString).deletingLastPathComponent
         let host = try PluginHost(pluginFiles: [types, folder + "/./types.so"], pluginPath: folder)
         #expect(host.plugins.filter { $0.name == "types" }.count == 1)

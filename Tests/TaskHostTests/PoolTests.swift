@@ -4,7 +4,7 @@ import TaskHost
 import TestSupport
 
 @Suite struct PoolTests {
-    static let host: PluginHost = try! PluginHost(pluginFiles: [TestSupport.faultyPlugin])
+    static let host = TestHosts.withFaulty()
 
     @Test func mapKeepsInputOrderAcrossWorkers() throws {
         let pool = try Pool(host: Self.host, processes: 3)

@@ -23,7 +23,7 @@ final class CountingSequence: Sequence, @unchecked Sendable {
 }
 
 @Suite struct StreamingTests {
-    static let host: PluginHost = try! PluginHost(pluginFiles: [TestSupport.faultyPlugin])
+    static let host = TestHosts.withFaulty()
 
     @Test func unorderedYieldsAFastItemBeforeASlowOneSubmittedEarlier() async throws {
         let pool = try Pool(host: Self.host, processes: 2)

@@ -19,11 +19,6 @@ enum Supervision {
         return nil
     }
 
-    /// Whether `text` matches `pattern` from start to end.
-    static func matches(_ text: String, _ pattern: String) -> Bool {
-        guard let regex = try? NSRegularExpression(pattern: "^" + pattern + "$") else { return false }
-        return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
-    }
 
     static func escaped(_ text: String) -> String { NSRegularExpression.escapedPattern(for: text) }
 
@@ -35,15 +30,6 @@ enum Supervision {
         return counts
     }
 
-    /// Polls `condition` every 20 ms for up to `seconds`.
-    static func eventually(within seconds: Double = 5, _ condition: () -> Bool) -> Bool {
-        let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
-            if condition() { return true }
-            usleep(20_000)
-        }
-        return condition()
-    }
 
     /// The worker processes of a host: its fork server's children that are not zombies.
     static func liveWorkers(of host: PluginHost) -> [pid_t] {
@@ -51,9 +37,9 @@ enum Supervision {
     }
 
     static func pid(inFile path: String) -> pid_t? {
-        guard Supervision.eventually(within: 5, { FileManager.default.fileExists(atPath: path) }) else { return nil }
+        guard TestSupport.eventually(within: 5, { FileManager.default.fileExists(atPath: path) }) else { return nil }
         var text = ""
-        _ = Supervision.eventually(within: 5) {
+        _ = TestSupport.eventually(within: 5) {
             text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
             return text.hasSuffix("\n")
         }
@@ -63,7 +49,7 @@ enum Supervision {
 
 @Suite(.timeLimit(.minutes(1)))
 struct SupervisionTests {
-    static let host: PluginHost = try! PluginHost(pluginFiles: [TestSupport.faultyPlugin])
+    static let host = TestHosts.withFaulty()
 
     // MARK: Crash attribution
 
@@ -88,7 +74,7 @@ struct SupervisionTests {
         #expect(error.signal == signal)
         #expect(error.code == nil)
         #expect(error.attempts == nil)
-        #expect(Supervision.matches(error.message,
+        #expect(TestSupport.matches(error.message,
             "worker [0-9]+ " + Supervision.escaped("was killed by \(signal) (\(description)) while running \(task)(3)")),
             "\(error.message)")
         // The pool keeps its size and goes on.
@@ -110,7 +96,7 @@ struct SupervisionTests {
         let error = try #require(Supervision.failure(results[0]))
         #expect(error.kind == .crashed)
         #expect(error.signal == "SIGKILL")
-        #expect(Supervision.matches(error.message,
+        #expect(TestSupport.matches(error.message,
             "worker [0-9]+ was killed by SIGKILL \\(killed\\) while running " + Supervision.escaped("faulty.linger_pid(\"\(folder)/child\", 4)")),
             "\(error.message)")
         #expect(results[1] == .success(5))
@@ -127,12 +113,12 @@ struct SupervisionTests {
         #expect(seven.kind == .exited)
         #expect(seven.code == 7)
         #expect(seven.signal == nil)
-        #expect(Supervision.matches(seven.message, "worker [0-9]+ exited with code 7 while running faulty\\.exit\\(3\\)"), "\(seven.message)")
+        #expect(TestSupport.matches(seven.message, "worker [0-9]+ exited with code 7 while running faulty\\.exit\\(3\\)"), "\(seven.message)")
         // exit(0) from a plugin is a death too, not a success.
         let zero = try #require(Supervision.failure(results[3]))
         #expect(zero.kind == .exited)
         #expect(zero.code == 0)
-        #expect(Supervision.matches(zero.message, "worker [0-9]+ exited with code 0 while running faulty\\.exit\\(4\\)"), "\(zero.message)")
+        #expect(TestSupport.matches(zero.message, "worker [0-9]+ exited with code 0 while running faulty\\.exit\\(4\\)"), "\(zero.message)")
     }
 
     @Test func aCrashInTheMiddleOfAChunkFailsOnlyThatItem() throws {
@@ -192,7 +178,7 @@ struct SupervisionTests {
         let error = try #require(Supervision.failure(results[2]))
         #expect(error.kind == .timedOut)
         #expect(error.signal == nil)
-        #expect(Supervision.matches(error.message,
+        #expect(TestSupport.matches(error.message,
             "worker [0-9]+ was killed after 1 s \\(the task timeout\\) while running faulty\\.hang\\(3\\)"), "\(error.message)")
     }
 
@@ -234,7 +220,7 @@ struct SupervisionTests {
         for (i, result) in results.enumerated() where i != 2 { #expect(result == .success(.int64(Int64(i + 1)))) }
         let error = try #require(Supervision.failure(results[2]))
         #expect(error.kind == .memoryLimit, "\(error)")
-        #expect(Supervision.matches(error.message,
+        #expect(TestSupport.matches(error.message,
             "worker [0-9]+ went past its memory limit of 256 MiB while running faulty\\.eat\\(3\\)"), "\(error.message)")
     }
 
@@ -422,7 +408,7 @@ struct SupervisionTests {
         #expect(Supervision.failure(results[0])?.code == 3)
         #expect(results[1] == .success(5))
         let child = try #require(Supervision.pid(inFile: path))
-        #expect(Supervision.eventually { !TestSupport.isRunning(child) }, "the worker's child \(child) still runs")
+        #expect(TestSupport.eventually { !TestSupport.isRunning(child) }, "the worker's child \(child) still runs")
     }
 
     @Test func theChildOfAWorkerKilledForItsTimeoutIsKilled() throws {
@@ -432,7 +418,7 @@ struct SupervisionTests {
         let results = try pool.starmap("faulty.linger_pid", [[.string(path), 4]])
         #expect(Supervision.failure(results[0])?.kind == .timedOut)
         let child = try #require(Supervision.pid(inFile: path))
-        #expect(Supervision.eventually { !TestSupport.isRunning(child) }, "the worker's child \(child) still runs")
+        #expect(TestSupport.eventually { !TestSupport.isRunning(child) }, "the worker's child \(child) still runs")
     }
 
     // MARK: Endings
@@ -440,7 +426,7 @@ struct SupervisionTests {
     @Test func terminateMidMapCancelsTheRestAndEndsEveryWorker() throws {
         let host = try PluginHost(pluginFiles: [TestSupport.faultyPlugin])
         let pool = try Pool(host: host, processes: 2)
-        #expect(Supervision.eventually { Supervision.liveWorkers(of: host).count == 2 })
+        #expect(TestSupport.eventually { Supervision.liveWorkers(of: host).count == 2 })
         let workers = Supervision.liveWorkers(of: host)
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.7) { pool.terminate() }
         let start = Date()
@@ -451,7 +437,7 @@ struct SupervisionTests {
         for result in results[2...] {
             #expect(Supervision.failure(result)?.kind == .cancelled, "\(result)")
         }
-        #expect(Supervision.eventually { Supervision.liveWorkers(of: host).isEmpty },
+        #expect(TestSupport.eventually { Supervision.liveWorkers(of: host).isEmpty },
                 "workers left: \(Supervision.liveWorkers(of: host))")
         for pid in workers { #expect(!TestSupport.isRunning(pid)) }
         // A terminated pool refuses new work with cancelled, without hanging.

@@ -5,7 +5,7 @@ import TestSupport
 /// Every type crosses libffi and the pipes intact.
 @Suite struct TypeTests {
     static let host: PluginHost = {
-        let types = try! TestSupport.buildPlugin(TestSupport.repositoryRoot + "/Tests/Plugins/types/types.c", name: "types")
+        let types = try! TestSupport.buildTestPlugin("types/types.c", name: "types")
         return try! PluginHost(pluginFiles: [types])
     }()
 

@@ -5,7 +5,7 @@ import TestSupport
 
 /// The seed's Process: start, join, exit code, result.
 @Suite struct WorkerProcessTests {
-    static let host: PluginHost = try! PluginHost(pluginFiles: [TestSupport.faultyPlugin])
+    static let host = TestHosts.withFaulty()
 
     @Test func lifecycleOfAProcessThatSucceeds() throws {
         let process = try WorkerProcess(host: Self.host, task: "square", arguments: [7], taskOutput: .stderr)

@@ -47,10 +47,35 @@ public enum TestSupport {
         return output
     }
 
+    /// A file under `Tests/`, by its path relative to that folder.
+    public static func fixture(_ path: String) -> String { repositoryRoot + "/Tests/" + path }
+
+    /// Compiles a test-only plugin of `Tests/Plugins` by its source's path there (`"types/types.c"`).
+    public static func buildTestPlugin(_ source: String, name: String? = nil) throws -> String {
+        let base = ((source as NSString).lastPathComponent as NSString).deletingPathExtension
+        return try buildPlugin(fixture("Plugins/" + source), name: name ?? base)
+    }
+
     /// The test-only plugin that misbehaves on purpose (Tests/Plugins/faulty).
-    public static let faultyPlugin: String = {
-        try! buildPlugin(repositoryRoot + "/Tests/Plugins/faulty/faulty.c", name: "faulty")
-    }()
+    public static let faultyPlugin: String = { try! buildTestPlugin("faulty/faulty.c") }()
+
+    /// Polls `condition` every 20 ms for up to `seconds`; whether it came true.
+    public static func eventually(within seconds: Double = 5, _ condition: () -> Bool) -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if condition() { return true }
+            usleep(20_000)
+        }
+        return condition()
+    }
+
+    /// Whether the whole of `text` matches the regular expression `pattern` (`.` matches newlines too).
+    public static func matches(_ text: String, _ pattern: String) -> Bool {
+        guard let regex = try? NSRegularExpression(pattern: "^" + pattern + "$", options: [.dotMatchesLineSeparators]) else {
+            return false
+        }
+        return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
 
     /// What a finished command printed, and how it ended.
     public struct Output: Sendable {

@@ -29,6 +29,7 @@ extension Supervisor {
     /// How long poll may sleep: until the nearest timeout, deadline or grace check.
     func pollTimeout() -> Int32 {
         thread.assertConfined()
+        if dispatchAgain { return 0 }
         var timeout: Int32 = -1
         func consider(_ ms: Int32) { timeout = timeout < 0 ? ms : min(timeout, ms) }
         let now = monotonicNanoseconds()

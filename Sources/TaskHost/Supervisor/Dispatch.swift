@@ -43,6 +43,8 @@ extension Supervisor {
             case .items(let items): for item in items { job.resolve(item.index, .failure(error)) }
             case .packed(let rows): for index in rows { job.resolve(index, .failure(error)) }
             }
+            // The worker is still idle and nothing will wake the loop for it: come back at once.
+            dispatchAgain = true
             return
         }
         guard let chunk = encode(plan, of: job) else { return }

@@ -28,6 +28,9 @@ final class Supervisor: @unchecked Sendable {
     var pools: [PoolCore] = []
     /// The work sent along with spawn requests, by request.
     var firstChunks: [UInt32: (chunk: Chunk, quits: Bool)] = [:]
+    /// Set when dispatch left an idle worker with work waiting: the next
+    /// poll must not sleep.
+    var dispatchAgain = false
     /// Set when the fork server is gone: nothing can run any more.
     var broken: TaskHostError?
     /// Where result pipes are read into.
@@ -60,12 +63,20 @@ final class Supervisor: @unchecked Sendable {
             let (work, stopping) = thread.takeWork()
             for w in work { w() }
             if stopping { break }
+            dispatchAgain = false
             for pool in pools { dispatch(pool) }
             pollOnce()
             checkClocks()
         }
         for pool in pools { terminate(pool) }
-        for worker in workers.values { requestKill(worker) }
+        // The host is going: kill every worker and let go of its pipes and
+        // page now (no exit report will be read for it; the fork server
+        // reaps it once its socket closes).
+        for worker in workers.values {
+            requestKill(worker)
+            worker.release()
+        }
+        workers.removeAll()
     }
 
     /// Waits for the next thing to do (or the nearest clock) and does it.
