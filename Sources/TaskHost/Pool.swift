@@ -33,7 +33,7 @@ public final class Pool: @unchecked Sendable {
     ///
     /// - Parameters:
     ///   - taskTimeout: seconds one item may run; past it its worker is
-    ///     killed and the item fails with `timedOut`.
+    ///     killed and the item fails with `timedOut` (infinity: no limit).
     ///   - memoryLimit: bytes of address space per worker (`RLIMIT_AS`).
     ///   - maxTasksPerChild: items a worker runs before it is replaced.
     ///   - retries: extra attempts for an item whose worker died or timed out.
@@ -46,9 +46,10 @@ public final class Pool: @unchecked Sendable {
                 taskOutput: TaskOutput = .stderr, sandbox: Sandbox? = nil) throws {
         let count = processes ?? ProcessInfo.processInfo.activeProcessorCount
         guard count >= 1 else { throw TaskHostError(.invalidArgument, "a pool needs at least 1 process, got \(count)") }
-        if let t = taskTimeout, !(t > 0) { throw TaskHostError(.invalidArgument, "the task timeout must be positive, got \(t)") }
-        if let m = maxTasksPerChild, m < 1 { throw TaskHostError(.invalidArgument, "maxTasksPerChild must be at least 1, got \(m)") }
-        guard retries >= 0 else { throw TaskHostError(.invalidArgument, "retries must be 0 or more, got \(retries)") }
+        let taskTimeout = try OptionChecks.timeout(taskTimeout, "the task timeout")
+        let maxTasksPerChild = try OptionChecks.positiveCount(maxTasksPerChild, "maxTasksPerChild")
+        let retries = try OptionChecks.retries(retries)
+        try ProcessCapacity.reserve(processes: count)
         let sandbox = try Sandbox.checked(sandbox)
         var initializerConfig: (task: TaskInfo, arguments: [Value])?
         if let initializer {
@@ -129,14 +130,14 @@ public final class Pool: @unchecked Sendable {
                          deadline: Double?) throws -> [TaskResult] {
         let size = chunksize ?? defaultChunksize(for: count)
         guard size >= 1 else { throw TaskHostError(.invalidArgument, "chunksize must be at least 1, got \(size)") }
-        return gather(info, source, count: count, chunksize: size, deadline: deadline)
+        return gather(info, source, count: count, chunksize: size, deadline: absoluteDeadline(deadline))
     }
 
     /// Runs a job of `count` items to its end; results in input order.
-    private func gather(_ info: TaskInfo, _ source: JobSource, count: Int, chunksize: Int, deadline: Double?) -> [TaskResult] {
+    private func gather(_ info: TaskInfo, _ source: JobSource, count: Int, chunksize: Int, deadline: UInt64?) -> [TaskResult] {
         let collector = ResultCollector(count: count)
         let done = DispatchSemaphore(value: 0)
-        let job = Job(task: info, chunksize: chunksize, source: source, deadline: absoluteDeadline(deadline),
+        let job = Job(task: info, chunksize: chunksize, source: source, deadline: deadline,
                       deliver: { index, result in collector.results[index] = result }, finished: { done.signal() })
         job.deliverBatch = { batch in for r in batch { collector.results[r.index] = r.result } }
         let core = self.core
@@ -165,26 +166,25 @@ public final class Pool: @unchecked Sendable {
         case .failure(let error): return .failure(error)
         }
         let item = ItemRun(index: 0, arguments: Arguments(checked), attempts: 1)
-        if deadline == nil, let result = DirectCall(pool: core, supervisor: host.supervisor, task: info, item: item).run() {
+        let absolute: UInt64?
+        absolute = absoluteDeadline(deadline)
+        if absolute == nil, let result = DirectCall(pool: core, supervisor: host.supervisor, task: info, item: item).run() {
             if case .failure(let error) = result { return .failure(error.located(task: info.qualifiedName, item: 0)) }
             return result
         }
         // Chunks of 2 for one item: the source's end is seen with it.
-        return gather(info, SequenceSource(AnyIterator([checked].makeIterator())), count: 1, chunksize: 2, deadline: deadline)[0]
+        return gather(info, SequenceSource(AnyIterator([checked].makeIterator())), count: 1, chunksize: 2, deadline: absolute)[0]
     }
 
     /// Calls that went straight to an idle worker (for tests).
     var directCalls: Int { core.lending.loanCount }
 
-    /// The monotonic instant `seconds` from now; nil (no deadline) for nil,
-    /// infinity, NaN or a time past what the clock can count — never a trap
-    /// (the C API's `deadline = INFINITY` came here). Negative: now.
+    /// The monotonic instant of a call's deadline `seconds` from now; nil (no
+    /// deadline) for nil, infinity, NaN or a time past what the clock can
+    /// count — never a trap (the C API's `deadline = INFINITY` came here).
+    /// Negative: now. (See `OptionChecks.deadline`.)
     func absoluteDeadline(_ seconds: Double?) -> UInt64? {
-        guard let seconds, !seconds.isNaN else { return nil }
-        let now = monotonicNanoseconds()
-        let nanoseconds = max(0, seconds) * 1e9
-        guard nanoseconds < Double(UInt64.max - now) else { return nil }
-        return now + UInt64(nanoseconds)
+        ((try? OptionChecks.deadline(seconds)) ?? nil).map { OptionChecks.absoluteTime(after: $0) }
     }
 
     // MARK: Streaming
@@ -275,11 +275,13 @@ public final class Pool: @unchecked Sendable {
     private func stream(_ info: TaskInfo, _ source: JobSource, ordered: Bool, chunksize: Int?, deadline: Double?,
                         backlog: Int?) throws -> ResultStream {
         if let chunksize, chunksize < 1 { throw TaskHostError(.invalidArgument, "chunksize must be at least 1, got \(chunksize)") }
+        let backlog = try OptionChecks.positiveCount(backlog, "backlog")
+        let deadline = absoluteDeadline(deadline)
         let capacity = backlog ?? max(4096, processes * 1024)
         let buffer = ResultBuffer(ordered: ordered, capacity: capacity)
         let supervisor = host.supervisor
         buffer.onRoom = { supervisor.perform {} }
-        let job = Job(task: info, chunksize: chunksize, source: source, deadline: absoluteDeadline(deadline),
+        let job = Job(task: info, chunksize: chunksize, source: source, deadline: deadline,
                       window: capacity, consumerReady: { buffer.hasRoom() },
                       deliver: { buffer.deliver($0, $1) }, finished: { buffer.finish() })
         job.deliverBatch = { buffer.deliverBatch($0) }

@@ -40,7 +40,8 @@ public final class WorkerProcess: @unchecked Sendable {
         self.task = try task.resolve(in: host)
         self.arguments = try self.task.checkArguments(arguments).get()
         self.host = host
-        core = PoolCore(config: PoolConfig(processes: 1, taskTimeout: timeout, memoryLimit: memoryLimit,
+        core = PoolCore(config: PoolConfig(processes: 1, taskTimeout: try OptionChecks.timeout(timeout, "the timeout"),
+                                           memoryLimit: memoryLimit,
                                            maxTasksPerChild: nil, retries: 0, initializer: nil,
                                            taskOutput: taskOutput, sandbox: sandbox, respawn: false))
     }
@@ -72,7 +73,8 @@ public final class WorkerProcess: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Waits until the process ends, or `timeout` seconds pass. True if it ended.
+    /// Waits until the process ends, or `timeout` seconds pass (nil or
+    /// infinity: no limit; NaN or negative: no wait). True if it ended.
     @discardableResult
     public func join(timeout: Double? = nil) -> Bool {
         lock.lock()
@@ -81,8 +83,10 @@ public final class WorkerProcess: @unchecked Sendable {
         if isDone { return true }
         guard isStarted else { return false }
         let ended: Bool
-        if let timeout {
-            ended = finished.wait(timeout: .now() + timeout) == .success
+        if let timeout, !timeout.isInfinite || timeout < 0 {
+            // NaN and negatives wait not at all; a wait past the clock's range waits forever.
+            let seconds = timeout.isNaN ? 0 : min(max(0, timeout), 1e9)
+            ended = finished.wait(timeout: .now() + seconds) == .success
         } else {
             finished.wait()
             ended = true

@@ -39,17 +39,25 @@ func th_pool_new_(_ host: OpaquePointer?, _ options: UnsafePointer<th_pool_optio
         var defaults = th_pool_options()
         th_pool_options_init(&defaults)
         let o = try readOptions(options, defaults: defaults, name: "th_pool_options")
-        guard o.deadline >= 0 else { throw TaskHostError(.invalidArgument, "the deadline must be 0 (none) or positive, got \(o.deadline)") }
+        // Checked before anything starts: each field's 0 is its default, as the header says.
+        let processes = try cSize(o.processes, "th_pool_options.processes")
+        let chunksize = try cSize(o.chunksize, "th_pool_options.chunksize")
+        let maxTasksPerChild = try cSize(o.max_tasks_per_child, "th_pool_options.max_tasks_per_child")
+        let retries = try cSize(o.retries, "th_pool_options.retries") ?? 0
+        let taskTimeout = o.task_timeout == 0 ? nil : try OptionChecks.timeout(o.task_timeout, "th_pool_options.task_timeout")
+        guard !o.deadline.isNaN, o.deadline >= 0 else {
+            throw TaskHostError(.invalidArgument, "th_pool_options.deadline must be 0 (none), positive or INFINITY, got \(OptionChecks.format(o.deadline))")
+        }
+        let deadline = o.deadline == 0 ? nil : try OptionChecks.deadline(o.deadline)
         let pool = try Pool(host: host.host,
-                            processes: o.processes == 0 ? nil : o.processes,
-                            taskTimeout: o.task_timeout == 0 ? nil : o.task_timeout,
+                            processes: processes,
+                            taskTimeout: taskTimeout,
                             memoryLimit: o.memory_limit == 0 ? nil : o.memory_limit,
-                            maxTasksPerChild: o.max_tasks_per_child == 0 ? nil : o.max_tasks_per_child,
-                            retries: o.retries,
+                            maxTasksPerChild: maxTasksPerChild,
+                            retries: retries,
                             taskOutput: o.task_output_to_stdout ? .stdout : .stderr,
                             sandbox: try Sandbox.fromC(o.sandbox))
-        return retainedHandle(PoolBox(pool: pool, chunksize: o.chunksize == 0 ? nil : o.chunksize,
-                                      deadline: o.deadline == 0 ? nil : o.deadline))
+        return retainedHandle(PoolBox(pool: pool, chunksize: chunksize, deadline: deadline))
     }
 }
 
@@ -126,4 +134,15 @@ func th_pool_terminate_(_ pool: OpaquePointer?) {
 @c(th_pool_free) @usableFromInline
 func th_pool_free_(_ pool: OpaquePointer?) {
     release(pool, as: PoolBox.self)  // Pool's deinit terminates what still runs
+}
+
+/// A `size_t` field as a Swift count: nil for 0 (the default), the value
+/// when it fits an `Int`, else `invalidArgument` quoting it as C has it.
+func cSize(_ field: Int, _ name: String) throws -> Int? {
+    let value = UInt(bitPattern: field)
+    guard value != 0 else { return nil }
+    guard let count = Int(exactly: value) else {
+        throw TaskHostError(.invalidArgument, "\(name) is \(value), more than the most (\(Int.max))")
+    }
+    return count
 }

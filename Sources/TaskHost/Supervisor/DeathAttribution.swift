@@ -185,8 +185,9 @@ enum DeathAttribution {
     }
 }
 
+/// `2`, `0.5`: seconds as a person writes them (whole numbers without `.0`).
 func formatSeconds(_ s: Double) -> String {
-    s == s.rounded() ? String(Int(s)) : String(s)
+    s == s.rounded() && abs(s) < 1e15 ? String(Int(s)) : String(s)
 }
 
 func formatBytes(_ bytes: UInt64) -> String {
