@@ -99,7 +99,7 @@ struct EscapeWorkspace {
             #expect(error?.kind == .sandboxViolation && error?.signal == "SIGSYS", "item \(index): \(String(describing: error))")
             let pattern = "worker [0-9]+ was stopped by the sandbox: it called \(call) while running "
                 + Supervision.escaped("escape.attempt(\"\(action)\", \"\(target)\")")
-            #expect(Supervision.matches(error?.message ?? "", pattern), "\(error?.message ?? "no error")")
+            #expect(TestSupport.matches(error?.message ?? "", pattern), "\(error?.message ?? "no error")")
         }
         violation(7, "socket", "connect", String(port))
         violation(8, "clone", "fork")
