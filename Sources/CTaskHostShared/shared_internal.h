@@ -119,7 +119,7 @@ int th__queue_repair(handle *h, int32_t pid);
 uint64_t th__data_body_size(const th_shared_spec *spec);
 int th__data_init(handle *h);
 
-/* The operations table (api.c), and the functions it points at. */
+/* The operations table (region.c), and the functions it points at. */
 extern const th_shared_api th__shared_api;
 
 int th__op_acquire(th_shared *o, double timeout);
