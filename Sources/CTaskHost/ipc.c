@@ -127,6 +127,17 @@ static int send_parts(int socket_fd, struct iovec *parts, int part_count, const 
     }
 }
 
+int th__try_send_frame(int socket_fd, const void *frame, size_t length) {
+    if (length > TH_PIECE_MAX) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    for (;;) {
+        if (send(socket_fd, frame, length, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) return 0;
+        if (errno != EINTR) return -1;
+    }
+}
+
 int th__send_frame(int socket_fd, const void *frame, size_t length, const int *fds, int fd_count) {
     if (length <= TH_PIECE_MAX) {
         struct iovec whole = {(void *)frame, length};

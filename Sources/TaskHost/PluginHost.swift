@@ -16,8 +16,9 @@ public final class PluginHost: @unchecked Sendable {
     let supervisor: Supervisor
     /// The shared objects this host made (Shared/).
     let sharing: SharedObjects
-    /// The process id of this host's fork server (the parent of every worker).
-    public let forkServerPID: Int32
+    /// The process id of this host's fork server (the parent of every
+    /// worker). A fork server that dies is replaced: this is the current one.
+    public var forkServerPID: Int32 { supervisor.serverPID.load(ordering: .relaxed) }
 
     /// The load timeout when none is given: the longest one plugin file may
     /// take to load, in seconds.
@@ -53,10 +54,18 @@ public final class PluginHost: @unchecked Sendable {
             builtin: includeBuiltin ? PluginDiscovery.builtinFolders() : [])
         let (server, verdicts) = try PluginLoading(executable: try HostLocation.forkServerPath(), candidates: candidates,
                                                    timeout: loadTimeout).run()
-        catalog = try PluginCatalog.build(candidates, verdicts: verdicts,
-                                          notes: PluginDiscovery.searchPathNotes(searchPath))
-        forkServerPID = server.pid
-        supervisor = Supervisor(server: server)
+        let catalog = try PluginCatalog.build(candidates, verdicts: verdicts,
+                                              notes: PluginDiscovery.searchPathNotes(searchPath))
+        self.catalog = catalog
+        let executable = try HostLocation.forkServerPath()
+        // A replacement server loads the same files and must offer the same tasks at the same places.
+        supervisor = Supervisor(server: server, startServer: {
+            let (server, verdicts) = try PluginLoading(executable: executable, candidates: candidates, timeout: loadTimeout).run()
+            guard try PluginCatalog.build(candidates, verdicts: verdicts).plugins == catalog.plugins else {
+                throw TaskHostError(.systemError, "the plugin files changed since the host started")
+            }
+            return server
+        })
         sharing = SharedObjects(supervisor: supervisor)
     }
 

@@ -71,7 +71,7 @@ import TestSupport
         let host = try Background(["map", "square", "1", "--plugin", path, "--load-timeout", "100"])
         defer { host.kill() }
         var server: pid_t = 0
-        #expect(CLI.eventually(within: 10) {
+        #expect(TestSupport.eventually(within: 10) {
             server = host.forkServer ?? 0
             return server > 0 && (!forkFirst || FileManager.default.fileExists(atPath: pidFile))
         }, "the fork server did not start")
@@ -83,7 +83,7 @@ import TestSupport
         #expect(tree.count == (forkFirst ? 3 : 1), "\(tree)")
         kill(host.pid, SIGKILL)
         #expect(host.waitForExit(within: 5))
-        #expect(CLI.eventually(within: 5) { !tree.contains(where: TestSupport.isRunning) },
+        #expect(TestSupport.eventually(within: 5) { !tree.contains(where: TestSupport.isRunning) },
                 "still running: \(tree.filter(TestSupport.isRunning))")
     }
 
@@ -99,7 +99,7 @@ import TestSupport
         #expect(spawned.status == 0 && spawned.stdout == "[50, 50]\n", "\(spawned.stderr)")
         let started = (try String(contentsOfFile: pids, encoding: .utf8)).split(separator: "\n").compactMap { pid_t($0) }
         #expect(started.count == 101)
-        #expect(CLI.eventually(within: 5) { !started.contains(where: TestSupport.isRunning) },
+        #expect(TestSupport.eventually(within: 5) { !started.contains(where: TestSupport.isRunning) },
                 "still running: \(started.filter(TestSupport.isRunning))")
     }
 }

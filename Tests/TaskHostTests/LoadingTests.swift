@@ -101,13 +101,13 @@ import TestSupport
                                   flags: ["-DPIDFILE=\"\(pidFile)\""] + (detached ? ["-DDETACHED"] : []))
         let host = try hostWith(path)
         #expect(host.catalog.warnings.count == 1)
-        #expect(Supervision.matches(host.catalog.warnings.first ?? "",
+        #expect(TestSupport.matches(host.catalog.warnings.first ?? "",
                                     "^skipped plugin file '\(NSRegularExpression.escapedPattern(for: path))': it started a process \\(pid [0-9]+\\) while loading, which a plugin must not do$"),
                 "\(host.catalog.warnings)")
         try expectTheRestWorks(host)
         let pid = pid_t((try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
         #expect(pid > 0)
-        #expect(Supervision.eventually(within: 5) { !TestSupport.isRunning(pid) }, "process \(pid) is still running")
+        #expect(TestSupport.eventually(within: 5) { !TestSupport.isRunning(pid) }, "process \(pid) is still running")
     }
 
     @Test func aConstructorThatStartsAThreadIsRefused() throws {

@@ -161,7 +161,7 @@ struct EscapeWorkspace {
         } throws: { error in
             guard let error = error as? TaskHostError else { return false }
             return error.kind == .sandboxViolation
-                && Supervision.matches(error.message, "worker [0-9]+ was stopped by the sandbox: it called clone while running "
+                && TestSupport.matches(error.message, "worker [0-9]+ was stopped by the sandbox: it called clone while running "
                                        + Supervision.escaped("escape.attempt(\"fork\", \"\")"))
         }
         #expect(try pool.apply("escape.attempt", Self.attempt("echo", "5")) == .int64(5))

@@ -35,6 +35,14 @@ ssize_t th__receive_message(int socket_fd, void *buffer, size_t capacity, int *f
  */
 int th__send_frame(int socket_fd, const void *frame, size_t length, const int *fds, int fd_count);
 
+/**
+ * Sends a frame of at most TH_PIECE_MAX bytes as one message without ever
+ * waiting: -1 with errno EAGAIN when the socket is full (the supervisor then
+ * keeps it for later; waiting could deadlock against a server that is itself
+ * waiting to send), EMSGSIZE when it is too big for one message. 0, or -1.
+ */
+int th__try_send_frame(int socket_fd, const void *frame, size_t length);
+
 /** Reassembles frames from the fork server's socket, pieces included. */
 typedef struct th__frame_receiver {
     uint8_t *message;     /**< room for one message (TH_PIECE_MAX bytes) */

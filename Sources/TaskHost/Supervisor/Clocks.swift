@@ -19,9 +19,16 @@ enum SupervisorLimits {
     /// Failed spawn requests in a row, with no worker alive, before a pool's jobs fail.
     static let spawnFailuresBeforeGivingUp = 3
     /// The most a spawn request carries as the worker's first requests: the
-    /// fork server writes them into the worker's request pipe (1 MiB) before
-    /// the host reads anything, so they must fit with room.
-    static let firstRequestsMaxBytes = 256 * 1024
+    /// fork server writes them into the worker's request pipe before the host
+    /// reads anything, so they must fit with room; and the SPAWN frame must
+    /// stay one socket message (`TH_PIECE_MAX`), sent whole or not at all.
+    static let firstRequestsMaxBytes = 60 * 1024
+    /// Spawn requests waiting for the fork server's answer, at most (a pool
+    /// of hundreds starts in batches).
+    static let spawnRequestsInFlight = 32
+    /// Fork servers replaced in a row with no chunk finished in between;
+    /// one more death and every job fails.
+    static let serverRestartsWithoutProgress = 3
 }
 
 /// The clocks: task timeouts, deadlines, and workers gone silent or stalled.

@@ -95,7 +95,10 @@ enum DeathAttribution {
         else if startedInChunk > finishedInChunk { blamed = startedInChunk - 1 }
         if let b = blamed, b < facts.received { blamed = nil }
 
-        let unexplained = blamed == nil
+        var serverCause: String?
+        if case .forkServerDied(let cause)? = facts.killReason { serverCause = cause }
+        // A death with its fork server is explained by the server.
+        let unexplained = blamed == nil && serverCause == nil
         // A worker that keeps dying with no item running (a crash in a
         // plugin's init hook, say) would otherwise loop forever.
         if unexplained && facts.unexplainedDeathsBefore + 1 >= SupervisorLimits.unexplainedDeathsBeforeBlame {
@@ -115,7 +118,11 @@ enum DeathAttribution {
             case .deadline?:
                 decision = .failed(TaskHostError(.cancelled, "\(TaskHost.describe(task, item)) did not finish before the deadline"))
             default:
-                if position == blamed || (position < finishedInChunk && item.resultLost) {
+                if let serverCause, position == blamed {
+                    // It was running when the server went: not its fault, but it cannot be known finished.
+                    decision = .failed(TaskHostError(.systemError,
+                        "\(TaskHost.describe(task, item)) was running in worker \(facts.pid) when \(serverCause)"))
+                } else if position == blamed || (position < finishedInChunk && item.resultLost) {
                     // The item it was running; or one whose result died with its worker a second time.
                     if death.isRetriable && item.attempts <= settings.retries {
                         decision = .requeued(item)
@@ -160,6 +167,8 @@ enum DeathAttribution {
             return Death(kind: .timedOut, message: "was killed after \(formatSeconds(seconds)) s (the task timeout)")
         case .malformed(let why)?:
             return Death(kind: .crashed, message: "\(why) and was killed", signal: "SIGKILL")
+        case .forkServerDied(let cause)?:
+            return Death(kind: .systemError, message: "went down when \(cause)")
         default: break
         }
         if memoryExhausted {

@@ -18,6 +18,10 @@ final class ForkServer {
     private let receiver: UnsafeMutablePointer<th__frame_receiver>
     /// Set once the process has been reaped, so deinit doesn't wait again.
     private var reapedStatus: Int32?
+    /// Frames waiting for room in the socket (see `send`).
+    private var outbox: [[UInt8]] = []
+    /// Set by `setNonBlocking()`.
+    private var nonBlocking = false
 
     /// Starts the server executable and connects to it.
     init(executable: String) throws {
@@ -127,12 +131,59 @@ final class ForkServer {
         try? send(frame)
     }
 
-    /// Sends one frame, in pieces when it is big (the plugin loader's LOAD goes this way too).
+    /// Sends one frame, in pieces when it is big (the plugin loader's LOAD
+    /// goes this way too). On the supervisor's non-blocking socket, a frame
+    /// the socket cannot take now (hundreds of SPAWN or KILL requests at
+    /// once) waits in `outbox`, in order, until `flush()`.
     func send(_ frame: FrameBuilder) throws {
+        guard !frame.failed else { throw TaskHostError(.systemError, "out of memory for a message to the fork server") }
         let bytes = frame.bytes
-        guard !frame.failed, th__send_frame(socket, bytes.baseAddress, bytes.count, nil, 0) == 0 else {
-            throw TaskHostError(.systemError, "the fork server is gone: \(Errno.current)")
+        guard nonBlocking && bytes.count <= Int(TH_PIECE_MAX) else {
+            // While loading the socket is blocking and the server reads: send whole, in pieces if big.
+            guard outbox.isEmpty, th__send_frame(socket, bytes.baseAddress, bytes.count, nil, 0) == 0 else {
+                throw Self.gone(Errno.current)
+            }
+            return
         }
+        if outbox.isEmpty {
+            if th__try_send_frame(socket, bytes.baseAddress, bytes.count) == 0 { return }
+            let error = Errno.current
+            guard error.wouldBlock else { throw Self.gone(error) }
+        }
+        outbox.append(Array(bytes))
+    }
+
+    /// Whether frames wait for room in the socket.
+    var hasPendingOutput: Bool { !outbox.isEmpty }
+
+    /// Sends what waits, until the socket is full again.
+    func flush() throws {
+        while let first = outbox.first {
+            let rc = first.withUnsafeBytes { th__try_send_frame(socket, $0.baseAddress, $0.count) }
+            if rc != 0 {
+                let error = Errno.current
+                if error.wouldBlock { return }
+                throw Self.gone(error)
+            }
+            outbox.removeFirst()
+        }
+    }
+
+    private static func gone(_ error: Errno) -> TaskHostError {
+        TaskHostError(.systemError, "the fork server is gone: \(error)")
+    }
+
+    /// After the server was found gone: reaps it (killing it if it still
+    /// runs) and says how it ended, as "the fork server was killed by
+    /// SIGKILL (killed)", "… exited with code 3", or "… died (why)".
+    func reapAfterDeath(_ why: String) -> String {
+        let status = stop(grace: 1)
+        if th__wait_signaled(status) != 0 {
+            let signal = th__wait_signal(status)
+            return "the fork server was killed by \(signalName(signal)) (\(signalDescription(signal)))"
+        }
+        let code = th__wait_exit_code(status)
+        return code == 0 ? "the fork server died (\(why))" : "the fork server exited with code \(code)"
     }
 
     // MARK: Events
@@ -206,8 +257,10 @@ final class ForkServer {
         }
     }
 
+    /// The supervisor's mode: the socket never blocks, and frames it cannot take wait in `outbox`.
     func setNonBlocking() {
         let flags = fcntl(socket, F_GETFL)
         _ = fcntl(socket, F_SETFL, flags | O_NONBLOCK)
+        nonBlocking = true
     }
 }

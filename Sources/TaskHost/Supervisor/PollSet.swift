@@ -10,9 +10,10 @@ struct PollSet {
     private var entries: [pollfd]
     private var owners: [(worker: Worker, readable: Bool)?]
 
-    init(wake: Int32, server: Int32) {
+    /// `serverOutput`: frames wait for room in the server's socket.
+    init(wake: Int32, server: Int32, serverOutput: Bool) {
         entries = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: server, events: Int16(POLLIN), revents: 0)]
+                   pollfd(fd: server, events: Int16(POLLIN | (serverOutput ? POLLOUT : 0)), revents: 0)]
         owners = [nil, nil]
     }
 

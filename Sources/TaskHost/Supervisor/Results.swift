@@ -13,7 +13,7 @@ extension Supervisor {
     /// Takes every complete frame; false once the worker has been found misbehaving.
     func parseFrames(_ worker: Worker) -> Bool {
         thread.assertConfined()
-        while worker.killReason == nil {
+        while worker.killReason?.keepsResults ?? true {
             switch worker.link.peekFrame() {
             case .incomplete:
                 return true
@@ -127,6 +127,7 @@ extension Supervisor {
         worker.chunk = nil
         chunk.job.chunkFinished(items: chunk.count, nanoseconds: monotonicNanoseconds() - chunk.sentAt)
         worker.pool.unexplainedDeaths = 0
+        serverDeathsWithoutProgress = 0
         if worker.reachedTaskLimit { retire(worker) }
     }
 }

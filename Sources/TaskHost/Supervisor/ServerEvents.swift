@@ -16,6 +16,7 @@ extension Supervisor {
             }
             switch event {
             case nil:
+                refillPools()
                 return
             case .spawned(let request, let pid, let error, let descriptors)?:
                 spawned(request: request, pid: pid, error: error, descriptors: descriptors)
@@ -26,21 +27,56 @@ extension Supervisor {
         }
     }
 
-    /// The fork server is gone: every worker with it, and every job fails with `error`.
+    /// The fork server is gone (`error` says how the host noticed). Every
+    /// worker went with it: the items they were running fail with how the
+    /// server ended, the others go back to the queue. Then a new server is
+    /// started and the work goes on; when that fails, or servers keep dying
+    /// with no chunk finished in between, every job fails instead.
     func serverDied(_ error: TaskHostError) {
         thread.assertConfined()
-        guard broken == nil else { return }
-        broken = error
-        for worker in Array(workers.values) { workerDied(worker, status: Int32(SIGKILL)) }
-        // Work that went with spawn requests no one will answer now: failed with the rest below.
+        guard broken == nil, !serverDown else { return }
+        serverDown = true
+        let cause = server.reapAfterDeath(error.message)
+        for worker in Array(workers.values) {
+            worker.killRequested = true  // no KILL for it goes to the next server
+            if worker.killReason == nil { worker.killReason = .forkServerDied(cause: cause) }
+            workerDied(worker, status: Int32(SIGKILL))
+        }
+        // Work that went with spawn requests no one will answer now.
         for first in firstChunks.values { requeueUnstarted(first.chunk) }
         firstChunks.removeAll()
         spawns.removeAll()
+        for pool in pools { pool.starting = 0 }
+
+        serverDeathsWithoutProgress += 1
+        var failure = TaskHostError(.systemError, cause)
+        if serverDeathsWithoutProgress > SupervisorLimits.serverRestartsWithoutProgress {
+            failure.message = "\(cause), again: the fork server keeps dying"
+        } else {
+            do {
+                let fresh = try startServer()
+                fresh.setNonBlocking()
+                server = fresh
+                serverPID.store(fresh.pid, ordering: .relaxed)
+                serverDown = false
+                for pool in pools { fillPool(pool) }
+                return
+            } catch {
+                failure.message = "\(cause), and a new one could not start: \((error as? TaskHostError)?.message ?? "\(error)")"
+            }
+        }
+        broken = failure
         for pool in pools {
-            for job in pool.jobs { job.failUnsent(error) }
+            for job in pool.jobs { job.failUnsent(failure) }
             pool.jobs.removeAll()
-            pool.starting = 0
             checkJoined(pool)
         }
+    }
+
+    /// Starts spawn requests for pools short of workers, as far as the
+    /// requests in flight allow (after a SPAWNED frees a slot).
+    func refillPools() {
+        thread.assertConfined()
+        for pool in pools where spawns.count < SupervisorLimits.spawnRequestsInFlight { fillPool(pool) }
     }
 }

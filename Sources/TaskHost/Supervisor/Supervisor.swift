@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CTaskHost
+import Synchronization
 
 /// The supervisor: one thread per host (`SupervisorThread`) running a
 /// poll() loop over the fork server's socket and every worker's pipes. It
@@ -19,7 +20,16 @@ import CTaskHost
 /// `shutdown`, which go through the thread's locked inbox.
 final class Supervisor: @unchecked Sendable {
     let thread = SupervisorThread()
-    let server: ForkServer
+    /// The current fork server (replaced when one dies).
+    var server: ForkServer
+    /// Starts a new fork server with the host's plugins loaded as before.
+    let startServer: @Sendable () throws -> ForkServer
+    /// The current fork server's pid, readable from any thread.
+    let serverPID: Atomic<Int32>
+    /// Between a server's death and its replacement: nothing is spawned.
+    var serverDown = false
+    /// Fork servers that died with no chunk finished since (see `serverDied`).
+    var serverDeathsWithoutProgress = 0
 
     var workers: [pid_t: Worker] = [:]
     /// Spawn requests not answered yet: the pool each is for.
@@ -39,8 +49,10 @@ final class Supervisor: @unchecked Sendable {
     /// so big chunks don't allocate and fault in fresh memory each time.
     let requestBuilder = FrameBuilder()
 
-    init(server: ForkServer) {
+    init(server: ForkServer, startServer: @escaping @Sendable () throws -> ForkServer) {
         self.server = server
+        self.startServer = startServer
+        serverPID = Atomic(server.pid)
         server.setNonBlocking()
         thread.start(name: "taskhost-supervisor") { [unowned self] in self.run() }
     }
@@ -82,13 +94,16 @@ final class Supervisor: @unchecked Sendable {
     /// Waits for the next thing to do (or the nearest clock) and does it.
     private func pollOnce() {
         thread.assertConfined()
-        var set = PollSet(wake: thread.wakeDescriptor, server: server.socket)
+        var set = PollSet(wake: thread.wakeDescriptor, server: server.socket, serverOutput: server.hasPendingOutput)
         for worker in workers.values where !worker.lent { set.watch(worker) }
         guard set.wait(timeout: pollTimeout()) else { return }
         if set.wakeReady { thread.acknowledgeWake() }
         for (worker, readable) in set.readyWorkers() where workers[worker.pid] === worker {
             if readable { readResults(worker) } else { worker.link.flush() }
         }
-        if set.serverReady { readServer() }
+        if set.serverReady {
+            do { try server.flush() } catch { serverDied(error as? TaskHostError ?? TaskHostError(.systemError, "\(error)")) }
+            readServer()
+        }
     }
 }

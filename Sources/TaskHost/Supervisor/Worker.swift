@@ -38,6 +38,15 @@ enum KillReason: Equatable {
     case deadline
     case terminated
     case cancelled
+    /// Not killed by the host: it went down with its fork server (`cause`
+    /// says how the server ended).
+    case forkServerDied(cause: String)
+
+    /// Whether results it sent before dying still count.
+    var keepsResults: Bool {
+        if case .forkServerDied = self { return true }
+        return false
+    }
 }
 
 /// A worker process as the host sees it: its pipes, its shared page, its chunk.

@@ -54,7 +54,7 @@ extension Supervisor {
         thread.assertConfined()
         // A borrowed worker is buried once its borrower hands it over.
         guard reclaim(worker, exitStatus: status) else { return }
-        if !worker.link.resultEOF && worker.killReason == nil { readResults(worker) }
+        if !worker.link.resultEOF && (worker.killReason?.keepsResults ?? true) { readResults(worker) }
         workers.removeValue(forKey: worker.pid)
         let pool = worker.pool
         pool.workers.removeAll { $0 === worker }

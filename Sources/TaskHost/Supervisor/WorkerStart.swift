@@ -8,7 +8,7 @@ import Glibc
 extension Supervisor {
     func fillPool(_ pool: PoolCore) {
         thread.assertConfined()
-        guard broken == nil, !pool.terminated, !(pool.closed && pool.jobs.allSatisfy(\.isDone)) else { return }
+        guard broken == nil, !serverDown, !pool.terminated, !(pool.closed && pool.jobs.allSatisfy(\.isDone)) else { return }
         // A single process (respawn off) gets exactly one worker in its life;
         // once it is gone, whatever is left can never run.
         if !pool.config.respawn && pool.spawnRequests > 0 {
@@ -17,7 +17,8 @@ extension Supervisor {
             }
             return
         }
-        while pool.activeWorkerCount < pool.config.processes {
+        // In batches: a few hundred requests at once would only wait in the socket.
+        while pool.activeWorkerCount < pool.config.processes && spawns.count < SupervisorLimits.spawnRequestsInFlight {
             let request = nextSpawnRequest
             nextSpawnRequest &+= 1
             let first = firstRequests(for: pool)
