@@ -54,6 +54,10 @@ import TestSupport
         ok options without size are refused
         ok a negative timeout is refused
         ok a missing plugin file fails the host
+        ok 100000 processes are refused before anything starts
+        ok SIZE_MAX processes are refused as SIZE_MAX
+        ok a NaN task timeout is refused
+        ok an infinite deadline and timeout are none
         ok a new process is not started
         Number 1
         Number 2
@@ -68,6 +72,7 @@ import TestSupport
         ok a terminated process's exit code is -9
         ok a process with the wrong arity is refused
         ok a pool and a process outlive th_host_free
+        ok host lifecycles freed without close or join leave descriptors flat
         all passed
 
         """
@@ -258,7 +263,8 @@ import TestSupport
                                        libraryFolder: folder)
         let result = try TestSupport.run("/usr/bin/valgrind",
                                          ["--leak-check=full", "--errors-for-leak-kinds=definite", "--error-exitcode=9",
-                                          program, TestSupport.faultyPlugin])
+                                          program, TestSupport.faultyPlugin],
+                                         environment: ["EMBEDDING_LIFECYCLES": "3"])
         Self.expectEveryCheck(result.stdout)
         #expect(result.status == 0, "valgrind: \(result.stderr.split(separator: "\n").suffix(40).joined(separator: "\n"))")
         #expect(result.stderr.contains("definitely lost: 0 bytes") || result.stderr.contains("All heap blocks were freed"))

@@ -15,6 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
+#include <math.h>
+#include <stdint.h>
+
 static int failures = 0;
 
 static void check(int condition, const char *name, const char *detail) {
@@ -366,6 +370,77 @@ static void lifetimes(const char *faulty) {
     drop(error);
 }
 
+/* Numbers the C API refuses before anything starts, and infinity as "none". */
+static void limits(th_host *host) {
+    th_pool_options options;
+    th_error *error = NULL;
+    th_pool_options_init(&options);
+    options.processes = 100000;
+    check(th_pool_new(host, &options, &error) == NULL && th_error_kind_of(error) == TH_ERR_INVALID_ARGUMENT &&
+              strstr(th_error_message(error), "100000 processes") != NULL,
+          "100000 processes are refused before anything starts", th_error_message(error));
+    th_error_free(error);
+    error = NULL;
+    th_pool_options_init(&options);
+    options.processes = SIZE_MAX;
+    check(th_pool_new(host, &options, &error) == NULL && th_error_kind_of(error) == TH_ERR_INVALID_ARGUMENT &&
+              strstr(th_error_message(error), "18446744073709551615") != NULL,
+          "SIZE_MAX processes are refused as SIZE_MAX", th_error_message(error));
+    th_error_free(error);
+    error = NULL;
+    th_pool_options_init(&options);
+    options.task_timeout = NAN;
+    check(th_pool_new(host, &options, &error) == NULL && th_error_kind_of(error) == TH_ERR_INVALID_ARGUMENT,
+          "a NaN task timeout is refused", th_error_message(error));
+    th_error_free(error);
+    error = NULL;
+    th_pool_options_init(&options);
+    options.processes = 1;
+    options.deadline = INFINITY;
+    options.task_timeout = INFINITY;
+    th_pool *pool = th_pool_new(host, &options, &error);
+    check(pool && square_sum(pool, 1, 10) == 385, "an infinite deadline and timeout are none", th_error_message(error));
+    th_error_free(error);
+    th_pool_free(pool);
+}
+
+static int open_descriptors(void) {
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir) return -1;
+    int count = 0;
+    while (readdir(dir)) count++;
+    closedir(dir);
+    return count;
+}
+
+/* Hosts and pools freed as the header's example frees them (no close, no join), many times. */
+static void lifecycles(const char *faulty) {
+    const char *env = getenv("EMBEDDING_LIFECYCLES");
+    int rounds = env ? atoi(env) : 100;
+    int before = open_descriptors();
+    int worked = 1;
+    for (int i = 0; i < rounds; i++) {
+        th_host_options host_options;
+        th_host_options_init(&host_options);
+        host_options.plugin_files = &faulty;
+        host_options.plugin_file_count = 1;
+        th_error *error = NULL;
+        th_host *host = th_host_new(&host_options, &error);
+        th_pool_options options;
+        th_pool_options_init(&options);
+        options.processes = 2;
+        th_pool *pool = host ? th_pool_new(host, &options, &error) : NULL;
+        if (!pool || square_sum(pool, 1, 4) != 30) worked = 0;
+        th_error_free(error);
+        th_pool_free(pool);
+        th_host_free(host);
+    }
+    int after = open_descriptors();
+    char detail[64];
+    snprintf(detail, sizeof detail, "%d descriptors before, %d after", before, after);
+    check(worked && after <= before, "host lifecycles freed without close or join leave descriptors flat", detail);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: embedding FAULTY_PLUGIN_SO\n");
@@ -412,10 +487,12 @@ int main(int argc, char **argv) {
 
     timeouts(host);
     options_checks(host);
+    limits(host);
     processes(host);
 
     th_host_free(host);
     lifetimes(argv[1]);
+    lifecycles(argv[1]);
     printf(failures ? "%d failed\n" : "all passed\n", failures);
     return failures ? 1 : 0;
 }

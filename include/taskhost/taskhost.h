@@ -526,11 +526,15 @@ static inline void th_sandbox_init(th_sandbox *sandbox) {
 typedef struct th_pool_options {
     /** sizeof(th_pool_options) as the caller knows it; set by _init. */
     size_t size;
-    /** Worker processes; 0 (default): the number of cores. */
+    /**
+     * Worker processes; 0 (default): the number of cores. A number this
+     * machine cannot run (kernel.threads-max, RLIMIT_NPROC, the descriptor
+     * limit) is invalidArgument before any worker starts.
+     */
     size_t processes;
     /** Items per message to a worker; 0 (default): Python's len / (4 × processes), rounded up. */
     size_t chunksize;
-    /** Seconds one item may run before its worker is killed (timedOut); 0 (default): no limit. */
+    /** Seconds one item may run before its worker is killed (timedOut); 0 (default) or INFINITY: no limit; NaN or negative: invalidArgument. */
     double task_timeout;
     /** Bytes of address space per worker (RLIMIT_AS); 0 (default): no limit. */
     uint64_t memory_limit;
@@ -540,7 +544,8 @@ typedef struct th_pool_options {
     size_t retries;
     /**
      * Seconds each map/starmap/apply call may take; items not finished by
-     * then fail with cancelled. 0 (default): no deadline.
+     * then fail with cancelled. 0 (default) or INFINITY: no deadline; NaN or
+     * negative: invalidArgument.
      */
     double deadline;
     /**
@@ -612,6 +617,8 @@ TH_EXTERN void th_pool_close(th_pool *pool);
 /**
  * Waits until every worker has exited. Closes the pool first if it isn't
  * (Python requires close or terminate first; here join implies close).
+ * Bounded: a worker whose plugins' fini hooks have not ended 5 seconds after
+ * it was told to quit is killed.
  */
 TH_EXTERN void th_pool_join(th_pool *pool);
 

@@ -28,6 +28,8 @@ TH__INTERNAL_BEGIN
 #define TH_FRAME_HEADER_SIZE 8
 /** The largest frame body anyone accepts; a bigger length prefix is malformed. */
 #define TH_FRAME_MAX_BODY (512u * 1024u * 1024u)
+/** TH_FRAME_MAX_BODY for Swift, where the macro does not cross. */
+static inline uint32_t th__frame_max_body(void) { return TH_FRAME_MAX_BODY; }
 
 /** A growable byte buffer. `failed` is set (and sticks) when memory runs out. */
 typedef struct th__buf {

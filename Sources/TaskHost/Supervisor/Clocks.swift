@@ -6,6 +6,9 @@ enum SupervisorLimits {
     /// A frame that stays incomplete this long with nothing more arriving is a
     /// lying length prefix (workers write each frame in one go).
     static let incompleteFrameTimeout: UInt64 = 2_000_000_000
+    /// A worker told to quit has this long to run its plugins' fini hooks
+    /// and exit; then it is killed, so `close`/`join` always end.
+    static let finiGrace: UInt64 = 5_000_000_000
     /// How often poll() wakes while a grace above runs.
     static let graceCheckMilliseconds: Int32 = 100
     /// How often poll() wakes while a task timeout runs: a tenth of the
@@ -51,7 +54,10 @@ extension Supervisor {
                 }
             }
         }
-        if workers.values.contains(where: { ($0.link.resultEOF && !$0.killRequested) || ($0.link.hasUnparsedInput && $0.chunk != nil) }) {
+        if workers.values.contains(where: {
+            ($0.link.resultEOF && !$0.killRequested) || ($0.link.hasUnparsedInput && $0.chunk != nil)
+                || ($0.quitAt != nil && !$0.killRequested)
+        }) {
             consider(SupervisorLimits.graceCheckMilliseconds)
         }
         return timeout
@@ -64,6 +70,12 @@ extension Supervisor {
             if worker.link.resultEOF && !worker.killRequested && now - worker.link.eofAt > SupervisorLimits.exitGraceAfterEOF {
                 // It closed its result pipe but didn't exit: finish it.
                 kill(worker, .malformed("closed its result pipe"))
+                continue
+            }
+            if let quitAt = worker.quitAt, worker.chunk == nil, !worker.killRequested,
+               now - quitAt > SupervisorLimits.finiGrace {
+                // Its fini hooks did not end in time.
+                requestKill(worker)
                 continue
             }
             guard let chunk = worker.chunk, worker.killReason == nil else { continue }

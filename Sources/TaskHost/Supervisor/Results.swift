@@ -125,6 +125,7 @@ extension Supervisor {
     private func finishChunkIfComplete(_ worker: Worker, _ chunk: Chunk) {
         guard chunk.received == chunk.count else { return }
         worker.chunk = nil
+        if worker.retiring && worker.quitAt == nil { worker.quitAt = monotonicNanoseconds() }
         chunk.job.chunkFinished(items: chunk.count, nanoseconds: monotonicNanoseconds() - chunk.sentAt)
         worker.pool.unexplainedDeaths = 0
         serverDeathsWithoutProgress = 0

@@ -74,6 +74,9 @@ final class Worker: @unchecked Sendable {
     var killRequested = false
     /// Sent QUIT: retiring after maxTasksPerChild or at the pool's end.
     var retiring = false
+    /// When it was told to quit with nothing left to run: from then its
+    /// plugins' fini hooks have `SupervisorLimits.finiGrace` to end.
+    var quitAt: UInt64?
     var initializerFailure: String?
     var initializing = false
     /// Offered to `pool.lending`: a caller may be using it, so the supervisor

@@ -12,6 +12,7 @@ extension Supervisor {
         frame.begin(TH_MSG_QUIT)
         frame.end()
         worker.link.send(frame.bytes)
+        if worker.chunk == nil { worker.quitAt = monotonicNanoseconds() }
         fillPool(worker.pool)
     }
 

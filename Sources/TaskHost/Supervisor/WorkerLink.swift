@@ -127,11 +127,22 @@ final class WorkerLink {
             th__frame_header($0.baseAddress! + inputOffset, available, &bodyLength, &type)
         }
         if header == 0 { return .incomplete(total: nil) }
-        if header < 0 { return .malformed("sent malformed output (not a frame header)") }
+        if header < 0 { return .malformed(describeBadHeader()) }
         let total = Int(TH_FRAME_HEADER_SIZE) + Int(bodyLength)
         if available < total { return .incomplete(total: total) }
         let bodyStart = inputOffset + Int(TH_FRAME_HEADER_SIZE)
         return .frame(type: type, body: bodyStart..<(inputOffset + total))
+    }
+
+    /// Why the header at `inputOffset` is refused: a well-formed header whose
+    /// length is over the frame cap is a result too large; anything else is garbage.
+    private func describeBadHeader() -> String {
+        let header = input[inputOffset..<(inputOffset + Int(TH_FRAME_HEADER_SIZE))].map { $0 }
+        let length = header[0..<4].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        if header[5] == UInt8(TH_PROTOCOL_VERSION), header[6] == 0, header[7] == 0, length > UInt64(th__frame_max_body()) {
+            return "sent a result too large (\(length) bytes; a frame holds at most \(formatBytes(UInt64(th__frame_max_body()))))"
+        }
+        return "sent malformed output (not a frame header)"
     }
 
     /// Calls `body` with the bytes of a frame `peekFrame` found.
