@@ -78,9 +78,10 @@ final class SharedObjects: @unchecked Sendable { // `names` is guarded by `lock`
     /// thread; with `wait`, returns whether it went (the memfd must stay open
     /// until then).
     private func send(_ type: Int, _ id: UInt32, fd: Int32?, wait: Bool) -> Bool {
-        let socket = supervisor.server.socket
         let outcome = SendOutcome()
-        supervisor.perform {
+        supervisor.perform { [supervisor] in
+            // Read on the supervisor's thread: a fork server that died is replaced there.
+            let socket = supervisor.server.socket
             var message = th__msg_share(id: id)
             let frame = FrameBuilder()
             frame.withBuffer { th__msg_share_put($0, Int32(type), &message) }
