@@ -25,37 +25,6 @@ int th__write_all(int fd, const void *data, size_t length) {
     return 0;
 }
 
-int th__send_message(int socket_fd, const void *data, size_t length, const int *fds, int fd_count) {
-    struct iovec iov = {.iov_base = (void *)data, .iov_len = length};
-    struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    union {
-        char buf[CMSG_SPACE(sizeof(int) * 4)];
-        struct cmsghdr align;
-    } control;
-    if (fd_count > 0) {
-        if (fd_count > 4) {
-            errno = EINVAL;
-            return -1;
-        }
-        memset(&control, 0, sizeof control);
-        msg.msg_control = control.buf;
-        msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)fd_count);
-        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)fd_count);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)fd_count);
-    }
-    for (;;) {
-        ssize_t n = sendmsg(socket_fd, &msg, MSG_NOSIGNAL);
-        if (n >= 0) return 0;
-        if (errno != EINTR) return -1;
-    }
-}
-
 ssize_t th__receive_message(int socket_fd, void *buffer, size_t capacity, int *fds, int *fd_count, int max_fds) {
     struct iovec iov = {.iov_base = buffer, .iov_len = capacity};
     union {

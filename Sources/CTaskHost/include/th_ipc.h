@@ -17,9 +17,6 @@ TH__INTERNAL_BEGIN
 /** Writes all of `data` to a blocking descriptor, retrying after signals. 0, or -1 (errno). */
 int th__write_all(int fd, const void *data, size_t length);
 
-/** Sends one message with up to 4 descriptors (SCM_RIGHTS). 0 or -1 (errno). */
-int th__send_message(int socket_fd, const void *data, size_t length, const int *fds, int fd_count);
-
 /**
  * Receives one message and up to `max_fds` descriptors (close-on-exec).
  * Returns its length, 0 on end of stream, -1 on error (errno; EAGAIN when
