@@ -4,9 +4,9 @@ import PackageDescription
 /// Where C targets find the public headers in `include/taskhost/`.
 let publicHeaders: [CSetting] = [.headerSearchPath("../../include")]
 /// What every C target is compiled with (beside `cLanguageStandard: .c11`). No
-/// `unsafeFlags` anywhere a product needs them: SwiftPM refuses those in a
-/// dependency required by version. `-Wall -Wextra -Werror` is enforced by
-/// `.ci/c-warnings` instead.
+/// raw compiler or linker flags anywhere: SwiftPM refuses a package that
+/// carries them as a dependency required by version. `-Wall -Wextra -Werror`
+/// is enforced by `.ci/c-warnings` instead.
 let strictC: [CSetting] = [.define("_GNU_SOURCE")]
 
 let package = Package(
@@ -105,7 +105,7 @@ let package = Package(
         // Tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TaskHostTests", dependencies: ["TaskHost", "TestSupport"], path: "Tests/TaskHostTests"),
-        .testTarget(name: "SharedCoreTests", dependencies: ["CTaskHostShared"], path: "Tests/SharedCoreTests"),
+        .testTarget(name: "SharedCoreTests", dependencies: ["CTaskHostShared", "TestSupport"], path: "Tests/SharedCoreTests"),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], path: "Tests/CLITests",
                     exclude: ["without_landlock.c"]),
         // taskhost --mpi under mpirun; skipped, saying why, unless built with the trait MPI.

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 #endif
 import Testing
+import TestSupport
 
 /// The C core of shared objects in one process (threads stand in for
 /// processes; `th__shared_repair` with this process's pid stands in for the
@@ -319,22 +320,4 @@ final class Box<T>: @unchecked Sendable {
 /// The text of a NUL-terminated C buffer.
 func cText(_ buffer: [CChar]) -> String {
     String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
-
-/// A result another thread delivers once.
-final class Pending<T>: @unchecked Sendable { // guarded by `condition`
-    private let condition = NSCondition()
-    private var result: T?
-    func set(_ value: T) {
-        condition.lock()
-        result = value
-        condition.broadcast()
-        condition.unlock()
-    }
-    func value() -> T {
-        condition.lock()
-        defer { condition.unlock() }
-        while result == nil { condition.wait() }
-        return result!
-    }
 }

@@ -283,21 +283,3 @@ struct SharedObjectTests {
 extension Value {
     var int64: Int64? { if case .int64(let v) = self { v } else { nil } }
 }
-
-/// A result another thread delivers once.
-final class Pending<T>: @unchecked Sendable { // guarded by `condition`
-    private let condition = NSCondition()
-    private var result: T?
-    func set(_ value: T) {
-        condition.lock()
-        result = value
-        condition.broadcast()
-        condition.unlock()
-    }
-    func value() -> T {
-        condition.lock()
-        defer { condition.unlock() }
-        while result == nil { condition.wait() }
-        return result!
-    }
-}
