@@ -152,6 +152,15 @@ static uint64_t view_sum(th_context *ctx, const char *name, int64_t index, int64
     return sum;
 }
 
+/* Sums one byte per 4 KiB page of a view of a shared buffer, which arrives
+ * in place (TH_SHARED_BYTES: a pointer into this worker's mapping, no copy). */
+static uint64_t bytes_sum(const void *data, size_t length) {
+    const unsigned char *bytes = data;
+    uint64_t sum = 0;
+    for (size_t at = 0; at < length; at += 4096) sum += bytes[at];
+    return sum;
+}
+
 static const th_param count_up_params[] = {{"times", TH_INT64}};
 static const th_param put_range_params[] = {{"queue", TH_STRING}, {"start", TH_INT64}, {"count", TH_INT64}};
 static const th_param take_sum_params[] = {{"queue", TH_STRING}, {"count", TH_INT64}};
@@ -159,6 +168,7 @@ static const th_param locked_add_params[] = {{"value", TH_STRING}, {"times", TH_
 static const th_param echo_params[] = {{"pipe", TH_STRING}, {"count", TH_INT64}};
 static const th_param pong_params[] = {{"ping", TH_STRING}, {"pong", TH_STRING}, {"count", TH_INT64}};
 static const th_param view_params[] = {{"buffer", TH_STRING}, {"index", TH_INT64}, {"parts", TH_INT64}};
+static const th_param bytes_params[] = {{"data", TH_SHARED_BYTES}};
 
 #define CTX_TASK(NAME, SUMMARY, RESULT, PARAMS, COUNT) \
     {.name = #NAME, .summary = SUMMARY, .function = TH_FN(NAME), .result = RESULT, .params = PARAMS, \
@@ -174,6 +184,8 @@ static const th_task tasks[] = {
     CTX_TASK(echo, "send back at a pipe's end 1 what its end 0 sends, count times", TH_INT64, echo_params, 2),
     CTX_TASK(pong, "count times: wait for event ping, clear it, set event pong", TH_INT64, pong_params, 3),
     CTX_TASK(view_sum, "sum one byte per page of view index/parts of a shared buffer", TH_UINT64, view_params, 3),
+    {.name = "bytes_sum", .summary = "sum one byte per page of a view of a shared buffer, read in place",
+     .function = TH_FN(bytes_sum), .result = TH_UINT64, .params = bytes_params, .param_count = 1},
 };
 
 TH_EXPORT_PLUGIN("ipc", "1.0.0", "Tasks that share queues, locks and memory with each other and the host", tasks)

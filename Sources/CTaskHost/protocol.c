@@ -222,7 +222,7 @@ int th__msg_task_get(th__reader *r, th__msg_task *m) {
 int th__msg_param_get(th__reader *r, th__msg_param *m) {
     get_str(r, &m->name, &m->name_length);
     m->type = th__get_u8(r);
-    return r->failed || m->type > TH_BYTES ? -1 : 0;
+    return r->failed || m->type > TH_SHARED_BYTES ? -1 : 0;
 }
 
 void th__msg_plugins_put(th__buf *buf, const th__msg_plugins *m) {

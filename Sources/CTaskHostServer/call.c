@@ -1,7 +1,9 @@
 /* libffi calls of plugin tasks (see th_call.h). */
 #include "th_call.h"
+#include "th_shared_core.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 enum { SHAPE_FFI = 0, SHAPE_I64_I64, SHAPE_F64_F64, SHAPE_VOID_VOID, SHAPE_I64_I64_I64, SHAPE_CTX_I64_I64 };
@@ -16,9 +18,12 @@ static ffi_type *ffi_type_of(th_type type) {
     case TH_DOUBLE: return &ffi_type_double;
     case TH_STRING: return &ffi_type_pointer;
     case TH_BYTES: return &ffi_type_pointer;
+    case TH_SHARED_BYTES: return &ffi_type_pointer;
     }
     return &ffi_type_void;
 }
+
+uint8_t th__call_wire_type(th_type type) { return type == TH_SHARED_BYTES ? TH_STRING : (uint8_t)type; }
 
 static int direct_shape(const th_task *task) {
     const th_param *p = task->params;
@@ -43,7 +48,8 @@ int th__call_prepare(th__call *call, const th_task *task) {
     if (task->flags & TH_TASK_CONTEXT) call->types[n++] = &ffi_type_pointer;
     for (uint32_t i = 0; i < task->param_count; i++) {
         call->types[n++] = ffi_type_of(task->params[i].type);
-        if (task->params[i].type == TH_BYTES) call->types[n++] = &ffi_type_uint64; /* size_t length */
+        th_type type = task->params[i].type;
+        if (type == TH_BYTES || type == TH_SHARED_BYTES) call->types[n++] = &ffi_type_uint64; /* size_t length */
     }
     call->arg_count = n;
     ffi_type *result = task->result == TH_BYTES ? &ffi_type_void : ffi_type_of(task->result);
@@ -165,6 +171,24 @@ void th__call_invoke(const th__call *call, const th__wire_value *args, th_contex
             n++;
             slots[n].u64 = a->u.bytes.length;
             break;
+        case TH_SHARED_BYTES: {
+            /* The view's text (NUL-terminated on the wire) names bytes this
+             * process maps: the task gets them in place. */
+            void *data;
+            size_t length;
+            char reason[256];
+            if (th__shared_resolve_view((const char *)a->u.bytes.data, &data, &length, reason, sizeof reason) != 0) {
+                char message[400];
+                snprintf(message, sizeof message, "parameter '%s': %s", task->params[i].name, reason);
+                context->api->set_error(context, message);
+                return;
+            }
+            slots[n].ptr = data;
+            values[n] = &slots[n];
+            n++;
+            slots[n].u64 = length;
+            break;
+        }
         default: break;
         }
         values[n] = &slots[n];

@@ -21,6 +21,8 @@ static int is_identifier(const char *s) {
 }
 
 static int is_type(uint32_t type) { return type <= TH_BYTES; }
+/* A parameter may also be a view of a shared buffer (never a result). */
+static int is_param_type(uint32_t type) { return is_type(type) || type == TH_SHARED_BYTES; }
 
 int th__descriptor_check(const th_plugin *plugin, char *error, size_t error_size) {
     if (!plugin) {
@@ -71,6 +73,12 @@ int th__descriptor_check(const th_plugin *plugin, char *error, size_t error_size
             snprintf(error, error_size, "plugin '%s': task '%s' has no function", plugin->name, task->name);
             return -1;
         }
+        if (task->result == TH_SHARED_BYTES) {
+            snprintf(error, error_size,
+                     "plugin '%s': task '%s' returns shared bytes, which only a parameter can be (write into a "
+                     "TH_SHARED_BYTES parameter instead)", plugin->name, task->name);
+            return -1;
+        }
         if (!is_type((uint32_t)task->result)) {
             snprintf(error, error_size, "plugin '%s': task '%s' has an unknown result type %d", plugin->name,
                      task->name, (int)task->result);
@@ -103,7 +111,7 @@ int th__descriptor_check(const th_plugin *plugin, char *error, size_t error_size
                          plugin->name, task->name, p);
                 return -1;
             }
-            if (!is_type((uint32_t)param->type) || param->type == TH_VOID) {
+            if (!is_param_type((uint32_t)param->type) || param->type == TH_VOID) {
                 snprintf(error, error_size, "plugin '%s': task '%s': parameter '%s' has an unknown type %d",
                          plugin->name, task->name, param->name, (int)param->type);
                 return -1;

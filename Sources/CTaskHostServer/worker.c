@@ -195,7 +195,8 @@ static void run_chunk(th__plugin_set *set, th__reader *r, results *out, int resu
 
     for (uint32_t item = 0; item < count; item++) {
         for (uint32_t p = 0; p < task->param_count; p++) {
-            if (th__get_value(r, &args[p]) != 0 || args[p].type != task->params[p].type) worker_exit(set, 70);
+            if (th__get_value(r, &args[p]) != 0 || args[p].type != th__call_wire_type(task->params[p].type))
+                worker_exit(set, 70);
         }
         page->started++;
         th__wire_value result;

@@ -101,6 +101,10 @@ static inline void cpu_relax(void) {
 #endif
 }
 
+/* A size: digits with an optional K, M or G (KiB, MiB, GiB), at most 1 TiB.
+ * 0, or -1 when `text` is not one. */
+int th__shared_parse_size(const char *text, uint64_t *out);
+
 /* ---- the kinds: sizes, initialisation, repair ------------------------ */
 
 uint64_t th__lock_body_size(const th_shared_spec *spec);

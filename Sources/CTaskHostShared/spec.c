@@ -32,8 +32,7 @@ static const char *kind_text(th_shared_kind kind) {
     return "?";
 }
 
-/* A size: digits with an optional K, M or G (KiB, MiB, GiB). */
-static int parse_size(const char *text, uint64_t *out) {
+int th__shared_parse_size(const char *text, uint64_t *out) {
     if (!*text || *text == '-' || *text == '+') return -1;
     char *end;
     errno = 0;
@@ -106,18 +105,18 @@ int th__shared_parse_spec(const char *text, th_shared_spec *spec, char *error, s
         break;
     case TH_SHARED_SEMAPHORE: case TH_SHARED_BOUNDED_SEMAPHORE:
         spec->initial = 1;
-        if (count > 2 || (count == 2 && (parse_size(parts[1], &n) || n > INT32_MAX))) usage = "[:UNITS] (0 or more, default 1)";
+        if (count > 2 || (count == 2 && (th__shared_parse_size(parts[1], &n) || n > INT32_MAX))) usage = "[:UNITS] (0 or more, default 1)";
         else if (count == 2) spec->initial = (int64_t)n;
         break;
     case TH_SHARED_BARRIER:
-        if (count != 2 || parse_size(parts[1], &spec->count) || spec->count < 1 || spec->count > MAX_PARTIES)
+        if (count != 2 || th__shared_parse_size(parts[1], &spec->count) || spec->count < 1 || spec->count > MAX_PARTIES)
             usage = ":PARTIES (1 to 4096)";
         break;
     case TH_SHARED_QUEUE: case TH_SHARED_PIPE:
         spec->count = spec->kind == TH_SHARED_QUEUE ? 1024 : 64;
         spec->item_size = 256;
-        if (count > 3 || (count >= 2 && (parse_size(parts[1], &spec->count) || spec->count < 2 || spec->count > MAX_ITEMS)) ||
-            (count == 3 && (parse_size(parts[2], &spec->item_size) || spec->item_size < 8 || spec->item_size > (64u << 20))))
+        if (count > 3 || (count >= 2 && (th__shared_parse_size(parts[1], &spec->count) || spec->count < 2 || spec->count > MAX_ITEMS)) ||
+            (count == 3 && (th__shared_parse_size(parts[2], &spec->item_size) || spec->item_size < 8 || spec->item_size > (64u << 20))))
             usage = "[:CAPACITY[:ITEM_SIZE]] (2 to 16777216 items, default 1024 for a queue and 64 for a pipe; "
                     "8 bytes to 64M each, default 256)";
         break;
@@ -129,12 +128,12 @@ int th__shared_parse_spec(const char *text, th_shared_spec *spec, char *error, s
             usage = "[:int64|uint64|double[:INITIAL]] (default int64, 0)";
         break;
     case TH_SHARED_ARRAY:
-        if (count != 3 || parse_element(parts[1], &spec->element_type) || parse_size(parts[2], &spec->count) ||
+        if (count != 3 || parse_element(parts[1], &spec->element_type) || th__shared_parse_size(parts[2], &spec->count) ||
             spec->count < 1)
             usage = ":bool|int32|int64|uint64|double:COUNT (at least 1)";
         break;
     case TH_SHARED_BUFFER:
-        if (count != 2 || parse_size(parts[1], &spec->count) || spec->count < 1) usage = ":SIZE (bytes, with K, M or G)";
+        if (count != 2 || th__shared_parse_size(parts[1], &spec->count) || spec->count < 1) usage = ":SIZE (bytes, with K, M or G)";
         break;
     }
     if (usage) {

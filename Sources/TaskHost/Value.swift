@@ -1,6 +1,10 @@
 /// The type of a task's parameter or result, as the plugin declares it.
+///
+/// `sharedBytes` is a parameter's only: a view of a shared buffer the task
+/// receives in place (no copy). Its argument is the view's text, a
+/// `.string` such as `"big:0:64M"` (`SharedBuffer.view(offset:length:)`).
 public enum ValueType: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
-    case void = 0, bool, int32, int64, uint64, double, string, bytes
+    case void = 0, bool, int32, int64, uint64, double, string, bytes, sharedBytes
 
     /// The name users see in signatures and errors: `int64`, `string`, …
     /// The value as text: `42`, `2.5`, `true`, the string itself, `2 bytes`, `void`.
@@ -14,6 +18,7 @@ public enum ValueType: UInt8, Sendable, Hashable, CaseIterable, CustomStringConv
         case .double: "double"
         case .string: "string"
         case .bytes: "bytes"
+        case .sharedBytes: "shared_bytes"
         }
     }
 }
@@ -115,7 +120,9 @@ extension Value {
     ///   exactly: `2^53 + 1` does not convert (it would round);
     /// - a string converts to bytes: `hex:00ff` as the bytes it spells (as
     ///   bytes results print), any other text as its UTF-8; a `hex:` string
-    ///   that is not whole hex pairs does not convert.
+    ///   that is not whole hex pairs does not convert;
+    /// - a string stays itself for `sharedBytes` (the text of a view of a
+    ///   shared buffer, which `TaskInfo.checkArguments` checks).
     public func converted(to type: ValueType) -> Value? {
         if self.type == type { return self }
         switch (self, type) {
@@ -129,14 +136,15 @@ extension Value {
         case (.uint64(let v), .int32): return Int32(exactly: v).map(Value.int32)
         case (.uint64(let v), .double): return Double(exactly: v).map(Value.double)
         case (.string(let v), .bytes): return Value.parse(v, as: .bytes)
+        case (.string, .sharedBytes): return self  // a view's text, checked by TaskInfo.checkArguments
         default: return nil
         }
     }
 
     /// Parses command-line text as a value of `type`: `42`, `-5`, `2.5`
     /// (an integer for a double only when exact), `true`/`false` (also
-    /// `yes`/`no`, `1`/`0`), any text for a string, and text or `hex:00ff`
-    /// for bytes.
+    /// `yes`/`no`, `1`/`0`), any text for a string, text or `hex:00ff`
+    /// for bytes, and a view's text (`big:0:64M`) for shared bytes.
     public static func parse(_ text: String, as type: ValueType) -> Value? {
         switch type {
         case .void: return nil
@@ -158,6 +166,7 @@ extension Value {
         case .bytes:
             if text.hasPrefix("hex:") { return hexBytes(text.dropFirst(4)).map(Value.bytes) }
             return .bytes(Array(text.utf8))
+        case .sharedBytes: return .string(text)  // a view's text, checked by TaskInfo.checkArguments
         }
     }
 

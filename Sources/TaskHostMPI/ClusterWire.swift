@@ -166,6 +166,7 @@ struct WireReader {
         case .double: return .double(try f64())
         case .string: return .string(try string())
         case .bytes: return .bytes(try raw())
+        case .sharedBytes: throw Self.malformed  // a parameter type only: no value is of it
         }
     }
 

@@ -8,7 +8,7 @@ protocol ScalarTypeVisitor {
 }
 
 extension ValueType {
-    /// Calls `visitor` with the Swift type this fixed-size type travels as; nil for strings, bytes and void.
+    /// Calls `visitor` with the Swift type this fixed-size type travels as; nil for strings, bytes, shared bytes and void.
     func open<V: ScalarTypeVisitor>(_ visitor: V) -> V.Output? {
         switch self {
         case .bool: visitor.visit(Bool.self)
@@ -16,7 +16,7 @@ extension ValueType {
         case .int64: visitor.visit(Int64.self)
         case .uint64: visitor.visit(UInt64.self)
         case .double: visitor.visit(Double.self)
-        case .void, .string, .bytes: nil
+        case .void, .string, .bytes, .sharedBytes: nil
         }
     }
 }

@@ -33,6 +33,11 @@ import TestSupport
         #expect(try refusal("bad_type").message.hasSuffix("plugin 'badtype': task 'one': parameter 'x' has an unknown type 42"))
     }
 
+    @Test func sharedBytesResultIsRefused() throws {
+        #expect(try refusal("shared_result").message.hasSuffix(
+            "plugin 'sharedresult': task 'view' returns shared bytes, which only a parameter can be (write into a TH_SHARED_BYTES parameter instead)"))
+    }
+
     @Test func pluginCrashingInItsConstructorDoesNotTakeTheHostDown() throws {
         #expect(try refusal("crash_on_load").message.hasSuffix("it crashed while loading (Segmentation fault)"))
         // The host process is still here, and a new host works.

@@ -39,8 +39,10 @@
  *     TH_DOUBLE   double               / double
  *     TH_STRING   const char *         / char *  (see ownership)
  *     TH_BYTES    const void *, size_t / void    (see ownership)
+ *     TH_SHARED_BYTES  void *, size_t  / —       (parameters only; see below)
  *
  * A TH_BYTES parameter arrives as TWO C parameters: a pointer and a length.
+ * So does a TH_SHARED_BYTES one (see "Zero copy" below).
  *
  * Ownership:
  *   - Every argument is borrowed for the duration of the call; copy what you
@@ -122,6 +124,39 @@
  * "queue:1024", &error), or for one CLI run `--shared jobs=queue:1024`.
  * Objects created after a worker started are not seen by that worker.
  *
+ * Zero copy for big data: a TH_SHARED_BYTES parameter receives bytes of a
+ * shared buffer (`buffer:SIZE`) in place, as a pointer into the worker's
+ * mapping of the buffer and a length: nothing is copied or serialized,
+ * however big the view. The pointer is writable, and what the task writes
+ * there the host and every other process see (a task may write its result
+ * into a buffer this way). The argument is the view's text: "NAME" (the
+ * whole buffer), "NAME:OFFSET" (to its end) or "NAME:OFFSET:LENGTH", sizes
+ * in bytes with K, M or G (Swift: buffer.view(offset:length:) and
+ * buffer.views(n) make them). The host refuses, before anything runs, a
+ * view that names no buffer of its own or reaches outside it; a worker
+ * started before the buffer was created fails the item with "parameter
+ * 'data': no shared buffer named 'big'". The bytes stay mapped for as long
+ * as the worker lives, even if the host drops the buffer meanwhile; there
+ * is no name to unlink. A task summing a view and one filling another:
+ *
+ *     static uint64_t sum(void *data, size_t length) {   // no context needed
+ *         const uint8_t *bytes = data;
+ *         uint64_t total = 0;
+ *         for (size_t i = 0; i < length; i++) total += bytes[i];
+ *         return total;
+ *     }
+ *     static void fill(void *data, size_t length, int64_t byte) {
+ *         memset(data, (int)byte, length);                 // the host sees it
+ *     }
+ *     static const th_param sum_params[] = { { "data", TH_SHARED_BYTES } };
+ *     static const th_param fill_params[] = { { "data", TH_SHARED_BYTES },
+ *                                             { "byte", TH_INT64 } };
+ *     // { .name = "sum", .function = TH_FN(sum), .result = TH_UINT64,
+ *     //   .params = sum_params, .param_count = 1 }, and "fill" (TH_VOID)
+ *
+ * Then, with `--shared big=buffer:64M`: taskhost map pc.sum big:0:32M
+ * big:32M:32M sums both halves in place.
+ *
  * Isolation: tasks run in forked worker processes. A task may crash, exit,
  * hang or leak; the host survives and fails only that item. Process
  * isolation protects the host from faulty plugins, not malicious ones.
@@ -155,7 +190,9 @@ typedef enum th_type {
     TH_UINT64 = 4,
     TH_DOUBLE = 5,
     TH_STRING = 6,
-    TH_BYTES = 7
+    TH_BYTES = 7,
+    /* ---- added in TaskHost 1.1; older hosts refuse it as an unknown type ---- */
+    TH_SHARED_BYTES = 8 /**< parameters only: a view of a shared buffer, no copy */
 } th_type;
 
 /** Task flag: the function takes a `th_context *` as its first parameter. */

@@ -189,6 +189,10 @@ TH_EXTERN int th_abi_version(void);
  * Argument conversion follows the Swift API: an int64 is accepted for an
  * int32, uint64 or double parameter when it fits exactly, an int32 for an
  * int64 or double, a uint64 for an int64 when it fits, a string for bytes.
+ * A TH_SHARED_BYTES parameter (plugin.h: a view of a shared buffer, passed
+ * in place) takes a string, the view's text: th_string("big:0:64M") for the
+ * 64 MiB at offset 0 of the buffer th_host_share(host, "big", "buffer:1G",
+ * ...) made; one that names no bytes of such a buffer fails that item as below.
  * Anything else fails that item with TH_ERR_INVALID_ARGUMENT.
  */
 typedef struct th_value {

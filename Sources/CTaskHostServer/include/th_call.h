@@ -28,9 +28,16 @@ typedef struct th__call {
 /** Prepares the call interface. Returns 0, or -1 if libffi refuses it. */
 int th__call_prepare(th__call *call, const th_task *task);
 
+/** The wire type of an argument for a parameter of `type`: the type itself,
+ *  except TH_SHARED_BYTES, whose argument travels as the view's text (a
+ *  TH_STRING, see th__shared_resolve_view). */
+uint8_t th__call_wire_type(th_type type);
+
 /**
- * Calls the task with arguments already checked against its parameters.
- * `context` is passed first when the task asked for it. The result's type is
+ * Calls the task with arguments already checked against its parameters
+ * (of th__call_wire_type). `context` is passed first when the task asked for
+ * it, and always receives the error when a TH_SHARED_BYTES argument names no
+ * buffer of this process (the task is then not called). The result's type is
  * the task's result type; a TH_STRING result points at a malloc'd string that
  * is also stored in *owned for the caller to free (NULL result: *owned NULL).
  */

@@ -75,6 +75,27 @@ void th__shared_get_spec(th_shared *object, th_shared_spec *spec);
  */
 int th__shared_repair(th_shared *object, int32_t pid);
 
+/* ---- views: the arguments of TH_SHARED_BYTES parameters --------------- */
+
+/** A view of a shared buffer as its text says: "NAME" (all of it),
+ *  "NAME:OFFSET" (from OFFSET to the end), "NAME:OFFSET:LENGTH". */
+typedef struct th_shared_view {
+    char name[TH_SHARED_NAME_MAX + 1];
+    uint64_t offset;
+    uint64_t length; /**< when not `whole` */
+    int whole;       /**< no LENGTH: to the buffer's end */
+} th_shared_view;
+
+/** Parses a view's text (sizes take K, M, G). 0, or -1 with the reason. */
+int th__shared_parse_view(const char *text, th_shared_view *view, char *error, size_t error_size);
+
+/**
+ * The bytes a view names among this process's registered objects: a
+ * pointer into the buffer's mapping (no copy) and the length. 0, or -1
+ * with the reason (bad text, no buffer of that name, outside the buffer).
+ */
+int th__shared_resolve_view(const char *text, void **data, size_t *length, char *error, size_t error_size);
+
 /* ---- the registry: this process's objects, by id and name ------------ */
 
 /** Adds a handle under `id` (the host's number for it). -1 when out of memory. */

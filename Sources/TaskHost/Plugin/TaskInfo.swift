@@ -30,14 +30,19 @@ public struct TaskInfo: Sendable, Hashable {
     }
 
     /// Checks and converts arguments for one call: the right count, and
-    /// each value convertible to its parameter's type (`Value.converted(to:)`).
-    /// The one conversion path of the Swift API, the C API and the CLI.
+    /// each value convertible to its parameter's type (`Value.converted(to:)`);
+    /// a `sharedBytes` argument must name bytes of a shared buffer of this
+    /// process (`SharedBuffer.view`). The one conversion path of the Swift
+    /// API, the C API and the CLI.
     public func checkArguments(_ arguments: [Value]) -> Result<[Value], TaskHostError> {
         guard arguments.count == parameters.count else { return .failure(argumentCountError(got: "\(arguments.count)")) }
         var converted = arguments
         for (i, parameter) in parameters.enumerated() {
             guard let value = arguments[i].converted(to: parameter.type) else {
                 return .failure(argumentTypeError(parameter, got: "\(arguments[i].type) \(arguments[i].debugDescription)"))
+            }
+            if parameter.type == .sharedBytes, case .string(let view) = value, let problem = SharedBuffer.viewProblem(view) {
+                return .failure(TaskHostError(.invalidArgument, "\(qualifiedName): parameter '\(parameter.name)': \(problem)"))
             }
             converted[i] = value
         }

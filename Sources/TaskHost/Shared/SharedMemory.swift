@@ -50,8 +50,41 @@ public final class SharedArray: SharedObject, @unchecked Sendable {
 }
 
 /// Raw bytes every process sees, for big data: handed to tasks without a
-/// copy (`th_shared_data` gives a task the pointer and length).
+/// copy. A task's `shared_bytes` parameter (`TH_SHARED_BYTES`) receives a
+/// view of it in place, as pointer and length, and may write into it:
+///
+/// ```swift
+/// let big = try host.buffer("big", size: 64 << 20)
+/// let sums = try pool.map("ipc.bytes_sum", big.views(8))   // 8 tasks, 8 MiB each, nothing copied
+/// ```
+///
+/// A task may also find it by name (`th_shared_find`, `th_shared_data`).
 public final class SharedBuffer: SharedObject, @unchecked Sendable {
+    /// The argument of a `shared_bytes` parameter: the `length` bytes at
+    /// `offset` (nil: to the end), as the view's text `NAME:OFFSET:LENGTH`.
+    /// The task gets a pointer into this buffer, not a copy. A view outside
+    /// the buffer is refused when the task is called (`invalidArgument`).
+    public func view(offset: Int = 0, length: Int? = nil) -> Value {
+        .string(length.map { "\(name):\(offset):\($0)" } ?? "\(name):\(offset)")
+    }
+
+    /// The buffer cut into `parts` views of equal length (the last one
+    /// takes the remainder), as arguments for a `shared_bytes` parameter.
+    public func views(_ parts: Int) -> [Value] {
+        precondition(parts > 0, "a buffer is cut into 1 or more views")
+        let size = count, part = size / parts
+        return (0..<parts).map { view(offset: $0 * part, length: $0 == parts - 1 ? size - $0 * part : part) }
+    }
+
+    /// Why the text of a view (`big`, `big:64M`, `big:0:64M`) names no bytes
+    /// of a shared buffer of this process, or nil when it does.
+    static func viewProblem(_ text: String) -> String? {
+        var data: UnsafeMutableRawPointer?
+        var length = 0
+        var error = [CChar](repeating: 0, count: 512)
+        return th__shared_resolve_view(text, &data, &length, &error, 512) == 0 ? nil : cString(error)
+    }
+
     /// The bytes (no copy).
     public func withUnsafeMutableBytes<T>(_ body: (UnsafeMutableRawBufferPointer) throws -> T) rethrows -> T {
         var length = 0
