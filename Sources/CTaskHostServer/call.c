@@ -1,5 +1,6 @@
 /* libffi calls of plugin tasks (see th_call.h). */
 #include "th_call.h"
+#include "th_protocol.h"
 #include "th_shared_core.h"
 
 #include <stdbool.h>
@@ -83,11 +84,11 @@ static bool call_direct(const th__call *call, const th__wire_value *args, th_con
 /* Each packed loop: load the arguments, count, call, store, count. */
 #define PACKED_LOOP(CALL, RESULT_TYPE)                                                                      \
     for (uint32_t i = first; i < first + count; i++) {                                                   \
-        ++*started;                                                                                      \
+        th__page_count(started);                                                                         \
         RESULT_TYPE r = CALL;                                                                            \
         memcpy(results, &r, sizeof r);                                                                   \
         results += sizeof r;                                                                             \
-        ++*finished;                                                                                     \
+        th__page_count(finished);                                                                        \
     }
 
 static inline int64_t load_i64(const uint8_t *column, uint32_t i) {
@@ -123,9 +124,9 @@ int th__call_packed(const th__call *call, const uint8_t *const *columns, uint32_
     }
     case SHAPE_VOID_VOID:
         for (uint32_t i = 0; i < count; i++) {
-            ++*started;
+            th__page_count(started);
             ((void (*)(void))f)();
-            ++*finished;
+            th__page_count(finished);
         }
         return 1;
     default: return 0;

@@ -139,6 +139,16 @@ static inline uint32_t th__page_load_memory_exhausted(const th__worker_page *pag
     return __atomic_load_n(&page->memory_exhausted, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * The worker's side: one more item started or finished, as an atomic store
+ * (release-ordered, the pair of the host's acquire loads). The worker is
+ * each counter's only writer, so a load and a store suffice: no locked
+ * read-modify-write in its tight loops (on x86 both are plain moves).
+ */
+static inline void th__page_count(volatile uint64_t *counter) {
+    __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + 1, __ATOMIC_RELEASE);
+}
+
 TH__INTERNAL_BEGIN
 
 /** A message type's name for error messages ("spawned"), or "unknown". */
