@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "th_descendants.h"
@@ -20,33 +20,45 @@
 #include "th_sandbox.h"
 #include "th_shared_core.h"
 #include "th_worker.h"
+#include "th_worker_fork.h"
 
-/* A forked worker not yet handed to the host: its pid and the host's ends. */
-typedef struct fresh_worker {
+/* A spare is kept while an unsandboxed single process runs, and this long
+ * after the last one ended: a caller starting processes one after another
+ * finds the next one forked already; one that stops starting them is left
+ * nothing behind. */
+#define SPARE_KEEP_NS (100u * 1000000u)
+
+/* A worker handed to the host: its pid, and whether it is a single
+ * process that could have taken the spare. */
+typedef struct live_worker {
     pid_t pid;
-    int request; /* write end of its request pipe */
-    int result;  /* read end of its result pipe */
-    int page_fd;
-} fresh_worker;
+    int single;
+} live_worker;
 
 typedef struct server {
     int socket_fd;
     int signal_fd;
     th__plugin_set plugins;
-    pid_t *workers;
+    live_worker *workers;
     size_t worker_count;
     size_t worker_capacity;
+    size_t singles; /* workers[] with `single` set */
     th__frame_receiver receiver;
+    /* A generic worker forked ahead, while the last process runs, for the
+     * next unsandboxed single process (pid 0: none). Wanted while `singles`
+     * is not 0 or `spare_until` (monotonic ns) is ahead; not made again
+     * after one failed (`spare_blocked`) until the next single process. */
+    th__fresh_worker spare;
+    uint64_t spare_until;
+    int spare_blocked;
     int loaded;    /* the plugins are in: TH_MSG_LOAD came and went */
     int host_gone; /* a send failed: stop serving, clean up, exit */
 } server;
 
-static void close_fresh(fresh_worker *w) {
-    int all[] = {w->request, w->result, w->page_fd};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (all[i] >= 0) close(all[i]);
-    memset(w, 0, sizeof *w);
-    w->request = w->result = w->page_fd = -1;
+static uint64_t monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Sends a frame to the host. When the host is gone the server doesn't exit
@@ -58,20 +70,26 @@ static void send_frame(server *s, th__buf *buf, const int *fds, int fd_count) {
 
 /* ---- workers --------------------------------------------------------- */
 
-static void remember_worker(server *s, pid_t pid) {
+static void remember_worker(server *s, pid_t pid, int single) {
     if (s->worker_count == s->worker_capacity) {
         size_t capacity = s->worker_capacity ? s->worker_capacity * 2 : 16;
-        pid_t *grown = realloc(s->workers, capacity * sizeof(pid_t));
+        live_worker *grown = realloc(s->workers, capacity * sizeof(live_worker));
         if (!grown) _exit(71);
         s->workers = grown;
         s->worker_capacity = capacity;
     }
-    s->workers[s->worker_count++] = pid;
+    s->workers[s->worker_count++] = (live_worker){pid, single};
+    if (single) s->singles++;
 }
 
+/* Forgets a worker that ended: 1, or 0 when `pid` was none of them. */
 static int forget_worker(server *s, pid_t pid) {
     for (size_t i = 0; i < s->worker_count; i++) {
-        if (s->workers[i] == pid) {
+        if (s->workers[i].pid == pid) {
+            if (s->workers[i].single) {
+                s->singles--;
+                s->spare_until = monotonic_ns() + SPARE_KEEP_NS;
+            }
             s->workers[i] = s->workers[--s->worker_count];
             return 1;
         }
@@ -88,55 +106,58 @@ static void reply_spawned(server *s, uint32_t request, pid_t pid, const char *er
     th__buf_free(&reply);
 }
 
-/* Forks a worker that sets itself up, enters its sandbox if it has one,
- * and then waits, on its request pipe, for its settings. Returns 0, or -1
- * with `error` filled in. */
-static int fork_worker(server *s, fresh_worker *w, const th__sandbox_prepared *sandbox, char *error,
-                       size_t error_size) {
-    int requests[2] = {-1, -1}, results[2] = {-1, -1};
-    int page_fd = memfd_create("taskhost-worker-page", MFD_CLOEXEC);
-    th__worker_page *page = MAP_FAILED;
-    if (page_fd >= 0 && ftruncate(page_fd, TH_WORKER_PAGE_SIZE) == 0)
-        page = mmap(NULL, TH_WORKER_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, page_fd, 0);
-    pid_t pid = -1;
-    if (page == MAP_FAILED || pipe2(requests, O_CLOEXEC) != 0 || pipe2(results, O_CLOEXEC) != 0) {
-        snprintf(error, error_size, "cannot create a worker's pipes: %s", strerror(errno));
-    } else {
-        /* Big pipes let a worker stream results without waiting for the host. */
-        fcntl(results[1], F_SETPIPE_SZ, 1 << 20);
-        fcntl(requests[1], F_SETPIPE_SZ, 1 << 20);
-        pid = fork();
-        if (pid < 0) snprintf(error, error_size, "cannot fork a worker: %s", strerror(errno));
+/* ---- the spare ------------------------------------------------------- */
+
+/* Kills the spare (reaped, and ignored, with the workers). */
+static void discard_spare(server *s) {
+    if (s->spare.pid > 0) {
+        kill(-s->spare.pid, SIGKILL);
+        kill(s->spare.pid, SIGKILL);
     }
-    if (pid == 0) {
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        int keep[3] = {requests[0], results[1], sandbox ? sandbox->ruleset_fd : -1};
-        th__worker_setup(keep, sandbox ? 3 : 2, page);
-        if (sandbox) {
-            th__worker_keep_statm();
-            char why[256];
-            if (th__sandbox_enter(sandbox, page, why, sizeof why) != 0) {
-                /* Never run a task unsandboxed that was meant to be sandboxed. */
-                dprintf(2, "taskhost: a worker could not enter its sandbox: %s\n", why);
-                _exit(70);
-            }
-            close(sandbox->ruleset_fd);
+    th__fresh_worker_close(&s->spare);
+}
+
+/* Forks the spare. */
+static void make_spare(server *s) {
+    char error[256];
+    if (th__fork_worker(&s->plugins, &s->spare, NULL, NULL, 0, error, sizeof error) != 0)
+        s->spare_blocked = 1; /* no retrying in a loop: the next process forks its own */
+}
+
+/* The main loop's poll timeout for the spare: 0 when one should be made
+ * now, else -1 or the milliseconds until it is no longer wanted. Kills
+ * the spare once it is not. */
+static int spare_poll_timeout(server *s) {
+    int wanted = s->singles > 0;
+    int timeout = -1;
+    if (!wanted && s->spare_until) {
+        uint64_t now = monotonic_ns();
+        if (now < s->spare_until) {
+            wanted = 1;
+            timeout = (int)((s->spare_until - now) / 1000000u) + 1;
+        } else {
+            s->spare_until = 0;
         }
-        th__worker_run(&s->plugins, requests[0], results[1], page);
     }
-    if (page != MAP_FAILED) munmap(page, TH_WORKER_PAGE_SIZE);
-    if (requests[0] >= 0) close(requests[0]);
-    if (results[1] >= 0) close(results[1]);
-    w->pid = pid > 0 ? pid : 0;
-    w->request = requests[1];
-    w->result = results[0];
-    w->page_fd = page_fd;
-    if (pid > 0) return 0;
-    close_fresh(w);
+    if (!wanted || s->spare_blocked) {
+        discard_spare(s);
+        return -1;
+    }
+    return s->spare.pid > 0 ? timeout : 0;
+}
+
+/* Hands the spare over as the worker for `start`: 0, or -1 (it had died;
+ * it is gone now either way). */
+static int take_spare(server *s, th__fresh_worker *w, const th__buf *start) {
+    *w = s->spare;
+    th__fresh_worker_clear(&s->spare);
+    if (th__write_all(w->request, start->data, start->length) == 0) return 0;
+    kill(w->pid, SIGKILL);
+    th__fresh_worker_close(w);
     return -1;
 }
+
+/* ---- spawning -------------------------------------------------------- */
 
 static int spawn_worker(server *s, th__reader *r) {
     th__msg_spawn spawn;
@@ -164,31 +185,38 @@ static int spawn_worker(server *s, th__reader *r) {
         return 0;
     }
 
-    fresh_worker w = {.pid = 0, .request = -1, .result = -1, .page_fd = -1};
+    /* Only a single process comes with its first requests (a pool's
+     * workers get theirs later): the sign that more may follow. Only an
+     * unsandboxed one can take the generic spare. */
+    int spare_fits = first_length > 0 && !sandbox.sandboxed;
+    if (spare_fits) s->spare_blocked = 0;
+    th__fresh_worker w;
+    th__fresh_worker_clear(&w);
     char error[1200] = "";
-    th__sandbox_prepared prepared;
-    int prepare = sandbox.sandboxed ? th__sandbox_prepare(&sandbox.rules, &prepared, error, sizeof error) : 0;
+    int ready = spare_fits && s->spare.pid > 0 && take_spare(s, &w, &start) == 0;
+    if (!ready) {
+        th__sandbox_prepared prepared;
+        int prepare = sandbox.sandboxed ? th__sandbox_prepare(&sandbox.rules, &prepared, error, sizeof error) : 0;
+        ready = prepare == 0 && th__fork_worker(&s->plugins, &w, sandbox.sandboxed ? &prepared : NULL, start.data,
+                                                start.length, error, sizeof error) == 0;
+    }
     th__sandbox_request_free(&sandbox);
-    if (prepare != 0 || fork_worker(s, &w, sandbox.sandboxed ? &prepared : NULL, error, sizeof error) != 0 ||
-        th__write_all(w.request, start.data, start.length) != 0) {
+    th__buf_free(&start);
+    if (!ready) {
         if (!*error) snprintf(error, sizeof error, "a new worker died before it started");
-        if (w.pid > 0) kill(w.pid, SIGKILL);
-        close_fresh(&w);
         reply_spawned(s, request, 0, error, NULL, 0);
-        th__buf_free(&start);
         return 0;
     }
-    th__buf_free(&start);
-    remember_worker(s, w.pid);
+    remember_worker(s, w.pid, spare_fits);
     int fds[3] = {w.request, w.result, w.page_fd};
     reply_spawned(s, request, w.pid, "", fds, 3);
-    close_fresh(&w);
+    th__fresh_worker_close(&w);
     return 0;
 }
 
 static void kill_worker(server *s, pid_t pid) {
     for (size_t i = 0; i < s->worker_count; i++) {
-        if (s->workers[i] == pid) {
+        if (s->workers[i].pid == pid) {
             kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
             return;
@@ -204,6 +232,11 @@ static void reap_workers(server *s) {
         int status;
         pid_t pid = waitpid(-1, &status, WNOHANG);
         if (pid <= 0) return;
+        if (pid == s->spare.pid) {
+            /* It died unused: no new one until the next process asks. */
+            th__fresh_worker_close(&s->spare);
+            s->spare_blocked = 1;
+        }
         if (!forget_worker(s, pid)) continue;
         kill(-pid, SIGKILL); /* whatever the worker left behind in its group */
         th__buf note;
@@ -250,12 +283,14 @@ static int handle_frame(server *s, const uint8_t *frame, size_t length) {
         th__msg_share m;
         if (th__msg_share_get(&r, &m) != 0) return -1;
         th__shared_adopt(m.id, s->receiver.fd_count == 1 ? s->receiver.fds[0] : -1);
+        discard_spare(s); /* forked before: it lacks the object */
         return 0;
     }
     case TH_MSG_UNSHARE: {
         th__msg_share m;
         if (th__msg_share_get(&r, &m) != 0) return -1;
         th__shared_close(th__shared_unregister(m.id));
+        discard_spare(s); /* forked before: it still has the object */
         return 0;
     }
     default: return -1;
@@ -285,11 +320,19 @@ _Noreturn void th__forkserver_main(int socket_fd, pid_t host, int output_fd) {
     if (s.signal_fd < 0) _exit(71);
     th__loading_begin(host, output_fd);
 
+    th__fresh_worker_clear(&s.spare);
     while (!s.host_gone) {
+        /* The spare is made when nothing else waits, and killed when no longer wanted. */
+        int timeout = s.loaded ? spare_poll_timeout(&s) : -1;
         struct pollfd fds[2] = {{s.socket_fd, POLLIN, 0}, {s.signal_fd, POLLIN, 0}};
-        if (poll(fds, 2, -1) < 0) {
+        int ready = poll(fds, 2, timeout);
+        if (ready < 0) {
             if (errno == EINTR) continue;
             break;
+        }
+        if (ready == 0) {
+            if (timeout == 0) make_spare(&s);
+            continue;
         }
         if (fds[1].revents) reap_workers(&s);
         if (fds[0].revents) {

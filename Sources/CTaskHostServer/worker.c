@@ -198,7 +198,7 @@ static void run_chunk(th__plugin_set *set, th__reader *r, results *out, int resu
             if (th__get_value(r, &args[p]) != 0 || args[p].type != th__call_wire_type(task->params[p].type))
                 worker_exit(set, 70);
         }
-        page->started++;
+        th__page_count(&page->started);
         th__wire_value result;
         char *owned;
         const char *error = call_item(plugin, call, args, ctx, &result, &owned);
@@ -214,7 +214,7 @@ static void run_chunk(th__plugin_set *set, th__reader *r, results *out, int resu
             out->count++;
         }
         free(owned);
-        page->finished++;
+        th__page_count(&page->finished);
         if (out->buf.length >= RESULT_FLUSH_BYTES && results_flush(out, result_fd) != 0) worker_exit(set, 70);
     }
     if (results_flush(out, result_fd) != 0) worker_exit(set, 70);
@@ -330,7 +330,7 @@ static void run_packed_chunk(th__plugin_set *set, th__reader *r, packed_results 
             for (uint32_t i = first; i < first + n; i++) {
                 th__wire_value args[TH_MAX_PARAMS];
                 load_packed_arguments(task, columns, i, args);
-                page->started++;
+                th__page_count(&page->started);
                 out->count++;
                 th__wire_value result;
                 char *owned;
@@ -338,7 +338,7 @@ static void run_packed_chunk(th__plugin_set *set, th__reader *r, packed_results 
                 if (error) packed_error(out, error);
                 else store_packed_result(&result, slots + (size_t)(i - first) * (size_t)width);
                 free(owned);
-                page->finished++;
+                th__page_count(&page->finished);
             }
         }
         first += n;
@@ -361,7 +361,9 @@ _Noreturn void th__worker_run(th__plugin_set *set, int request_fd, int result_fd
     th__buf_init(&ctx.bytes);
 
     int configured = 0;
-    int watch = 1;
+    /* Its first requests are written ahead, or it is a spare that may wait
+     * long: it sleeps at once when they are not there. */
+    int watch = 0;
     for (;;) {
         uint8_t header[TH_FRAME_HEADER_SIZE];
         await_request(request_fd, watch);
@@ -383,13 +385,13 @@ _Noreturn void th__worker_run(th__plugin_set *set, int request_fd, int result_fd
             configured = 1;
             continue;
         }
-        uint64_t started = page->started;
+        uint64_t started = __atomic_load_n(&page->started, __ATOMIC_RELAXED);
         switch (type) {
         case TH_MSG_RUN: run_chunk(set, &r, &out, result_fd, page, &ctx); break;
         case TH_MSG_RUN_PACKED: run_packed_chunk(set, &r, &packed, result_fd, page, &ctx); break;
         case TH_MSG_QUIT: worker_exit(set, 0);
         default: worker_exit(set, 70);
         }
-        watch = page->started - started <= 1;
+        watch = __atomic_load_n(&page->started, __ATOMIC_RELAXED) - started <= 1;
     }
 }

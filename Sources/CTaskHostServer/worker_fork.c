@@ -1,0 +1,88 @@
+/* Forking one worker (see th_worker_fork.h). */
+#include "th_worker_fork.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "th_ipc.h"
+
+void th__fresh_worker_clear(th__fresh_worker *w) {
+    w->pid = 0;
+    w->request = w->result = w->page_fd = -1;
+}
+
+void th__fresh_worker_close(th__fresh_worker *w) {
+    int all[] = {w->request, w->result, w->page_fd};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (all[i] >= 0) close(all[i]);
+    th__fresh_worker_clear(w);
+}
+
+/* In the child: set up, sandbox, serve. Never returns. */
+_Noreturn static void become_worker(th__plugin_set *plugins, int request, int result, th__worker_page *page,
+                                    const th__sandbox_prepared *sandbox) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int keep[3] = {request, result, sandbox ? sandbox->ruleset_fd : -1};
+    th__worker_setup(keep, sandbox ? 3 : 2, page);
+    if (sandbox) {
+        th__worker_keep_statm();
+        char why[256];
+        if (th__sandbox_enter(sandbox, page, why, sizeof why) != 0) {
+            /* Never run a task unsandboxed that was meant to be sandboxed. */
+            dprintf(2, "taskhost: a worker could not enter its sandbox: %s\n", why);
+            _exit(70);
+        }
+        close(sandbox->ruleset_fd);
+    }
+    th__worker_run(plugins, request, result, page);
+}
+
+int th__fork_worker(th__plugin_set *plugins, th__fresh_worker *w, const th__sandbox_prepared *sandbox,
+                    const uint8_t *start, size_t start_length, char *error, size_t error_size) {
+    th__fresh_worker_clear(w);
+    int requests[2] = {-1, -1}, results[2] = {-1, -1};
+    int page_fd = memfd_create("taskhost-worker-page", MFD_CLOEXEC);
+    th__worker_page *page = MAP_FAILED;
+    if (page_fd >= 0 && ftruncate(page_fd, TH_WORKER_PAGE_SIZE) == 0)
+        page = mmap(NULL, TH_WORKER_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, page_fd, 0);
+    pid_t pid = -1;
+    if (page == MAP_FAILED || pipe2(requests, O_CLOEXEC) != 0 || pipe2(results, O_CLOEXEC) != 0) {
+        snprintf(error, error_size, "cannot create a worker's pipes: %s", strerror(errno));
+    } else {
+        /* Big pipes let a worker stream results without waiting for the host. */
+        fcntl(results[1], F_SETPIPE_SZ, 1 << 20);
+        int capacity = fcntl(requests[1], F_SETPIPE_SZ, 1 << 20);
+        /* Written ahead, the first requests wait for the worker: it finds
+         * them as it starts, without sleeping to be woken for them. */
+        int ahead = start && capacity > 0 && start_length <= (size_t)capacity;
+        if (ahead && th__write_all(requests[1], start, start_length) != 0) {
+            snprintf(error, error_size, "cannot write a worker's first requests: %s", strerror(errno));
+        } else {
+            pid = fork();
+            if (pid < 0) snprintf(error, error_size, "cannot fork a worker: %s", strerror(errno));
+            if (pid == 0) become_worker(plugins, requests[0], results[1], page, sandbox);
+            if (pid > 0 && start && !ahead && th__write_all(requests[1], start, start_length) != 0) {
+                snprintf(error, error_size, "a new worker died before it started");
+                kill(pid, SIGKILL); /* reaped (and ignored) with the others */
+                pid = -1;
+            }
+        }
+    }
+    if (page != MAP_FAILED) munmap(page, TH_WORKER_PAGE_SIZE);
+    if (requests[0] >= 0) close(requests[0]);
+    if (results[1] >= 0) close(results[1]);
+    w->pid = pid > 0 ? pid : 0;
+    w->request = requests[1];
+    w->result = results[0];
+    w->page_fd = page_fd;
+    if (pid > 0) return 0;
+    th__fresh_worker_close(w);
+    return -1;
+}
