@@ -34,12 +34,12 @@ final class Coordinator: @unchecked Sendable { // cross-thread state under `cond
     private var runner: ChunkRunner!
     private static let chunksPerNode = 2
 
-    private let condition = NSCondition()
+    private let sleep = PollingSleep()
+    private var condition: NSCondition { sleep.condition }
     private var arrivingJobs: [ClusterJob] = []
     private var cancelRequests: [UInt64] = []
     private var localResponses: [ChunkResponse] = []
     private var closing = false
-    private var woken = false
     private var ended = false
 
     private var jobs: [ClusterJob] = []
@@ -51,11 +51,7 @@ final class Coordinator: @unchecked Sendable { // cross-thread state under `cond
         self.mailbox = mailbox
         self.nodes = nodes
         runner = ChunkRunner(pool: localPool, hostName: world.hostName, rank: 0) { [unowned self] response in
-            condition.lock()
-            localResponses.append(response)
-            woken = true
-            condition.signal()
-            condition.unlock()
+            sleep.wake { localResponses.append(response) }
         }
         let thread = Thread { [self] in loop() }
         thread.name = "taskhost-mpi-coordinator"
@@ -66,37 +62,22 @@ final class Coordinator: @unchecked Sendable { // cross-thread state under `cond
 
     /// Starts a job.
     func submit(_ job: ClusterJob) {
-        condition.lock()
-        arrivingJobs.append(job)
-        woken = true
-        condition.signal()
-        condition.unlock()
+        sleep.wake { arrivingJobs.append(job) }
     }
 
     /// Cancels a job: no new items start; running ones are killed.
     func cancel(_ job: UInt64) {
-        condition.lock()
-        cancelRequests.append(job)
-        woken = true
-        condition.signal()
-        condition.unlock()
+        sleep.wake { cancelRequests.append(job) }
     }
 
     /// Something changed (a consumer made room, a channel has items): look again now.
     func wake() {
-        condition.lock()
-        woken = true
-        condition.signal()
-        condition.unlock()
+        sleep.wake()
     }
 
     /// After the jobs under way: every rank closes its part of the pool.
     func close() {
-        condition.lock()
-        closing = true
-        woken = true
-        condition.signal()
-        condition.unlock()
+        sleep.wake { closing = true }
     }
 
     /// Waits until the pool is closed on every rank.
@@ -109,7 +90,6 @@ final class Coordinator: @unchecked Sendable { // cross-thread state under `cond
     // MARK: The loop
 
     private func loop() {
-        var backoff: UInt64 = 0
         while true {
             condition.lock()
             let newJobs = arrivingJobs, cancels = cancelRequests, responses = localResponses
@@ -126,17 +106,7 @@ final class Coordinator: @unchecked Sendable { // cross-thread state under `cond
             progressed = dispatch() || progressed
             finishDoneJobs()
             if close && jobs.isEmpty { break }
-
-            if progressed {
-                backoff = 0
-            } else {
-                // Nothing happened: sleep a little, longer each idle round (MPI can only be polled).
-                backoff = min(1_000_000, max(20_000, backoff * 2))
-                condition.lock()
-                if !woken { _ = condition.wait(until: Date(timeIntervalSinceNow: Double(backoff) / 1e9)) }
-                woken = false
-                condition.unlock()
-            }
+            sleep.roundEnded(progressed: progressed)
         }
         runner.stop()
         condition.lock()

@@ -6,13 +6,12 @@ import TaskHost
 /// chunks it is sent on its own pool, sends their results back (after what
 /// its tasks printed), and returns when rank 0 closes the pool. MPI is called
 /// on this thread only.
-final class RankServer: @unchecked Sendable { // `finished` under `condition`; the rest is the serving thread's
+final class RankServer: @unchecked Sendable { // `finished` under `sleep.condition`; the rest is the serving thread's
     private let world: MPIWorld
     private let mailbox = MPIMailbox()
     private let relay: OutputRelay?
-    private let condition = NSCondition()
+    private let sleep = PollingSleep()
     private var finished: [ChunkResponse] = []
-    private var woken = false
 
     init(world: MPIWorld, relay: OutputRelay?) {
         self.world = world
@@ -30,14 +29,9 @@ final class RankServer: @unchecked Sendable { // `finished` under `condition`; t
 
         let runner = pool.map { pool in
             ChunkRunner(pool: pool, hostName: world.hostName, rank: world.rank) { [unowned self] response in
-                condition.lock()
-                finished.append(response)
-                woken = true
-                condition.signal()
-                condition.unlock()
+                sleep.wake { finished.append(response) }
             }
         }
-        var backoff: UInt64 = 0
         var lastWord = DispatchTime.now().uptimeNanoseconds
         serving: while true {
             var progressed = false
@@ -74,15 +68,7 @@ final class RankServer: @unchecked Sendable { // `finished` under `condition`; t
                 try? mailbox.send([], to: 0, tag: .alive)
                 lastWord = now
             }
-            if progressed {
-                backoff = 0
-            } else {
-                backoff = min(1_000_000, max(20_000, backoff * 2))
-                condition.lock()
-                if !woken { _ = condition.wait(until: Date(timeIntervalSinceNow: Double(backoff) / 1e9)) }
-                woken = false
-                condition.unlock()
-            }
+            sleep.roundEnded(progressed: progressed)
         }
         runner?.stop()
         _ = sendFinished()
@@ -92,10 +78,10 @@ final class RankServer: @unchecked Sendable { // `finished` under `condition`; t
 
     /// Sends the results of finished chunks, each after what the tasks printed. True if anything went.
     private func sendFinished() -> Bool {
-        condition.lock()
+        sleep.condition.lock()
         let responses = finished
         finished.removeAll()
-        condition.unlock()
+        sleep.condition.unlock()
         return sendResults(responses)
     }
 
