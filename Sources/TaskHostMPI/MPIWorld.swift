@@ -81,13 +81,6 @@ final class MPIWorld: @unchecked Sendable { // set up once under `lock`; then re
         MPI_Error_string(code, &text, &length)
         return String(decoding: text.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
-
-    /// The rank mpirun gave this process, read from its environment before
-    /// `MPI_Init` (Open MPI's `OMPI_COMM_WORLD_RANK`, or PMIx's `PMIX_RANK`).
-    static var rankFromEnvironment: Int? {
-        let environment = ProcessInfo.processInfo.environment
-        return (environment["OMPI_COMM_WORLD_RANK"] ?? environment["PMIX_RANK"]).flatMap { Int($0) }
-    }
 }
 
 /// A message that arrived: who sent it, its kind and its bytes.

@@ -17,7 +17,8 @@ struct TaskHostCommand: ParsableCommand {
     /// Bad usage — an unknown subcommand or option (see `CommandLineScan`),
     /// or what ArgumentParser catches (`-p 0`, `--memory-limit 12Q`) — is one
     /// line on stderr and exit status 2, as the CLI's own usage errors;
-    /// ArgumentParser alone would add the usage and exit 64.
+    /// ArgumentParser alone would add the usage and exit 64. Under mpirun with
+    /// `--mpi`, rank 0 alone prints it (`ClusterUsageError`).
     static func main() {
         do {
             let scan = try CommandLineScan.scan(Array(CommandLine.arguments.dropFirst()), root: self)
@@ -28,12 +29,10 @@ struct TaskHostCommand: ParsableCommand {
             }
             try command.run()
         } catch CLIError.usage(let message) {
-            printError("taskhost: " + message)
-            exit(withError: ExitCode(2))
+            ClusterUsageError.exit("taskhost: " + message)
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
-            printError("taskhost: " + message(for: error).split(separator: "\n").joined(separator: " "))
-            exit(withError: ExitCode(2))
+            ClusterUsageError.exit("taskhost: " + message(for: error).split(separator: "\n").joined(separator: " "))
         }
     }
 }

@@ -124,6 +124,21 @@ struct MPITests {
         #expect(ranks == ["0", "1", "2"])
     }
 
+    @Test func aUsageErrorIsPrintedOnceWithStatus2() throws {
+        for (arguments, message) in [(["map", "square", "1", "2", "--bogus", "--mpi"],
+                                      "taskhost: map: unknown option '--bogus' (a value that starts with '-' goes after '--')\n"),
+                                     (["map", "square", "1", "2", "-p", "0", "--mpi"],
+                                      "taskhost: -p must be at least 1, got 0\n")] {
+            let single = try TestSupport.taskhost(arguments)
+            #expect(single.stderr == message)
+            let three = try MPIRun.taskhost(ranks: 3, arguments)
+            #expect(three.status == 2, "\(three.stderr)")
+            #expect(three.stdout == "")
+            #expect(three.stderr.components(separatedBy: message).count - 1 == 1, "\(three.stderr)")
+            #expect(!three.stderr.contains("(MPI rank "), "\(three.stderr)")
+        }
+    }
+
     @Test func withoutMPIRunItIsAJobOfOneRank() throws {
         // Open MPI's singleton mode: taskhost --mpi started alone is rank 0 of 1.
         let alone = try TestSupport.taskhost(["map", "square", "1", "2", "3", "--mpi"])
@@ -154,7 +169,13 @@ enum MPIRun {
     /// `mpirun -np RANKS taskhost ARGUMENTS` (as root too, more ranks than cores allowed).
     static func taskhost(ranks: Int, _ arguments: [String], input: String? = nil, directory: String? = nil,
                          mpirunOptions: [String] = []) throws -> TestSupport.Output {
+        try run(ranks: ranks, TestSupport.taskhost, arguments, input: input, directory: directory, mpirunOptions: mpirunOptions)
+    }
+
+    /// `mpirun -np RANKS PROGRAM ARGUMENTS`, as `taskhost(ranks:…)`.
+    static func run(ranks: Int, _ program: String, _ arguments: [String], input: String? = nil, directory: String? = nil,
+                    mpirunOptions: [String] = []) throws -> TestSupport.Output {
         try TestSupport.run(mpirun!, ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)"] + mpirunOptions
-                            + [TestSupport.taskhost] + arguments, input: input, directory: directory)
+                            + [program] + arguments, input: input, directory: directory)
     }
 }
