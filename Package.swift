@@ -24,6 +24,9 @@ let package = Package(
         .library(name: "imagefilter", type: .dynamic, targets: ["imagefilter"]),
         // Empty unless the trait MPI is on (then it needs Open MPI): see "Running on a cluster".
         .library(name: "TaskHostMPI", targets: ["TaskHostMPI"]),
+        // libTaskHostCluster.so: taskhost.h's C API plus include/taskhost/cluster.h (th_cluster_pool_new,
+        // which says how to build it unless the trait MPI is on). libTaskHost.so never needs MPI.
+        .library(name: "TaskHostCluster", type: .dynamic, targets: ["TaskHostMPI"]),
     ],
     // Off by default, so that one machine never needs Open MPI: `swift build --traits MPI`.
     traits: [
@@ -83,9 +86,9 @@ let package = Package(
                                          .target(name: "TaskHostMPI", condition: .when(traits: ["MPI"])),
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/taskhost"),
-        // A pool whose workers span the ranks of an MPI job; its code is all `#if MPI`.
+        // A pool whose workers span the ranks of an MPI job (Swift, and C in libTaskHostCluster.so); `#if MPI`.
         .target(name: "TaskHostMPI",
-                dependencies: ["TaskHost", .target(name: "CMPI", condition: .when(traits: ["MPI"]))],
+                dependencies: ["TaskHost", "CTaskHostAPI", .target(name: "CMPI", condition: .when(traits: ["MPI"]))],
                 path: "Sources/TaskHostMPI"),
 
         // The plugin kit: an SDK for plugins written in Swift (the ABI header and helpers).
@@ -109,7 +112,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], path: "Tests/CLITests",
                     exclude: ["without_landlock.c"]),
         // taskhost --mpi under mpirun; skipped, saying why, unless built with the trait MPI.
-        .testTarget(name: "MPITests", dependencies: ["TestSupport"], path: "Tests/MPITests"),
+        .testTarget(name: "MPITests", dependencies: ["TestSupport"], path: "Tests/MPITests", exclude: ["cluster_pool.c"]),
         .testTarget(name: "EmbeddingTests", dependencies: ["TestSupport"], path: "Tests/EmbeddingTests",
                     exclude: ["embedding.c", "sandbox_embedding.c"]),
         .testTarget(name: "ImageFilterTests", dependencies: ["imagefilter"], path: "Tests/ImageFilterTests",

@@ -145,9 +145,17 @@ public final class ClusterPool: TaskPool, @unchecked Sendable { // its state liv
 
     /// Runs one call on some rank and returns its value, or throws its error.
     public func apply(_ task: some TaskReference, _ arguments: [Value] = []) throws -> Value {
-        let stream = try imap(task, [arguments], chunksize: 1, deadline: nil, backlog: 1)
-        var results = stream.makeIterator()
-        return try (results.next()?.result ?? .failure(TaskHostError(.cancelled, "the call was cancelled"))).get()
+        try applyResult(task.resolve(in: host), arguments, deadline: nil).get()
+    }
+
+    /// One call's outcome, a bad argument included, as a result (`th_pool_apply`'s).
+    func applyResult(_ task: TaskInfo, _ arguments: [Value], deadline: Double?) -> TaskResult {
+        do {
+            var results = try imap(task, [arguments], chunksize: 1, deadline: deadline, backlog: 1).makeIterator()
+            return results.next()?.result ?? .failure(TaskHostError(.cancelled, "the call was cancelled"))
+        } catch {
+            return .failure(error as? TaskHostError ?? TaskHostError(.systemError, "\(error)"))
+        }
     }
 
     /// Runs a one-parameter task over a typed array, packed end to end: each

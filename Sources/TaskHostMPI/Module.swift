@@ -1,1 +1,1 @@
-// The module of ClusterPool: every source file here is `#if MPI` (the package trait MPI, off by default), so without it the module is empty and nothing needs Open MPI.
+// The module of ClusterPool and of libTaskHostCluster.so (CClusterPool.swift): every other source file here is `#if MPI` (the package trait MPI, off by default), so without it nothing here needs Open MPI.

@@ -78,7 +78,7 @@ func readOptions<T>(_ options: UnsafePointer<T>?, defaults: T, name: String) thr
 
 /// Runs a C API body: a thrown error goes to `error` (when given) and the
 /// result is `failure`.
-func catching<R>(_ out: UnsafeMutablePointer<OpaquePointer?>?, failure: R, _ body: () throws -> R) -> R {
+package func catching<R>(_ out: UnsafeMutablePointer<OpaquePointer?>?, failure: R, _ body: () throws -> R) -> R {
     do {
         return try body()
     } catch {
@@ -88,6 +88,6 @@ func catching<R>(_ out: UnsafeMutablePointer<OpaquePointer?>?, failure: R, _ bod
 }
 
 /// An error for a NULL where a handle or pointer is needed.
-func nullArgument(_ what: String) -> TaskHostError {
+package func nullArgument(_ what: String) -> TaskHostError {
     TaskHostError(.invalidArgument, "\(what) is NULL")
 }

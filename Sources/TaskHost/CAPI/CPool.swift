@@ -1,18 +1,23 @@
 import Foundation
 import CTaskHostAPI
 
-/// What a `th_pool *` points at: a Pool, the per-call options the C API
-/// keeps at the pool, and whether it was closed.
+/// What a `th_pool *` points at: a pool (a `Pool`, or TaskHostMPI's
+/// `ClusterPool` from `th_cluster_pool_new`: the same calls run on both), how
+/// it runs one call with its outcome as a result, the per-call options the C
+/// API keeps at the pool, and whether it was closed.
 // @unchecked Sendable: `closed` is guarded by `lock`; the rest is immutable.
 final class PoolBox: @unchecked Sendable {
-    let pool: Pool
+    let pool: any TaskPool
+    let applyResult: (TaskInfo, [Value], Double?) -> TaskResult
     let chunksize: Int?
     let deadline: Double?
     private let lock = NSLock()
     private var closed = false
 
-    init(pool: Pool, chunksize: Int?, deadline: Double?) {
+    init(pool: any TaskPool, chunksize: Int?, deadline: Double?,
+         applyResult: @escaping (TaskInfo, [Value], Double?) -> TaskResult) {
         self.pool = pool
+        self.applyResult = applyResult
         self.chunksize = chunksize
         self.deadline = deadline
     }
@@ -31,33 +36,64 @@ final class PoolBox: @unchecked Sendable {
     }
 }
 
+/// `th_pool_options` read and checked (before anything starts), as the Swift
+/// pool initializers take them: each field's 0 is its default, as the header
+/// says. For `th_pool_new` and for pools of other modules (`th_cluster_pool_new`).
+package struct CPoolOptions {
+    package let processes: Int?
+    package let taskTimeout: Double?
+    package let memoryLimit: UInt64?
+    package let maxTasksPerChild: Int?
+    package let retries: Int
+    package let taskOutput: TaskOutput
+    package let sandbox: Sandbox?
+    /// Kept at the pool for each call.
+    let chunksize: Int?
+    let deadline: Double?
+
+    package init(_ options: UnsafePointer<th_pool_options>?) throws {
+        var defaults = th_pool_options()
+        th_pool_options_init(&defaults)
+        let o = try readOptions(options, defaults: defaults, name: "th_pool_options")
+        processes = try cSize(o.processes, "th_pool_options.processes")
+        chunksize = try cSize(o.chunksize, "th_pool_options.chunksize")
+        maxTasksPerChild = try cSize(o.max_tasks_per_child, "th_pool_options.max_tasks_per_child")
+        retries = try cSize(o.retries, "th_pool_options.retries") ?? 0
+        taskTimeout = o.task_timeout == 0 ? nil : try OptionChecks.timeout(o.task_timeout, "th_pool_options.task_timeout")
+        guard !o.deadline.isNaN, o.deadline >= 0 else {
+            throw TaskHostError(.invalidArgument, "th_pool_options.deadline must be 0 (none), positive or INFINITY, got \(OptionChecks.format(o.deadline))")
+        }
+        deadline = o.deadline == 0 ? nil : try OptionChecks.deadline(o.deadline)
+        memoryLimit = o.memory_limit == 0 ? nil : o.memory_limit
+        taskOutput = o.task_output_to_stdout ? .stdout : .stderr
+        sandbox = try Sandbox.fromC(o.sandbox)
+    }
+}
+
+/// The plugin host behind a `th_host *`; `invalidArgument` for NULL.
+package func hostBehind(_ handle: OpaquePointer?) throws -> PluginHost {
+    guard let host = box(handle, as: HostBox.self) else { throw nullArgument("host") }
+    return host.host
+}
+
+/// A new `th_pool *` (the C caller's reference) for a pool made with `options`:
+/// `th_pool_map`, `th_pool_starmap` and the rest run on it; `th_pool_apply`
+/// runs `applyResult`, which returns a call's outcome, a bad argument included.
+package func poolHandle(_ pool: any TaskPool, _ options: CPoolOptions,
+                        applyResult: @escaping (TaskInfo, [Value], Double?) -> TaskResult) -> OpaquePointer {
+    retainedHandle(PoolBox(pool: pool, chunksize: options.chunksize, deadline: options.deadline, applyResult: applyResult))
+}
+
 @c(th_pool_new) @usableFromInline
 func th_pool_new_(_ host: OpaquePointer?, _ options: UnsafePointer<th_pool_options>?,
                   _ error: UnsafeMutablePointer<OpaquePointer?>?) -> OpaquePointer? {
     catching(error, failure: nil) {
-        guard let host = box(host, as: HostBox.self) else { throw nullArgument("host") }
-        var defaults = th_pool_options()
-        th_pool_options_init(&defaults)
-        let o = try readOptions(options, defaults: defaults, name: "th_pool_options")
-        // Checked before anything starts: each field's 0 is its default, as the header says.
-        let processes = try cSize(o.processes, "th_pool_options.processes")
-        let chunksize = try cSize(o.chunksize, "th_pool_options.chunksize")
-        let maxTasksPerChild = try cSize(o.max_tasks_per_child, "th_pool_options.max_tasks_per_child")
-        let retries = try cSize(o.retries, "th_pool_options.retries") ?? 0
-        let taskTimeout = o.task_timeout == 0 ? nil : try OptionChecks.timeout(o.task_timeout, "th_pool_options.task_timeout")
-        guard !o.deadline.isNaN, o.deadline >= 0 else {
-            throw TaskHostError(.invalidArgument, "th_pool_options.deadline must be 0 (none), positive or INFINITY, got \(OptionChecks.format(o.deadline))")
-        }
-        let deadline = o.deadline == 0 ? nil : try OptionChecks.deadline(o.deadline)
-        let pool = try Pool(host: host.host,
-                            processes: processes,
-                            taskTimeout: taskTimeout,
-                            memoryLimit: o.memory_limit == 0 ? nil : o.memory_limit,
-                            maxTasksPerChild: maxTasksPerChild,
-                            retries: retries,
-                            taskOutput: o.task_output_to_stdout ? .stdout : .stderr,
-                            sandbox: try Sandbox.fromC(o.sandbox))
-        return retainedHandle(PoolBox(pool: pool, chunksize: chunksize, deadline: deadline))
+        let host = try hostBehind(host)
+        let o = try CPoolOptions(options)
+        let pool = try Pool(host: host, processes: o.processes, taskTimeout: o.taskTimeout, memoryLimit: o.memoryLimit,
+                            maxTasksPerChild: o.maxTasksPerChild, retries: o.retries, taskOutput: o.taskOutput,
+                            sandbox: o.sandbox)
+        return poolHandle(pool, o) { info, arguments, deadline in pool.applyResult(info, arguments, deadline: deadline) }
     }
 }
 
@@ -106,7 +142,7 @@ func th_pool_apply_(_ pool: OpaquePointer?, _ task: UnsafePointer<CChar>?, _ arg
                     _ out: UnsafeMutablePointer<OpaquePointer?>?, _ error: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     poolCall(pool, task, args, rows: 1, arity: arity, out, error) { pool, info, values in
         // As Pool.apply, but its outcome stays a result, not a throw.
-        [pool.pool.applyResult(info, values, deadline: pool.deadline)]
+        [pool.applyResult(info, values, pool.deadline)]
     }
 }
 
