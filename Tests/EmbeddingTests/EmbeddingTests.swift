@@ -47,6 +47,17 @@ import TestSupport
         ok a TH_VOID argument fails the call
         ok a NULL pool fails the call
         ok an empty map
+        ok int64 2^53 for a double: exact, accepted
+        ok int64 2^53+1 for a double: not exact, invalidArgument
+        ok int64 -(2^53+1) for a double: not exact, invalidArgument
+        ok int64 max for a double: invalidArgument
+        ok int64 min (-2^63) for a double: exact, accepted
+        ok int32 for a double
+        ok int64 2^31-1 for an int32
+        ok int64 2^31 for an int32: does not fit, invalidArgument
+        ok int64 -1 for a uint64: invalidArgument
+        ok uint64 2^63 for an int64: does not fit, invalidArgument
+        ok uint64 5 for an int64
         ok two threads map on one pool at once
         ok a hanging item times out
         ok options of an older, smaller size
@@ -104,6 +115,9 @@ import TestSupport
             Issue.record("the checks ran in another order than expected", sourceLocation: sourceLocation)
         }
     }
+
+    /// The test plugin with a task of every type (Tests/Plugins/types): argument conversions.
+    static let typesPlugin: String = { try! TestSupport.buildTestPlugin("types/types.c") }()
 
     @Test func theExampleMapsSquare() throws {
         let embed = try Self.compile(Self.root + "/Examples/embed.c", name: "embed")
@@ -177,7 +191,7 @@ import TestSupport
 
     @Test func theCAPIEndToEnd() throws {
         let program = try Self.compile(Self.root + "/Tests/EmbeddingTests/embedding.c", name: "embedding")
-        let result = try TestSupport.run(program, [TestSupport.faultyPlugin])
+        let result = try TestSupport.run(program, [TestSupport.faultyPlugin, Self.typesPlugin])
         Self.expectEveryCheck(result.stdout)
         #expect(result.status == 0, "stderr: \(result.stderr)")
     }
@@ -198,6 +212,23 @@ import TestSupport
             return fields.count == 3 && fields[1] == "T" ? String(fields[2]) : nil
         })
         for name in declared { #expect(exported.contains(name), "\(name) is not exported") }
+        // And nothing of C beside them: only the Swift API (mangled `$s…`) and the header's functions.
+        let extra = exported.filter { !$0.hasPrefix("$s") && !declared.contains($0) }
+        #expect(extra.isEmpty, "exported but not in taskhost.h: \(extra.sorted())")
+    }
+
+    /// Each shipped plugin, the Swift one built with the plugin kit included,
+    /// defines one dynamic symbol: its entry (plugin.h).
+    @Test(arguments: ["square", "print", "ipc", "text", "imagefilter"])
+    func aShippedPluginExportsOnlyItsEntry(plugin: String) throws {
+        let nm = try TestSupport.run("/usr/bin/env", ["nm", "-D", "--defined-only", Self.products + "/lib\(plugin).so"])
+        #expect(nm.status == 0, "\(nm.stderr)")
+        let defined = nm.stdout.split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(separator: " ")
+            guard fields.count == 3, !["__bss_start", "_edata", "_end"].contains(fields[2]) else { return nil }
+            return String(fields[2])
+        }
+        #expect(defined == ["taskhost_plugin_entry"])
     }
 
     @Test func theHeaderIsC99AndCPlusPlusClean() throws {
@@ -263,7 +294,7 @@ import TestSupport
                                        libraryFolder: folder)
         let result = try TestSupport.run("/usr/bin/valgrind",
                                          ["--leak-check=full", "--errors-for-leak-kinds=definite", "--error-exitcode=9",
-                                          program, TestSupport.faultyPlugin],
+                                          program, TestSupport.faultyPlugin, Self.typesPlugin],
                                          environment: ["EMBEDDING_LIFECYCLES": "3"])
         Self.expectEveryCheck(result.stdout)
         #expect(result.status == 0, "valgrind: \(result.stderr.split(separator: "\n").suffix(40).joined(separator: "\n"))")

@@ -339,6 +339,49 @@ static void processes(th_host *host) {
     th_error_free(error);
 }
 
+/* Argument conversion as taskhost.h documents it, through the types plugin. */
+static void conversions(th_pool *pool) {
+    struct { const char *task; th_value argument; int converts; double expected; const char *name; } cases[] = {
+        {"types.half", {.type = TH_INT64, .as.i64 = INT64_C(9007199254740992)}, 1, 4503599627370496.0,
+         "int64 2^53 for a double: exact, accepted"},
+        {"types.half", {.type = TH_INT64, .as.i64 = INT64_C(9007199254740993)}, 0, 0,
+         "int64 2^53+1 for a double: not exact, invalidArgument"},
+        {"types.half", {.type = TH_INT64, .as.i64 = -INT64_C(9007199254740993)}, 0, 0,
+         "int64 -(2^53+1) for a double: not exact, invalidArgument"},
+        {"types.half", {.type = TH_INT64, .as.i64 = INT64_MAX}, 0, 0, "int64 max for a double: invalidArgument"},
+        {"types.half", {.type = TH_INT64, .as.i64 = INT64_MIN}, 1, -4611686018427387904.0,
+         "int64 min (-2^63) for a double: exact, accepted"},
+        {"types.half", {.type = TH_INT32, .as.i32 = -7}, 1, -3.5, "int32 for a double"},
+        {"types.negate32", {.type = TH_INT64, .as.i64 = INT32_MAX}, 1, -2147483647.0, "int64 2^31-1 for an int32"},
+        {"types.negate32", {.type = TH_INT64, .as.i64 = INT64_C(2147483648)}, 0, 0,
+         "int64 2^31 for an int32: does not fit, invalidArgument"},
+        {"types.halve64", {.type = TH_INT64, .as.i64 = -1}, 0, 0, "int64 -1 for a uint64: invalidArgument"},
+        {"types.negate64", {.type = TH_UINT64, .as.u64 = UINT64_C(9223372036854775808)}, 0, 0,
+         "uint64 2^63 for an int64: does not fit, invalidArgument"},
+        {"types.negate64", {.type = TH_UINT64, .as.u64 = 5}, 1, -5, "uint64 5 for an int64"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        th_results *results = NULL;
+        th_error *error = NULL;
+        int status = th_pool_apply(pool, cases[i].task, &cases[i].argument, 1, &results, &error);
+        const th_value *value = status == 0 ? th_results_value(results, 0) : NULL;
+        const th_error *failure = status == 0 ? th_results_error(results, 0) : NULL;
+        int ok;
+        if (cases[i].converts) {
+            double got = !value                     ? -1
+                         : value->type == TH_DOUBLE ? value->as.f64
+                         : value->type == TH_INT32  ? (double)value->as.i32
+                                                    : (double)value->as.i64;
+            ok = value && got == cases[i].expected;
+        } else {
+            ok = failure && th_error_kind_of(failure) == TH_ERR_INVALID_ARGUMENT;
+        }
+        check(ok, cases[i].name, failure ? th_error_message(failure) : error ? th_error_message(error) : NULL);
+        th_results_free(results);
+        drop(error);
+    }
+}
+
 /* A pool and a process keep their host alive. */
 static void lifetimes(const char *faulty) {
     th_host_options host_options;
@@ -442,17 +485,17 @@ static void lifecycles(const char *faulty) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        fprintf(stderr, "usage: embedding FAULTY_PLUGIN_SO\n");
+    if (argc < 3) {
+        fprintf(stderr, "usage: embedding FAULTY_PLUGIN_SO TYPES_PLUGIN_SO\n");
         return 2;
     }
     versions();
 
     th_host_options host_options;
     th_host_options_init(&host_options);
-    const char *files[] = {argv[1]};
+    const char *files[] = {argv[1], argv[2]};
     host_options.plugin_files = files;
-    host_options.plugin_file_count = 1;
+    host_options.plugin_file_count = 2;
     host_options.plugin_path = "";
     th_error *error = NULL;
     th_host *host = th_host_new(&host_options, &error);
@@ -473,6 +516,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     pool_calls(pool);
+    conversions(pool);
 
     /* Two threads mapping at once on one pool. */
     struct worker workers[2] = {{pool, 1, 0}, {pool, 5001, 0}};
