@@ -86,6 +86,20 @@ import TestSupport
         }
         #expect(try host.task(named: "print.print_letters").name == "print_letters")
     }
+
+    /// A program that found no plugin at all is told where they come from and
+    /// which products hold the shipped ones.
+    @Test func noPluginsLoadedSaysWhereTheyComeFrom() throws {
+        let host = try PluginHost(pluginPath: "", includeBuiltin: false)
+        #expect(host.plugins.isEmpty)
+        #expect(throws: TaskHostError(.invalidArgument, "unknown task 'square' (no plugins are loaded: plugins are the "
+                                      + "lib*.so files beside the program, in TASKHOST_PLUGIN_PATH or given as plugin "
+                                      + "files; the shipped ones are the TaskHost package's library products square, "
+                                      + "print, text, ipc and imagefilter: add those you use to your executable "
+                                      + "target's dependencies)")) {
+            _ = try host.task(named: "square")
+        }
+    }
 }
 
 import Foundation

@@ -75,8 +75,16 @@ public struct PluginCatalog: Sendable {
     }
 
     private var loadedList: String {
-        plugins.isEmpty ? " (no plugins are loaded)" : " (loaded plugins: \(plugins.map(\.name).joined(separator: ", ")))"
+        plugins.isEmpty ? Self.noPluginsLoaded : " (loaded plugins: \(plugins.map(\.name).joined(separator: ", ")))"
     }
+
+    /// Where plugins come from, for a program that found none (often a dependent
+    /// package that did not depend on the shipped plugins' products).
+    static let noPluginsLoaded = """
+         (no plugins are loaded: plugins are the lib*.so files beside the program, in TASKHOST_PLUGIN_PATH \
+        or given as plugin files; the shipped ones are the TaskHost package's library products square, \
+        print, text, ipc and imagefilter: add those you use to your executable target's dependencies)
+        """
 
     private func suggestion(_ name: String, among candidates: [String], prefix: String = "") -> String {
         closestName(to: name, among: candidates).map { "; did you mean '\(prefix)\($0)'?" } ?? ""
