@@ -41,8 +41,6 @@ let package = Package(
         // Only the trait MPI links it; with the trait off nothing depends on it and pkg-config is never asked.
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
-        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
-                       providers: [.apt(["libpng-dev"])]),
 
         // Shared objects (locks, queues, values ...): the host creates and repairs them,
         // the fork server maps them, workers use them.
