@@ -28,6 +28,12 @@
  * nothing behind. */
 #define SPARE_KEEP_NS (100u * 1000000u)
 
+/* The spare is forked once the newest single process has run this long, or
+ * has ended: forked beside a process that lives a few hundred microseconds,
+ * it would only hold up that process's exit report (the server reaps after
+ * the fork) on a busy machine. */
+#define SPARE_DELAY_NS 1000000u
+
 /* A worker handed to the host: its pid, and whether it is a single
  * process that could have taken the spare. */
 typedef struct live_worker {
@@ -44,12 +50,14 @@ typedef struct server {
     size_t worker_capacity;
     size_t singles; /* workers[] with `single` set */
     th__frame_receiver receiver;
-    /* A generic worker forked ahead, while the last process runs, for the
-     * next unsandboxed single process (pid 0: none). Wanted while `singles`
-     * is not 0 or `spare_until` (monotonic ns) is ahead; not made again
-     * after one failed (`spare_blocked`) until the next single process. */
+    /* A generic worker forked ahead, while the last process runs or just
+     * after it ended, for the next unsandboxed single process (pid 0: none).
+     * Wanted while `singles` is not 0 or `spare_until` (monotonic ns) is
+     * ahead; not made again after one failed (`spare_blocked`) until the
+     * next single process. */
     th__fresh_worker spare;
     uint64_t spare_until;
+    uint64_t newest_single; /* monotonic ns when the newest single process was handed over */
     int spare_blocked;
     int loaded;    /* the plugins are in: TH_MSG_LOAD came and went */
     int host_gone; /* a send failed: stop serving, clean up, exit */
@@ -124,37 +132,59 @@ static void make_spare(server *s) {
         s->spare_blocked = 1; /* no retrying in a loop: the next process forks its own */
 }
 
+/* Milliseconds from `now` until `then` (at least 1). */
+static int ms_until(uint64_t then, uint64_t now) {
+    return then > now ? (int)((then - now + 999999u) / 1000000u) : 1;
+}
+
 /* The main loop's poll timeout for the spare: 0 when one should be made
- * now, else -1 or the milliseconds until it is no longer wanted. Kills
- * the spare once it is not. */
+ * now, else -1 or the milliseconds until that may change. Kills the spare
+ * once it is no longer wanted. */
 static int spare_poll_timeout(server *s) {
-    int wanted = s->singles > 0;
-    int timeout = -1;
-    if (!wanted && s->spare_until) {
-        uint64_t now = monotonic_ns();
-        if (now < s->spare_until) {
-            wanted = 1;
-            timeout = (int)((s->spare_until - now) / 1000000u) + 1;
-        } else {
-            s->spare_until = 0;
-        }
-    }
-    if (!wanted || s->spare_blocked) {
+    uint64_t now = monotonic_ns();
+    if (s->spare_until && now >= s->spare_until) s->spare_until = 0;
+    if ((s->singles == 0 && s->spare_until == 0) || s->spare_blocked) {
         discard_spare(s);
         return -1;
     }
-    return s->spare.pid > 0 ? timeout : 0;
+    if (s->spare.pid > 0) return s->singles > 0 ? -1 : ms_until(s->spare_until, now);
+    if (s->singles > 0 && now - s->newest_single < SPARE_DELAY_NS)
+        return ms_until(s->newest_single + SPARE_DELAY_NS, now);
+    return 0;
 }
 
-/* Hands the spare over as the worker for `start`: 0, or -1 (it had died;
- * it is gone now either way). */
-static int take_spare(server *s, th__fresh_worker *w, const th__buf *start) {
+/* Whether `first` (whole frames) ends with QUIT: then the host sends this
+ * worker nothing more of its own, so its first requests may follow the reply. */
+static int ends_with_quit(const uint8_t *first, size_t length) {
+    uint8_t type = 0;
+    for (size_t at = 0; at < length;) {
+        uint32_t body;
+        if (th__frame_header(first + at, length - at, &body, &type) != 1 || body > length - at - TH_FRAME_HEADER_SIZE)
+            return 0;
+        at += TH_FRAME_HEADER_SIZE + body;
+    }
+    return type == TH_MSG_QUIT;
+}
+
+/* Takes the spare as the worker for `start`: 1, or 0 when there is none
+ * alive (a dead one is dropped). With `late` the caller writes `start`
+ * itself, after the reply: woken at once, the spare would run its task on
+ * the server's CPU before the host even knows its pid. */
+static int take_spare(server *s, th__fresh_worker *w, const th__buf *start, int late) {
+    if (s->spare.pid <= 0) return 0;
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int dead = waitid(P_PID, (id_t)s->spare.pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid != 0;
+    if (dead) {
+        discard_spare(s); /* reaped, and ignored, with the workers */
+        return 0;
+    }
     *w = s->spare;
     th__fresh_worker_clear(&s->spare);
-    if (th__write_all(w->request, start->data, start->length) == 0) return 0;
+    if (late || th__write_all(w->request, start->data, start->length) == 0) return 1;
     kill(w->pid, SIGKILL);
     th__fresh_worker_close(w);
-    return -1;
+    return 0;
 }
 
 /* ---- spawning -------------------------------------------------------- */
@@ -193,7 +223,9 @@ static int spawn_worker(server *s, th__reader *r) {
     th__fresh_worker w;
     th__fresh_worker_clear(&w);
     char error[1200] = "";
-    int ready = spare_fits && s->spare.pid > 0 && take_spare(s, &w, &start) == 0;
+    int late = spare_fits && ends_with_quit(first, first_length);
+    int ready = spare_fits && take_spare(s, &w, &start, late);
+    late = late && ready;
     if (!ready) {
         th__sandbox_prepared prepared;
         int prepare = sandbox.sandboxed ? th__sandbox_prepare(&sandbox.rules, &prepared, error, sizeof error) : 0;
@@ -201,15 +233,19 @@ static int spawn_worker(server *s, th__reader *r) {
                                                 start.length, error, sizeof error) == 0;
     }
     th__sandbox_request_free(&sandbox);
-    th__buf_free(&start);
     if (!ready) {
         if (!*error) snprintf(error, sizeof error, "a new worker died before it started");
         reply_spawned(s, request, 0, error, NULL, 0);
+        th__buf_free(&start);
         return 0;
     }
     remember_worker(s, w.pid, spare_fits);
+    if (spare_fits) s->newest_single = monotonic_ns();
     int fds[3] = {w.request, w.result, w.page_fd};
     reply_spawned(s, request, w.pid, "", fds, 3);
+    /* Handed over: if this fails the spare has just died, and its exit is reported as any worker's. */
+    if (late && th__write_all(w.request, start.data, start.length) != 0) kill(w.pid, SIGKILL);
+    th__buf_free(&start);
     th__fresh_worker_close(&w);
     return 0;
 }

@@ -115,6 +115,20 @@ struct SpareWorkerTests {
         #expect(TestSupport.eventually { !TestSupport.isRunning(old) }, "the spare without the object still runs")
     }
 
+    @Test func aSpareKilledFromOutsideIsNeverHandedOver() throws {
+        let host = try makeHost()
+        var spare: pid_t?
+        for _ in 0..<30 where spare == nil { spare = try self.spare(of: host) }
+        let killed = try #require(spare)
+        kill(killed, SIGKILL)
+        let process = try WorkerProcess(host: host, task: "faulty.pid", arguments: [0], taskOutput: .stderr)
+        try process.start()
+        process.join()
+        #expect(process.pid != killed)
+        #expect(process.exitCode == 0)
+        #expect(process.result == .success(.int64(Int64(process.pid ?? -1))))
+    }
+
     @Test func anUnusedSpareEnds() throws {
         let host = try makeHost()
         var spare: pid_t?
