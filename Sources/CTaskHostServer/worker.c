@@ -270,6 +270,30 @@ static void packed_error(packed_results *p, const char *message) {
     p->error_count++;
 }
 
+/* Runs items [first, first + n) in a tight loop when the task has one (a
+ * direct shape, or a checked (context, int64) -> int64 task whose failing
+ * items are noted in place, each alone); 0 when it needs the general path. */
+static int run_packed_loop(th__loaded_plugin *plugin, const th__call *call, const uint8_t *const *columns,
+                           uint32_t first, uint32_t n, uint8_t *slots, int width, packed_results *out,
+                           th__worker_page *page, worker_context *ctx) {
+    if (th__call_packed(call, columns, first, n, slots, &page->started, &page->finished)) return 1;
+    uint32_t done = 0;
+    uint32_t position = out->count - n; /* of item `first` in the results frame */
+    context_reset(ctx, plugin->descriptor->name);
+    while (done < n) {
+        int64_t ran = th__call_packed_checked(call, columns, first + done, n - done, slots + (size_t)done * (size_t)width,
+                                              &ctx->base, &ctx->error, &page->started, &page->finished);
+        if (ran < 0) return 0;
+        done += (uint32_t)ran;
+        if (done == n) break;
+        th__msg_packed_error_put(&out->errors, position + done, ctx->error);
+        out->error_count++;
+        context_reset(ctx, plugin->descriptor->name);
+        done++;
+    }
+    return 1;
+}
+
 /* Reads item i's arguments from the packed columns. */
 static void load_packed_arguments(const th_task *task, const uint8_t *const *columns, uint32_t i,
                                   th__wire_value *args) {
@@ -323,8 +347,7 @@ static void run_packed_chunk(th__plugin_set *set, th__reader *r, packed_results 
         uint8_t *slots = packed_slots(out, width, n);
         if (!slots) worker_exit(set, 70);
         /* The first item runs the init hook after counting itself started, as in run_chunk. */
-        if (plugin->init_state != 1 ||
-            !th__call_packed(call, columns, first, n, slots, &page->started, &page->finished)) {
+        if (plugin->init_state != 1 || !run_packed_loop(plugin, call, columns, first, n, slots, width, out, page, ctx)) {
             /* The general path, item by item; count is rewound to place errors. */
             out->count -= n;
             for (uint32_t i = first; i < first + n; i++) {

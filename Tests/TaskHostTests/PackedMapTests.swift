@@ -104,6 +104,37 @@ struct PackedMapTests {
         #expect(results.values == [1, 2, 0, 4, 5])
     }
 
+    @Test func aCheckedTaskFailsOnlyItsOverflowingItemsInsideItsTightLoop() throws {
+        let pool = try Pool(host: Self.host, processes: 2)
+        defer { pool.terminate() }
+        // square fails an item whose square overflows int64 (|x| > 3_037_000_499): here the first
+        // item, two in a row, one each side of a results frame's 8192-item edge, and the last.
+        let big: Int64 = 3_037_000_500
+        var input = Array(Int64(1)...20_000)
+        let failing = [0, 99, 100, 8191, 8192, 12_345, 19_999]
+        for (n, position) in failing.enumerated() { input[position] = n % 2 == 0 ? big + Int64(n) : -big - Int64(n) }
+        let typed = try pool.map("square.square", input, as: Int64.self, chunksize: 20_000)
+        #expect(typed.failures.keys.sorted() == failing)
+        for position in failing {
+            #expect(typed.failures[position]?.kind == .taskError)
+            #expect(typed.failures[position]?.message == "square.square(\(input[position])): \(input[position]) squared overflows int64")
+            #expect(typed.values[position] == 0)
+        }
+        #expect(typed.values.enumerated().allSatisfy { failing.contains($0.offset) || $0.element == input[$0.offset] * input[$0.offset] })
+        // The same as [Value], and as the one-by-one path.
+        let values = try pool.map("square.square", input.map(Value.int64), chunksize: 20_000)
+        #expect(values.enumerated().allSatisfy { position, result in
+            if let error = typed.failures[position] { return result == .failure(error) }
+            return result == .success(.int64(typed.values[position]))
+        })
+        var oneByOne: [TaskResult] = []
+        for item in try pool.imap("square.square", values: Array(input[8180..<8200].map(Value.int64)), chunksize: 1) {
+            oneByOne.append(item.result)
+        }
+        #expect(oneByOne.map(\.failureKind) == values[8180..<8200].map(\.failureKind))
+        #expect(oneByOne.map { try? $0.get() } == values[8180..<8200].map { try? $0.get() })
+    }
+
     @Test func aRetriedItemGetsItsValue() throws {
         let pool = try Pool(host: Self.host, processes: 1, retries: 1)
         defer { pool.terminate() }

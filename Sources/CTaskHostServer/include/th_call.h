@@ -55,6 +55,19 @@ void th__call_invoke(const th__call *call, const th__wire_value *args, th_contex
 int th__call_packed(const th__call *call, const uint8_t *const *columns, uint32_t first, uint32_t count,
                    uint8_t *results, volatile uint64_t *started, volatile uint64_t *finished);
 
+/**
+ * As th__call_packed, for a checked task that takes a context and may fail
+ * an item ((context, int64) -> int64, such as square): passes `context` to
+ * each call and stops after the first item that leaves an error in *error
+ * (the context's message slot, NULL before the call). Returns how many items
+ * succeeded (their results written); when that is less than `count`, the
+ * next item ran and failed (counted in *started and *finished, its result
+ * slot untouched). Returns -1 without running anything for any other shape.
+ */
+int64_t th__call_packed_checked(const th__call *call, const uint8_t *const *columns, uint32_t first, uint32_t count,
+                                uint8_t *results, th_context *context, char *const *error, volatile uint64_t *started,
+                                volatile uint64_t *finished);
+
 TH__INTERNAL_END
 
 #endif /* TH_CALL_H */
