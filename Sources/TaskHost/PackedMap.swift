@@ -127,7 +127,7 @@ extension Pool {
         guard count > 0 else { return PackedResults(values: [], failures: [:]) }
         var failures: [Int: TaskHostError] = [:]
         let values = [Output](unsafeUninitializedCapacity: count) { buffer, initialized in
-            failures = runPackedJob(info, columns: columns, count: count, output: UnsafeMutableRawPointer(buffer.baseAddress!),
+            failures = runPackedJob(info, columns: columns, count: count, output: UnsafeMutableRawBufferPointer(buffer),
                                     chunksize: size, deadline: deadline)
             initialized = count
         }
@@ -143,18 +143,20 @@ extension Pool {
     /// (`count` payloads); returns the failures. Every slot of `output` is
     /// written exactly once: by a packed frame, a retried item's value, or
     /// zero for a failed item.
-    private func runPackedJob(_ info: TaskInfo, columns: [UnsafeRawPointer], count: Int, output: UnsafeMutableRawPointer,
+    private func runPackedJob(_ info: TaskInfo, columns: [UnsafeRawPointer], count: Int, output: UnsafeMutableRawBufferPointer,
                               chunksize: Int, deadline: Double?) -> [Int: TaskHostError] {
         let failures = FailureCollector()
-        runPackedJob(PackedInput(task: info, rows: .columns(columns), count: count, output: .payloads(output)),
-                     chunksize: chunksize, deadline: deadline) { index, result in
+        runPackedJob(PackedInput(task: info, rows: .columns(columns), count: count, output: .payloads(output.baseAddress!)),
+                     chunksize: chunksize, deadline: deadline, prefault: output) { index, result in
             if case .failure(let error) = result { failures.errors[index] = error }
         }
         return failures.errors
     }
 
     /// Runs a packed job to its end; `failed` sees each failure after it is stored.
-    private func runPackedJob(_ input: PackedInput, chunksize: Int, deadline: Double?,
+    /// While it runs, this thread faults in `prefault`'s pages, the result
+    /// array's, ahead of the supervisor thread writing them (`ResultPrefault`).
+    private func runPackedJob(_ input: PackedInput, chunksize: Int, deadline: Double?, prefault: UnsafeMutableRawBufferPointer,
                               failed: @escaping (Int, TaskResult) -> Void = { _, _ in }) {
         let done = DispatchSemaphore(value: 0)
         let job = Job(task: input.task, chunksize: chunksize, source: nil, packed: input, deadline: absoluteDeadline(deadline),
@@ -164,6 +166,7 @@ extension Pool {
                       }, finished: { done.signal() })
         let core = self.core
         host.supervisor.perform { [supervisor = host.supervisor] in supervisor.submit(job, to: core) }
+        ResultPrefault.populate(prefault)
         done.wait()
     }
 
@@ -181,7 +184,7 @@ extension Pool {
         let size = try packedChunksize(chunksize, count: count)
         return [TaskResult](unsafeUninitializedCapacity: count) { buffer, initialized in
             runPackedJob(PackedInput(task: info, rows: rows, count: count, output: .results(buffer.baseAddress!)),
-                         chunksize: size, deadline: deadline)
+                         chunksize: size, deadline: deadline, prefault: UnsafeMutableRawBufferPointer(buffer))
             initialized = count
         }
     }
