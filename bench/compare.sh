@@ -102,6 +102,32 @@ PY
 
 # Scale-out: the same ranks for TaskHost (each rank a pool of one worker) and
 # mpi4py.futures (rank 0 its master, the others its workers; one rank spawns one).
+# The [Value] square map and Python's Pool.map again, alternating, a few
+# rounds: on a machine loaded by other work, one pair of runs can land on a
+# busy and a quiet moment; the median of the rounds' ratios does not.
+ROUNDS=5
+[ -n "$QUICK" ] && ROUNDS=3
+echo "== [Value] square map and Python's Pool.map, alternating, $ROUNDS rounds" >&2
+for _ in $(seq "$ROUNDS"); do
+    .build/release/taskhost bench $QUICK --only square_values --tsv | grep -v rss_ >> "$WORK/values_rounds.tsv"
+    bench/.venv/bin/python bench/python_baseline.py $QUICK --square-only >> "$WORK/values_rounds.tsv"
+done
+python3 - "$WORK/values_rounds.tsv" <<'PY'
+import statistics, sys
+rounds = {"square_values": [], "values_result_array": [], "square_map": []}
+for line in open(sys.argv[1]):
+    key, value, _ = line.rstrip("\n").split("\t")
+    rounds.setdefault(key, []).append(float(value))
+ratios = [a / b for a, b in zip(rounds["square_values"], rounds["square_map"])]
+if ratios:
+    print()
+    print(f"square map as Values, {len(ratios)} rounds alternating with Python: median {statistics.median(ratios):.2f}x "
+          f"(rounds: {', '.join(f'{r:.2f}x' for r in ratios)}; TaskHost median {statistics.median(rounds['square_values']):.4g} "
+          f"items/s, Python {statistics.median(rounds['square_map']):.4g})")
+if rounds["values_result_array"]:
+    print(f"  its [TaskResult] alone, written, read and freed: median {statistics.median(rounds['values_result_array']):.4g} items/s")
+PY
+
 if command -v mpirun >/dev/null && pkg-config --exists ompi-c; then
     echo "== Scale-out over Open MPI: taskhost --mpi and mpi4py.futures, 1 to 3 ranks" >&2
     swift build -c release --traits MPI --build-path .build/mpi-release >/dev/null

@@ -1,7 +1,7 @@
 """Python multiprocessing (and Pillow) on the same workloads as `taskhost bench`.
 
 Prints one line per workload: key, value, unit (tab-separated).
-Usage: python_baseline.py [--quick] [--images DIR]
+Usage: python_baseline.py [--quick] [--images DIR] [--square-only]
 """
 import multiprocessing as mp
 import os
@@ -40,6 +40,8 @@ def main():
         t = time.perf_counter()
         total = sum(pool.map(square, range(1, items + 1)))
         report("square_map", items / (time.perf_counter() - t), "items/s")
+        if "--square-only" in sys.argv:
+            return
         assert total == sum(i * i for i in range(1, 1001)) or items != 1000
         calls = 2000 if quick else 10000
         t = time.perf_counter()

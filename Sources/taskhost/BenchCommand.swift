@@ -164,6 +164,19 @@ struct Benchmarks {
             guard sum == expected else { throw TaskHostError(.systemError, "square map checksum mismatch") }
             rows.append(BenchRow(key: "square_values", workload: "  the same as [Value] (map)",
                                  value: Double(count) / seconds, unit: "items/s"))
+            // The floor of any map returning a fresh [TaskResult] of this size: its pages faulted in,
+            // its results written, read and destroyed, and nothing else (no pool, no packing).
+            var floorSum: Int64 = 0
+            let floorSeconds = measure {
+                let results = [TaskResult](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    for i in 0..<count { (buffer.baseAddress! + i).initialize(to: .success(.int64(Int64(i + 1) &* Int64(i + 1)))) }
+                    initialized = count
+                }
+                for result in results { if case .success(.int64(let v)) = result { floorSum &+= v } }
+            }
+            guard floorSum == expected else { throw TaskHostError(.systemError, "result array checksum mismatch") }
+            rows.append(BenchRow(key: "values_result_array", workload: "  its [TaskResult] alone: written, read, freed",
+                                 value: Double(count) / floorSeconds, unit: "items/s"))
         }
         return rows + streamed
     }
