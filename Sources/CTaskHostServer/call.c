@@ -139,9 +139,9 @@ int64_t th__call_packed_checked(const th__call *call, const uint8_t *const *colu
     if (call->shape != SHAPE_CTX_I64_I64) return -1;
     int64_t (*fn)(th_context *, int64_t) = (int64_t (*)(th_context *, int64_t))(void (*)(void))call->task->function;
     for (uint32_t i = 0; i < count; i++) {
-        ++*started;
+        th__page_count(started);
         int64_t r = fn(context, load_i64(columns[0], first + i));
-        ++*finished;
+        th__page_count(finished);
         if (*error) return i;
         memcpy(results + 8 * (size_t)i, &r, 8);
     }
