@@ -136,9 +136,11 @@ final class PackedInput {
         }
     }
 
-    /// Packs a map's values from `row` on while they are of the parameter's
-    /// exact type, in one tight loop per type; returns the first row it left.
+    /// Packs a map's values (or a starmap's rows) from `row` on while they
+    /// are of the parameters' exact types, in one tight loop per type;
+    /// returns the first row it left.
     private func packExact(_ rows: Range<Int>, from row: Int) -> Int {
+        if case .lists(let lists) = self.rows { return packExact(lists, rows, from: row) }
         guard case .values(let values) = self.rows else { return row }
         let slots = staging[0]
         switch types[0] {
@@ -149,6 +151,25 @@ final class PackedInput {
         case .double: return pack(values, rows, from: row, into: slots, as: Double.self) { if case .double(let v) = $0 { v } else { nil } }
         default: return row
         }
+    }
+
+    /// The starmap form: rows of exactly one value of each parameter's type.
+    private func packExact(_ lists: UnsafeBufferPointer<[Value]>, _ rows: Range<Int>, from row: Int) -> Int {
+        let types = self.types, widths = self.widths, staging = self.staging
+        var row = row
+        while row < rows.upperBound {
+            let position = row - rows.lowerBound
+            let packed = lists[row].withUnsafeBufferPointer { list in
+                guard list.count == types.count else { return false }
+                for c in 0..<types.count where !Self.store(list[c], as: types[c], at: staging[c] + position * widths[c]) {
+                    return false
+                }
+                return true
+            }
+            guard packed else { return row }
+            row += 1
+        }
+        return row
     }
 
     @inline(__always)
