@@ -2,18 +2,27 @@
 
    Per output sample Pillow computes, in binary32 without FMA:
        acc = off; for r in 0..n-1: t = p(r,0)*k[r][0] + p(r,1)*k[r][1] + ... (left to right); acc = acc + t
-   where kernel row r meets image row y+h-r. Both paths below keep exactly that order per sample and
-   only vectorise across samples (lanes), so every lane equals the scalar expression bit for bit.
+   where kernel row r meets image row y+h-r. The binary32 path below keeps exactly that order per sample and
+   only vectorises across samples (lanes), so every lane equals the scalar expression bit for bit. It leaves
+   out taps of weight 0: p * 0 is +0 for the finite samples an image holds, and t + 0 is t (up to the sign
+   of a zero, which the clamps below turn into 0 either way).
 
    8-bit images whose kernel is "dyadic" (every weight, and the offset, a multiple of 2^-s with all
    partial sums small) take an integer path: there every binary32 product and sum is exact, so the
-   float result equals the integer sum / 2^s and clamping/truncation can be done on integers.
+   float result equals the integer sum / 2^s and clamping/truncation can be done on integers. Kernels of
+   integer values, scale and offset take the integer path of filter_rational.c instead when its error bound
+   holds (SMOOTH, SMOOTH_MORE).
 
-   Over 400 lines on purpose: the float and integer (dyadic) paths, their SSE2 and AVX2 row kernels and the
-   row-at-a-time filter for the JPEG pipeline all share one kernel plan; split, each part would need the others. */
+   Over 400 lines on purpose: the float and dyadic paths and their SSE2 and AVX2 row kernels share one kernel
+   plan (filter_kernel.h); the row-at-a-time filter for the JPEG pipeline is filter_kernel_rows.c. */
 #pragma STDC FP_CONTRACT OFF /* a * b + c rounds twice, as in Pillow: never fused into an FMA */
 #define IF_FILTER_INTERNAL 1
 #include "if_filter.h"
+#include "filter_kernel.h"
+
+/* A rational kernel whose ties (filter_rational.c) can occur, one sample in den or so, takes the integer path
+   only when den is at least this: below it (DETAIL's den is 6) redoing the ties costs more than it saves. */
+#define RATIONAL_MIN_TIE_DEN 64
 
 #include <math.h>
 #include <stdint.h>
@@ -114,30 +123,60 @@ static void store_row_wide(if_image *out, uint32_t y, const float *acc, size_t l
     } while (0)
 #endif
 
-/* One output row, float path. rows[r] points at sample 0 of the binary32 image row y+h-r; samples
-   [lo, hi) are computed. If d8 is set, results go there as clamped bytes, else into acc as floats. */
-#define KROW_BODY(N, STORE8, VF, VI, LD, SPLAT, LANES)                                                                                        \
+/* Clamps the binary32 lanes a to [0, 255] as Pillow does and stores them as bytes (into d8), or stores
+   them unclamped into acc. */
+#define KROW_FINISH(VF, VI, STORE8)                                                                          \
     do {                                                                                                     \
-        VF vk[N * N];                                                                                       \
-        for (int i = 0; i < N * N; i++) vk[i] = SPLAT(k[i]);                                                \
-        const VF voff = SPLAT(off), vzero = SPLAT(0.0f), v255 = SPLAT(255.0f);                          \
+        if (d8) {                                                                                            \
+            VI m = a > vzero;                                                                                \
+            a = (VF)((VI)a & m);                                                                             \
+            m = a < v255;                                                                                    \
+            a = (VF)(((VI)a & m) | ((VI)v255 & ~m));                                                         \
+            STORE8(d8 + j, a);                                                                               \
+        } else {                                                                                             \
+            memcpy(acc + j, &a, sizeof a);                                                                   \
+        }                                                                                                    \
+    } while (0)
+
+/* One output row, float path. rows[r] points at sample 0 of the binary32 image row y+h-r; samples
+   [lo, hi) are computed. If d8 is set, results go there as clamped bytes, else into acc as floats.
+   A kernel with zero weights runs the second loop, over its nonzero taps only (same order). */
+#define KROW_BODY(N, STORE8, VF, VI, LD, SPLAT, LANES)                                                       \
+    do {                                                                                                     \
+        VF vk[N * N];                                                                                        \
+        for (int i = 0; i < N * N; i++) vk[i] = SPLAT(k[i]);                                                 \
+        const VF voff = SPLAT(off), vzero = SPLAT(0.0f), v255 = SPLAT(255.0f);                               \
+        int ncols[N], cols[N][N], sparse = 0;                                                                \
+        for (int r = 0; r < N; r++) {                                                                        \
+            ncols[r] = 0;                                                                                    \
+            for (int c = 0; c < N; c++)                                                                      \
+                if (k[r * N + c] != 0.0f) cols[r][ncols[r]++] = c;                                           \
+            sparse |= ncols[r] < N;                                                                          \
+        }                                                                                                    \
         size_t j = lo;                                                                                       \
-        for (; j + LANES <= hi; j += LANES) {                                                                        \
-            VF a = voff;                                                                                    \
-            for (int r = 0; r < N; r++) {                                                                    \
-                const float *p = rows[r] + j - (size_t)(N / 2) * B;                                          \
-                VF t = LD(p) * vk[r * N];                                                                  \
-                for (int c = 1; c < N; c++) t = t + LD(p + (size_t)c * B) * vk[r * N + c];                  \
-                a = a + t;                                                                                   \
+        if (!sparse) {                                                                                       \
+            for (; j + LANES <= hi; j += LANES) {                                                            \
+                VF a = voff;                                                                                 \
+                for (int r = 0; r < N; r++) {                                                                \
+                    const float *p = rows[r] + j - (size_t)(N / 2) * B;                                      \
+                    VF t = LD(p) * vk[r * N];                                                                \
+                    for (int c = 1; c < N; c++) t = t + LD(p + (size_t)c * B) * vk[r * N + c];               \
+                    a = a + t;                                                                               \
+                }                                                                                            \
+                KROW_FINISH(VF, VI, STORE8);                                                                 \
             }                                                                                                \
-            if (d8) {                                                                                        \
-                VI m = a > vzero;                                                                           \
-                a = (VF)((VI)a & m);                                                                       \
-                m = a < v255;                                                                                \
-                a = (VF)(((VI)a & m) | ((VI)v255 & ~m));                                                  \
-                STORE8(d8 + j, a);                                                                           \
-            } else {                                                                                         \
-                memcpy(acc + j, &a, sizeof a);                                                               \
+        } else {                                                                                             \
+            for (; j + LANES <= hi; j += LANES) {                                                            \
+                VF a = voff;                                                                                 \
+                for (int r = 0; r < N; r++) {                                                                \
+                    if (!ncols[r]) continue;                                                                 \
+                    const float *p = rows[r] + j - (size_t)(N / 2) * B;                                      \
+                    VF t = LD(p + (size_t)cols[r][0] * B) * vk[r * N + cols[r][0]];                          \
+                    for (int i = 1; i < ncols[r]; i++)                                                       \
+                        t = t + LD(p + (size_t)cols[r][i] * B) * vk[r * N + cols[r][i]];                     \
+                    a = a + t;                                                                               \
+                }                                                                                            \
+                KROW_FINISH(VF, VI, STORE8);                                                                 \
             }                                                                                                \
         }                                                                                                    \
         for (; j < hi; j++) {                                                                                \
@@ -153,8 +192,6 @@ static void store_row_wide(if_image *out, uint32_t y, const float *acc, size_t l
         }                                                                                                    \
     } while (0)
 
-typedef void (*krow_fn)(const float *const *rows, const float *k, float off, size_t B, size_t lo, size_t hi,
-                        uint8_t *d8, float *acc);
 
 static void krow3_base(const float *const *rows, const float *k, float off, size_t B, size_t lo, size_t hi,
                        uint8_t *d8, float *acc) {
@@ -177,11 +214,6 @@ __attribute__((target("avx2"))) static void krow5_avx2(const float *const *rows,
 
 /* ---- integer path for dyadic kernels on 8-bit images ---- */
 
-typedef struct dyadic {
-    int s;           /* weights and offset are multiples of 2^-s */
-    int16_t k[25];   /* weight * 2^s */
-    int32_t off;     /* offset (with Pillow's +0.5) * 2^s */
-} dyadic;
 
 /* Finds s such that all binary32 products and partial sums are exact integers / 2^s and every integer
    sum fits int16 (so the 16-bit lanes below never overflow either). */
@@ -277,7 +309,6 @@ typedef int16_t v16s __attribute__((vector_size(32)));
     } while (0)
 #endif
 
-typedef void (*drow_fn)(const uint8_t *const *rows, const dyadic *dy, size_t B, size_t lo, size_t hi, uint8_t *d8);
 
 static void drow3_base(const uint8_t *const *rows, const dyadic *dy, size_t B, size_t lo, size_t hi, uint8_t *d8) {
     DROW_BODY(3, STORE8H_SSE2, LOAD8H_SSE2, v8h, 8);
@@ -408,19 +439,8 @@ static int symmetric3(const dyadic *dy) {
     return k[0] == k[2] && k[0] == k[6] && k[0] == k[8] && k[1] == k[3] && k[1] == k[5] && k[1] == k[7];
 }
 
-/* What a kernel filter works with on an image of `bands` bands and `sample_size`-byte samples: the binary32
-   weights and offset, and the row function (integer one when the kernel is dyadic on 8-bit samples). */
-typedef struct kernel_plan {
-    int n, h;
-    float k[25];
-    float off;
-    int is_dyadic;
-    dyadic dy;
-    drow_fn drow;
-    krow_fn krow;
-} kernel_plan;
 
-static void kernel_plan_make(const if_filter *f, size_t sample_size, kernel_plan *plan) {
+void if_kernel_plan_make(const if_filter *f, size_t sample_size, kernel_plan *plan) {
     const int n = f->kw;
     plan->n = n;
     plan->h = n / 2;
@@ -438,6 +458,10 @@ static void kernel_plan_make(const if_filter *f, size_t sample_size, kernel_plan
         plan->krow = n == 3 ? krow3_avx2 : krow5_avx2;
     }
 #endif
+    plan->is_rational = !plan->is_dyadic && sample_size == 1 &&
+                        if_rational_setup(f->kvalues, n, f->scale, f->offset, plan->k, plan->off, &plan->rk) &&
+                        (!plan->rk.ties || plan->rk.den >= RATIONAL_MIN_TIE_DEN);
+    plan->rrow = if_rational_row(n);
     if (plan->is_dyadic && n == 3 && symmetric3(&plan->dy)) {
         plan->drow = dsym3_base;
 #ifdef IF_X86
@@ -465,15 +489,15 @@ int if_kernel_apply(const if_filter *f, const if_image *in, if_image *out, char 
         }
     }
     kernel_plan plan;
-    kernel_plan_make(f, ss, &plan);
+    if_kernel_plan_make(f, ss, &plan);
     const float *k = plan.k, off = plan.off;
     const size_t lo = (size_t)h * B, hi = rowlen - (size_t)h * B;
 
-    if (plan.is_dyadic) {
+    if (plan.is_dyadic || plan.is_rational) {
         const uint8_t *rows[5];
         for (uint32_t y = (uint32_t)h; y + (uint32_t)h < H; y++) {
             for (int r = 0; r < n; r++) rows[r] = in->pixels + (size_t)(y + (uint32_t)h - (uint32_t)r) * rowlen;
-            plan.drow(rows, &plan.dy, B, lo, hi, out->pixels + (size_t)y * rowlen);
+            if_kernel_int_row(&plan, rows, B, lo, hi, out->pixels + (size_t)y * rowlen);
         }
         return 0;
     }
@@ -502,81 +526,4 @@ int if_kernel_apply(const if_filter *f, const if_image *in, if_image *out, char 
     }
     free(buf);
     return 0;
-}
-
-/* ---- row at a time, for pipelines that never hold the whole image ---- */
-
-struct if_row_filter {
-    kernel_plan plan;
-    uint32_t width, height, bands;
-    size_t rowlen;
-    /* Float path: ring[slot] holds image row tag[slot] as binary32 (each row converted once). */
-    float *ring;
-    int64_t tag[5];
-};
-
-if_row_filter *if_row_filter_new(const if_filter *f, uint32_t width, uint32_t height, if_mode mode) {
-    if (!f || f->kind != IF_FK_KERNEL) return NULL;
-    if (!((f->kw == 3 || f->kw == 5) && f->kw == f->kh)) return NULL;
-    if (width < (uint32_t)f->kw || height < (uint32_t)f->kh) return NULL;
-    if (mode == IF_MODE_P || if_mode_sample_size(mode) != 1) return NULL;
-    if_row_filter *rf = calloc(1, sizeof *rf);
-    if (!rf) return NULL;
-    kernel_plan_make(f, 1, &rf->plan);
-    rf->width = width;
-    rf->height = height;
-    rf->bands = if_mode_bands(mode);
-    rf->rowlen = (size_t)width * rf->bands;
-    if (!rf->plan.is_dyadic) {
-        rf->ring = malloc(sizeof(float) * rf->rowlen * (size_t)rf->plan.n);
-        if (!rf->ring) {
-            free(rf);
-            return NULL;
-        }
-        for (int i = 0; i < 5; i++) rf->tag[i] = -1;
-    }
-    return rf;
-}
-
-uint32_t if_row_filter_margin(const if_row_filter *rf) { return (uint32_t)rf->plan.h; }
-
-void if_row_filter_row(if_row_filter *rf, uint32_t y, const uint8_t *const *rows, uint8_t *out) {
-    const kernel_plan *plan = &rf->plan;
-    const uint32_t h = (uint32_t)plan->h;
-    const size_t rowlen = rf->rowlen, B = rf->bands, edge = (size_t)h * B;
-    const uint8_t *centre = rows[h];
-    /* As if_kernel_apply: the h top and bottom rows and the h left and right columns are the input's. */
-    if (y < h || y + h >= rf->height) {
-        memcpy(out, centre, rowlen);
-        return;
-    }
-    memcpy(out, centre, edge);
-    memcpy(out + rowlen - edge, centre + rowlen - edge, edge);
-    const size_t lo = edge, hi = rowlen - edge;
-    const int n = plan->n;
-    if (plan->is_dyadic) {
-        const uint8_t *r8[5];
-        for (int r = 0; r < n; r++) r8[r] = rows[2 * h - (uint32_t)r]; /* kernel row r meets image row y+h-r */
-        plan->drow(r8, &plan->dy, B, lo, hi, out);
-        return;
-    }
-    const float *rf32[5];
-    for (int r = 0; r < n; r++) {
-        const int64_t image_row = (int64_t)y + h - (uint32_t)r;
-        const int slot = (int)(image_row % n);
-        float *dst = rf->ring + rowlen * (size_t)slot;
-        if (rf->tag[slot] != image_row) {
-            const uint8_t *s = rows[2 * h - (uint32_t)r];
-            for (size_t i = 0; i < rowlen; i++) dst[i] = (float)s[i];
-            rf->tag[slot] = image_row;
-        }
-        rf32[r] = dst;
-    }
-    plan->krow(rf32, plan->k, plan->off, B, lo, hi, out, NULL);
-}
-
-void if_row_filter_free(if_row_filter *rf) {
-    if (!rf) return;
-    free(rf->ring);
-    free(rf);
 }
