@@ -2,28 +2,17 @@
 #pragma STDC FP_CONTRACT OFF /* a * b + c rounds twice, as in Pillow: never fused into an FMA */
 #define IF_FILTER_INTERNAL 1
 #include "if_filter.h"
+#include "filter_box.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct box_params {
-    int64_t ir;
-    uint32_t ww, fw;
-} box_params;
-
-static box_params box_setup(float r) {
-    box_params p;
-    p.ir = (int64_t)r;
-    p.ww = (uint32_t)(int64_t)(16777216.0f / (r * 2.0f + 1.0f));
-    p.fw = (uint32_t)(16777216u - (uint32_t)(2 * p.ir + 1) * p.ww) / 2u;
-    return p;
-}
-
 static inline int64_t clampi(int64_t i, int64_t last) { return i < 0 ? 0 : (i > last ? last : i); }
 
-/* The engine: one box pass along the rows of a narrow block (nb bytes per row, H rows), every byte column
+/* Whole-image passes, for what filter_blur_fused.c does not take (radius 0 one way, or above its limit).
+   The engine: one box pass along the rows of a narrow block (nb bytes per row, H rows), every byte column
    independent, edge rows replicated. A horizontal pass runs it on a transposed strip of 16 image rows,
    a vertical pass on 64-byte-wide column blocks of the image. Per column, with Q(i) the clamped row i:
        acc(y) = sum Q(y-ir .. y+ir);  out = (acc*ww + (Q(y-ir-1) + Q(y+ir+1))*fw + 2^23) >> 24
@@ -248,6 +237,11 @@ int if_boxblur_raw(const if_image *in, if_image *out, float xradius, float yradi
     if (bytes == 0 || (xradius == 0.0f && yradius == 0.0f)) {
         if (bytes) memcpy(out->pixels, in->pixels, bytes);
         return 0;
+    }
+    if (xradius != 0.0f && yradius != 0.0f) {
+        const int fused = if_boxblur_fused(in, out, box_setup(xradius), box_setup(yradius), passes, NULL, NULL);
+        if (fused < 0) if_filter_seterr(err, err_size, "out of memory");
+        if (fused != 0) return fused < 0 ? -1 : 0;
     }
     const block_fn fn = pick_block();
     int rc = 0;

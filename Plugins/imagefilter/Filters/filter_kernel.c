@@ -93,21 +93,21 @@ static void store_row_wide(if_image *out, uint32_t y, const float *acc, size_t l
     }
 }
 
-/* Narrowing stores (GCC scalarises __builtin_convertvector to bytes): 4 or 8 floats already clamped to
-   [0, 255] -> truncated -> bytes; 16 int16 in [0, 255] -> 16 bytes. */
+/* Narrowing stores (GCC scalarises __builtin_convertvector to bytes): floats already clamped to [0, 255] ->
+   truncated -> bytes; 16 int16 in [0, 255] -> 16 bytes. */
 #ifdef IF_X86
-#define STORE4_SSE2(dst, a)                                                                                  \
+/* Two vectors at once: 2 x 4 or 2 x 8 floats in [0, 255] -> 8 or 16 bytes. */
+#define STORE4X2_SSE2(dst, a, b)                                                                             \
     do {                                                                                                     \
-        __m128i w_ = _mm_cvttps_epi32((__m128)(a));                                                          \
-        w_ = _mm_packs_epi32(w_, w_);                                                                        \
-        int32_t q_ = _mm_cvtsi128_si32(_mm_packus_epi16(w_, w_));                                            \
-        memcpy((dst), &q_, 4);                                                                               \
-    } while (0)
-#define STORE8_AVX2(dst, a)                                                                                  \
-    do {                                                                                                     \
-        __m256i q_ = _mm256_cvttps_epi32((__m256)(a));                                                       \
-        __m128i w_ = _mm_packs_epi32(_mm256_castsi256_si128(q_), _mm256_extracti128_si256(q_, 1));           \
+        __m128i w_ = _mm_packs_epi32(_mm_cvttps_epi32((__m128)(a)), _mm_cvttps_epi32((__m128)(b)));          \
         _mm_storel_epi64((__m128i *)(void *)(dst), _mm_packus_epi16(w_, w_));                                \
+    } while (0)
+#define STORE8X2_AVX2(dst, a, b)                                                                             \
+    do {                                                                                                     \
+        __m256i w_ = _mm256_packs_epi32(_mm256_cvttps_epi32((__m256)(a)), _mm256_cvttps_epi32((__m256)(b))); \
+        w_ = _mm256_permute4x64_epi64(w_, 0xD8);                                                             \
+        _mm_storeu_si128((__m128i *)(void *)(dst),                                                           \
+                         _mm_packus_epi16(_mm256_castsi256_si128(w_), _mm256_extracti128_si256(w_, 1)));     \
     } while (0)
 #define STORE16_AVX2(dst, a)                                                                                 \
     do {                                                                                                     \
@@ -116,99 +116,130 @@ static void store_row_wide(if_image *out, uint32_t y, const float *acc, size_t l
                          _mm_packus_epi16(_mm256_castsi256_si128(q_), _mm256_extracti128_si256(q_, 1)));     \
     } while (0)
 #else
-#define STORE4_SSE2(dst, a)                                                                                  \
+#define STORE4X2_SSE2(dst, a, b)                                                                             \
     do {                                                                                                     \
-        v4i q_ = __builtin_convertvector((a), v4i);                                                          \
-        for (int l_ = 0; l_ < 4; l_++) (dst)[l_] = (uint8_t)q_[l_];                                          \
+        v4i p_ = __builtin_convertvector((a), v4i), q_ = __builtin_convertvector((b), v4i);                  \
+        for (int l_ = 0; l_ < 4; l_++) {                                                                     \
+            (dst)[l_] = (uint8_t)p_[l_];                                                                     \
+            (dst)[4 + l_] = (uint8_t)q_[l_];                                                                 \
+        }                                                                                                    \
     } while (0)
 #endif
 
-/* Clamps the binary32 lanes a to [0, 255] as Pillow does and stores them as bytes (into d8), or stores
-   them unclamped into acc. */
-#define KROW_FINISH(VF, VI, STORE8)                                                                          \
+/* Samples [lo, hi) one at a time, for rows too short for a vector step. */
+static void krow_scalar(int N, const float *const *rows, const float *k, float off, size_t B, size_t lo, size_t hi,
+                        uint8_t *d8, float *acc) {
+    for (size_t j = lo; j < hi; j++) {
+        float a = off;
+        for (int r = 0; r < N; r++) {
+            const float *p = rows[r] + j - (size_t)(N / 2) * B;
+            float t = p[0] * k[r * N];
+            for (int c = 1; c < N; c++) t = t + p[(size_t)c * B] * k[r * N + c];
+            a = a + t;
+        }
+        if (d8) d8[j] = clip8(a);
+        else acc[j] = a;
+    }
+}
+
+/* Clamps the binary32 lanes of a and b (samples j and j + LANES) to [0, 255] as Pillow does and stores them
+   as bytes (into d8), or stores them unclamped into acc. */
+#define KROW_CLAMP(VF, VI, a)                                                                                \
+    do {                                                                                                     \
+        VI m_ = (a) > vzero;                                                                                 \
+        (a) = (VF)((VI)(a) & m_);                                                                            \
+        m_ = (a) < v255;                                                                                     \
+        (a) = (VF)(((VI)(a) & m_) | ((VI)v255 & ~m_));                                                       \
+    } while (0)
+#define KROW_FINISH(VF, VI, STORE2, LANES)                                                                   \
     do {                                                                                                     \
         if (d8) {                                                                                            \
-            VI m = a > vzero;                                                                                \
-            a = (VF)((VI)a & m);                                                                             \
-            m = a < v255;                                                                                    \
-            a = (VF)(((VI)a & m) | ((VI)v255 & ~m));                                                         \
-            STORE8(d8 + j, a);                                                                               \
+            KROW_CLAMP(VF, VI, a);                                                                           \
+            KROW_CLAMP(VF, VI, b);                                                                           \
+            STORE2(d8 + j, a, b);                                                                            \
         } else {                                                                                             \
             memcpy(acc + j, &a, sizeof a);                                                                   \
+            memcpy(acc + j + LANES, &b, sizeof b);                                                           \
         }                                                                                                    \
     } while (0)
 
 /* One output row, float path. rows[r] points at sample 0 of the binary32 image row y+h-r; samples
-   [lo, hi) are computed. If d8 is set, results go there as clamped bytes, else into acc as floats.
-   A kernel with zero weights runs the second loop, over its nonzero taps only (same order). */
-#define KROW_BODY(N, STORE8, VF, VI, LD, SPLAT, LANES)                                                       \
+   [lo, hi) are computed, 2 * LANES a step (the last step moved back to end at hi: outputs never alias the
+   rows). If d8 is set, results go there as clamped bytes, else into acc as floats. */
+#define KROW_BODY(N, STORE2, VF, VI, LD, SPLAT, LANES)                                                       \
     do {                                                                                                     \
         VF vk[N * N];                                                                                        \
         for (int i = 0; i < N * N; i++) vk[i] = SPLAT(k[i]);                                                 \
         const VF voff = SPLAT(off), vzero = SPLAT(0.0f), v255 = SPLAT(255.0f);                               \
-        int ncols[N], cols[N][N], sparse = 0;                                                                \
-        for (int r = 0; r < N; r++) {                                                                        \
-            ncols[r] = 0;                                                                                    \
-            for (int c = 0; c < N; c++)                                                                      \
-                if (k[r * N + c] != 0.0f) cols[r][ncols[r]++] = c;                                           \
-            sparse |= ncols[r] < N;                                                                          \
-        }                                                                                                    \
-        size_t j = lo;                                                                                       \
-        if (!sparse) {                                                                                       \
-            for (; j + LANES <= hi; j += LANES) {                                                            \
-                VF a = voff;                                                                                 \
-                for (int r = 0; r < N; r++) {                                                                \
-                    const float *p = rows[r] + j - (size_t)(N / 2) * B;                                      \
-                    VF t = LD(p) * vk[r * N];                                                                \
-                    for (int c = 1; c < N; c++) t = t + LD(p + (size_t)c * B) * vk[r * N + c];               \
-                    a = a + t;                                                                               \
-                }                                                                                            \
-                KROW_FINISH(VF, VI, STORE8);                                                                 \
-            }                                                                                                \
-        } else {                                                                                             \
-            for (; j + LANES <= hi; j += LANES) {                                                            \
-                VF a = voff;                                                                                 \
-                for (int r = 0; r < N; r++) {                                                                \
-                    if (!ncols[r]) continue;                                                                 \
-                    const float *p = rows[r] + j - (size_t)(N / 2) * B;                                      \
-                    VF t = LD(p + (size_t)cols[r][0] * B) * vk[r * N + cols[r][0]];                          \
-                    for (int i = 1; i < ncols[r]; i++)                                                       \
-                        t = t + LD(p + (size_t)cols[r][i] * B) * vk[r * N + cols[r][i]];                     \
-                    a = a + t;                                                                               \
-                }                                                                                            \
-                KROW_FINISH(VF, VI, STORE8);                                                                 \
-            }                                                                                                \
-        }                                                                                                    \
-        for (; j < hi; j++) {                                                                                \
-            float a = off;                                                                                   \
+        for (size_t j = lo, next; j + 2 * LANES <= hi; j = next) {                                           \
+            next = j + 2 * LANES;                                                                            \
+            if (next < hi && next + 2 * LANES > hi) next = hi - 2 * LANES;                                   \
+            VF a = voff, b = voff;                                                                           \
             for (int r = 0; r < N; r++) {                                                                    \
                 const float *p = rows[r] + j - (size_t)(N / 2) * B;                                          \
-                float t = p[0] * k[r * N];                                                                   \
-                for (int c = 1; c < N; c++) t = t + p[(size_t)c * B] * k[r * N + c];                         \
+                VF t = LD(p) * vk[r * N], u = LD(p + LANES) * vk[r * N];                                     \
+                for (int c = 1; c < N; c++) {                                                                \
+                    t = t + LD(p + (size_t)c * B) * vk[r * N + c];                                           \
+                    u = u + LD(p + LANES + (size_t)c * B) * vk[r * N + c];                                   \
+                }                                                                                            \
                 a = a + t;                                                                                   \
+                b = b + u;                                                                                   \
             }                                                                                                \
-            if (d8) d8[j] = clip8(a);                                                                        \
-            else acc[j] = a;                                                                                 \
+                        KROW_FINISH(VF, VI, STORE2, LANES);                                                  \
         }                                                                                                    \
+        if (hi - lo < 2 * LANES) krow_scalar(N, rows, k, off, B, lo, hi, d8, acc);                           \
     } while (0)
 
+/* KROW_BODY for a 3x3 kernel whose corners weigh 0 (DETAIL): the products of zero weights are left out (with
+   p * 0 = +0 for the finite samples of an image, t + 0 is t, up to the sign of a zero, which the clamps turn
+   into 0 either way), so row 0 is t = p(0,1) k1, row 1 is t = (p(1,0) k3 + p(1,1) k4) + p(1,2) k5 and row 2 is
+   t = p(2,1) k7, summed into off in that order as Pillow does. */
+#define KROW_CROSS_BODY(STORE2, VF, VI, LD, SPLAT, LANES)                                                    \
+    do {                                                                                                     \
+        const VF k1 = SPLAT(k[1]), k3 = SPLAT(k[3]), k4 = SPLAT(k[4]), k5 = SPLAT(k[5]), k7 = SPLAT(k[7]);   \
+        const VF voff = SPLAT(off), vzero = SPLAT(0.0f), v255 = SPLAT(255.0f);                               \
+        for (size_t j = lo, next; j + 2 * LANES <= hi; j = next) {                                           \
+            next = j + 2 * LANES;                                                                            \
+            if (next < hi && next + 2 * LANES > hi) next = hi - 2 * LANES;                                   \
+            VF a, b;                                                                                         \
+            {                                                                                                \
+                const float *p0 = rows[0] + j, *p1 = rows[1] + j, *p2 = rows[2] + j;                         \
+                a = voff + LD(p0) * k1;                                                                      \
+                b = voff + LD(p0 + LANES) * k1;                                                              \
+                a = a + ((LD(p1 - B) * k3 + LD(p1) * k4) + LD(p1 + B) * k5);                                 \
+                b = b + ((LD(p1 + LANES - B) * k3 + LD(p1 + LANES) * k4) + LD(p1 + LANES + B) * k5);         \
+                a = a + LD(p2) * k7;                                                                         \
+                b = b + LD(p2 + LANES) * k7;                                                                 \
+            }                                                                                                \
+            KROW_FINISH(VF, VI, STORE2, LANES);                                                              \
+        }                                                                                                    \
+        if (hi - lo < 2 * LANES) krow_scalar(3, rows, k, off, B, lo, hi, d8, acc);                           \
+    } while (0)
 
 static void krow3_base(const float *const *rows, const float *k, float off, size_t B, size_t lo, size_t hi,
                        uint8_t *d8, float *acc) {
-    KROW_BODY(3, STORE4_SSE2, v4f, v4i, ld4, splat4, 4);
+    KROW_BODY(3, STORE4X2_SSE2, v4f, v4i, ld4, splat4, 4);
 }
 static void krow5_base(const float *const *rows, const float *k, float off, size_t B, size_t lo, size_t hi,
                        uint8_t *d8, float *acc) {
-    KROW_BODY(5, STORE4_SSE2, v4f, v4i, ld4, splat4, 4);
+    KROW_BODY(5, STORE4X2_SSE2, v4f, v4i, ld4, splat4, 4);
+}
+static void krow3_cross_base(const float *const *rows, const float *k, float off, size_t B, size_t lo, size_t hi,
+                             uint8_t *d8, float *acc) {
+    KROW_CROSS_BODY(STORE4X2_SSE2, v4f, v4i, ld4, splat4, 4);
 }
 #ifdef IF_X86
+__attribute__((target("avx2"))) static void krow3_cross_avx2(const float *const *rows, const float *k, float off,
+                                                             size_t B, size_t lo, size_t hi, uint8_t *d8, float *acc) {
+    KROW_CROSS_BODY(STORE8X2_AVX2, v8f, v8i, ld8, splat8, 8);
+}
 __attribute__((target("avx2"))) static void krow3_avx2(const float *const *rows, const float *k, float off, size_t B,
                                                        size_t lo, size_t hi, uint8_t *d8, float *acc) {
-    KROW_BODY(3, STORE8_AVX2, v8f, v8i, ld8, splat8, 8);
+    KROW_BODY(3, STORE8X2_AVX2, v8f, v8i, ld8, splat8, 8);
 }
 __attribute__((target("avx2"))) static void krow5_avx2(const float *const *rows, const float *k, float off, size_t B,
                                                        size_t lo, size_t hi, uint8_t *d8, float *acc) {
-    KROW_BODY(5, STORE8_AVX2, v8f, v8i, ld8, splat8, 8);
+    KROW_BODY(5, STORE8X2_AVX2, v8f, v8i, ld8, splat8, 8);
 }
 #endif
 
@@ -252,21 +283,21 @@ static int dyadic_setup(const float *k, int nk, float off, dyadic *dy) {
 
 /* One output row of a dyadic kernel. rows[r]: 8-bit image row y+h-r. The sum of integers is exact in any
    order, so here the terms are simply accumulated in 16-bit lanes. */
-#define DROW_BODY(N, STORE16, LOAD16, VH, LANES)                                                                                        \
+#define DROW_BODY(N, STORE16, LOAD16, VH, LANES)                                                             \
     do {                                                                                                     \
         const int s = dy->s;                                                                                 \
         const int16_t hiv = (int16_t)(255 << s);                                                             \
-        VH vk[N * N];                                                                                      \
+        VH vk[N * N];                                                                                        \
         for (int i = 0; i < N * N; i++) {                                                                    \
             int16_t w = dy->k[i];                                                                            \
-            vk[i] = w - (VH){0};                                     \
+            vk[i] = w - (VH){0};                                                                             \
         }                                                                                                    \
         const int16_t o = (int16_t)dy->off;                                                                  \
-        const VH voff = o - (VH){0};                                                                       \
-        const VH vzero = {0}, vhi = hiv - (VH){0};                               \
+        const VH voff = o - (VH){0};                                                                         \
+        const VH vzero = {0}, vhi = hiv - (VH){0};                                                           \
         size_t j = lo;                                                                                       \
-        for (; j + LANES <= hi; j += LANES) {                                                                      \
-            VH a = voff;                                                                                   \
+        for (; j + LANES <= hi; j += LANES) {                                                                \
+            VH a = voff;                                                                                     \
             for (int r = 0; r < N; r++) {                                                                    \
                 const uint8_t *p = rows[r] + j - (size_t)(N / 2) * B;                                        \
                 for (int c = 0; c < N; c++) {                                                                \
@@ -274,7 +305,7 @@ static int dyadic_setup(const float *k, int nk, float off, dyadic *dy) {
                     a = a + LOAD16(p + (size_t)c * B) * vk[r * N + c];                                       \
                 }                                                                                            \
             }                                                                                                \
-            CLAMP_SHIFT_STORE16(STORE16, VH, a, d8 + j);                                                   \
+            CLAMP_SHIFT_STORE16(STORE16, VH, a, d8 + j);                                                     \
         }                                                                                                    \
         for (; j < hi; j++) {                                                                                \
             int32_t a = dy->off;                                                                             \
@@ -342,7 +373,7 @@ __attribute__((target("avx2"))) static void drow5_avx2(const uint8_t *const *row
             VH corners = (LOAD16(r0 + j - B) + LOAD16(r0 + j + B)) + (LOAD16(r2 + j - B) + LOAD16(r2 + j + B)); \
             VH edges = (LOAD16(r0 + j) + LOAD16(r2 + j)) + (LOAD16(r1 + j - B) + LOAD16(r1 + j + B));        \
             VH a = voff + LOAD16(r1 + j) * wc + edges * we + corners * wk;                                   \
-            CLAMP_SHIFT_STORE16(STORE16, VH, a, d8 + j);                                                   \
+            CLAMP_SHIFT_STORE16(STORE16, VH, a, d8 + j);                                                     \
         }                                                                                                    \
         for (; j < hi; j++) {                                                                                \
             int32_t a = dy->off;                                                                             \
@@ -458,6 +489,12 @@ void if_kernel_plan_make(const if_filter *f, size_t sample_size, kernel_plan *pl
         plan->krow = n == 3 ? krow3_avx2 : krow5_avx2;
     }
 #endif
+    if (n == 3 && plan->k[0] == 0.0f && plan->k[2] == 0.0f && plan->k[6] == 0.0f && plan->k[8] == 0.0f) {
+        plan->krow = krow3_cross_base;
+#ifdef IF_X86
+        if (avx2) plan->krow = krow3_cross_avx2;
+#endif
+    }
     plan->is_rational = !plan->is_dyadic && sample_size == 1 &&
                         if_rational_setup(f->kvalues, n, f->scale, f->offset, plan->k, plan->off, &plan->rk) &&
                         (!plan->rk.ties || plan->rk.den >= RATIONAL_MIN_TIE_DEN);

@@ -1,6 +1,6 @@
 /*
- * Bytes widened to uint32 lanes and narrowed back with saturation, SSE2 and AVX2: shared by the box
- * blurs (filter_blur.c) and UnsharpMask (filter_unsharp.c). Private to Filters/.
+ * Bytes widened to uint32 lanes and narrowed back with saturation, SSE2 and AVX2, for the whole-image box
+ * blur passes (filter_blur.c). Private to Filters/.
  */
 #ifndef IF_FILTER_LANES_H
 #define IF_FILTER_LANES_H

@@ -114,50 +114,50 @@ static uint8_t one_sample(const uint8_t *const *rows, const if_rational_kernel *
    parity: N = c + sum(w * tap), q = floor(max(N, 0) / den) by multiply-high, clamped to 255; the two
    parities are joined back into bytes by a shift and an OR. Ties (lanes where den divides N, 1 <= q <= 255)
    are redone in binary32. */
-#define RATIONAL_BODY(NN, VH, VU, LANES, MULHI, MOVEMASK)                                                     \
-    do {                                                                                                      \
-        const uint8_t *tp[NN];                                                                                \
-        VH vw[NN];                                                                                            \
-        for (int t = 0; t < NN; t++) {                                                                        \
-            tp[t] = rows[t / rk->n] + (size_t)(t % rk->n) * B - (size_t)rk->h * B;                            \
-            vw[t] = rk->w[t] - (VH){0};                                                                       \
-        }                                                                                                     \
-        const VH vc = rk->c - (VH){0}, vzero = {0}, vone = 1 - (VH){0}, v255 = 255 - (VH){0};                 \
-        const VH vden = (int16_t)rk->den - (VH){0};                                                           \
-        const VU vmagic = rk->magic - (VU){0}, vlow = 255 - (VU){0};                                          \
-        const int shift = rk->shift, ties = rk->ties;                                                         \
+#define RATIONAL_BODY(NN, VH, VU, LANES, MULHI, MOVEMASK)                                                    \
+    do {                                                                                                     \
+        const uint8_t *tp[NN];                                                                               \
+        VH vw[NN];                                                                                           \
+        for (int t = 0; t < NN; t++) {                                                                       \
+            tp[t] = rows[t / rk->n] + (size_t)(t % rk->n) * B - (size_t)rk->h * B;                           \
+            vw[t] = rk->w[t] - (VH){0};                                                                      \
+        }                                                                                                    \
+        const VH vc = rk->c - (VH){0}, vzero = {0}, vone = 1 - (VH){0}, v255 = 255 - (VH){0};                \
+        const VH vden = (int16_t)rk->den - (VH){0};                                                          \
+        const VU vmagic = rk->magic - (VU){0}, vlow = 255 - (VU){0};                                         \
+        const int shift = rk->shift, ties = rk->ties;                                                        \
         /* the last step is moved back to end at hi (recomputing a few samples) when the row allows */       \
-        for (size_t j = lo, next; j + 2 * LANES <= hi; j = next) {                                            \
-            next = j + 2 * LANES;                                                                             \
-            if (next < hi && next + 2 * LANES > hi) next = hi - 2 * LANES;                                    \
-            VH a[2] = {vc, vc};                                                                               \
+        for (size_t j = lo, next; j + 2 * LANES <= hi; j = next) {                                           \
+            next = j + 2 * LANES;                                                                            \
+            if (next < hi && next + 2 * LANES > hi) next = hi - 2 * LANES;                                   \
+            VH a[2] = {vc, vc};                                                                              \
             _Pragma("GCC unroll 25") /* -O2 would unroll by 2 only */                                        \
-            for (int t = 0; t < NN; t++) {                                                                    \
-                VU x;                                                                                         \
-                memcpy(&x, tp[t] + j, sizeof x);                                                              \
-                a[0] += (VH)(x & vlow) * vw[t];                                                               \
-                a[1] += (VH)(x >> 8) * vw[t];                                                                 \
-            }                                                                                                 \
-            VH q[2], tie[2];                                                                                  \
-            for (int e = 0; e < 2; e++) {                                                                     \
-                a[e] &= a[e] > vzero;                                                                         \
-                q[e] = (VH)(MULHI((VU)a[e], vmagic) >> shift);                                                \
-                tie[e] = (q[e] * vden == a[e]) & (q[e] >= vone) & (q[e] <= v255);                             \
-                const VH big = q[e] > v255;                                                                   \
-                q[e] = (q[e] & ~big) | (v255 & big);                                                          \
-            }                                                                                                 \
-            const VU bytes = (VU)q[0] | ((VU)q[1] << 8);                                                      \
-            memcpy(d8 + j, &bytes, sizeof bytes);                                                             \
-            if (ties)                                                                                         \
-                for (int e = 0; e < 2; e++)                                                                   \
-                    for (unsigned bits = (unsigned)MOVEMASK(tie[e]); bits; bits &= bits - 1) {                \
+            for (int t = 0; t < NN; t++) {                                                                   \
+                VU x;                                                                                        \
+                memcpy(&x, tp[t] + j, sizeof x);                                                             \
+                a[0] += (VH)(x & vlow) * vw[t];                                                              \
+                a[1] += (VH)(x >> 8) * vw[t];                                                                \
+            }                                                                                                \
+            VH q[2], tie[2];                                                                                 \
+            for (int e = 0; e < 2; e++) {                                                                    \
+                a[e] &= a[e] > vzero;                                                                        \
+                q[e] = (VH)(MULHI((VU)a[e], vmagic) >> shift);                                               \
+                tie[e] = (q[e] * vden == a[e]) & (q[e] >= vone) & (q[e] <= v255);                            \
+                const VH big = q[e] > v255;                                                                  \
+                q[e] = (q[e] & ~big) | (v255 & big);                                                         \
+            }                                                                                                \
+            const VU bytes = (VU)q[0] | ((VU)q[1] << 8);                                                     \
+            memcpy(d8 + j, &bytes, sizeof bytes);                                                            \
+            if (ties)                                                                                        \
+                for (int e = 0; e < 2; e++)                                                                  \
+                    for (unsigned bits = (unsigned)MOVEMASK(tie[e]); bits; bits &= bits - 1) {               \
                         const size_t l = (size_t)__builtin_ctz(bits) / 2 * 2 + (size_t)e; /* 2 bits a lane */ \
-                        bits &= bits - 1;                                                                     \
-                        d8[j + l] = binary32_sample(rows, rk, B, j + l);                                      \
-                    }                                                                                         \
-        }                                                                                                     \
-        if (hi - lo < 2 * LANES)                                                                              \
-            for (size_t j = lo; j < hi; j++) d8[j] = one_sample(rows, rk, B, j);                              \
+                        bits &= bits - 1;                                                                    \
+                        d8[j + l] = binary32_sample(rows, rk, B, j + l);                                     \
+                    }                                                                                        \
+        }                                                                                                    \
+        if (hi - lo < 2 * LANES)                                                                             \
+            for (size_t j = lo; j < hi; j++) d8[j] = one_sample(rows, rk, B, j);                             \
     } while (0)
 
 typedef int16_t v8h __attribute__((vector_size(16)));
@@ -171,14 +171,14 @@ typedef uint16_t v16hu __attribute__((vector_size(32)));
 #define MULHI_AVX2(a, b) ((v16hu)_mm256_mulhi_epu16((__m256i)(a), (__m256i)(b)))
 #define MOVEMASK_AVX2(m) _mm256_movemask_epi8((__m256i)(m))
 
-#define RATIONAL_FNS(N)                                                                                       \
-    static void rational_row##N##_base(const uint8_t *const *rows, const if_rational_kernel *rk, size_t B,    \
-                                       size_t lo, size_t hi, uint8_t *d8) {                                   \
-        RATIONAL_BODY(N * N, v8h, v8hu, 8, MULHI_SSE2, MOVEMASK_SSE2);                                        \
-    }                                                                                                         \
+#define RATIONAL_FNS(N)                                                                                      \
+    static void rational_row##N##_base(const uint8_t *const *rows, const if_rational_kernel *rk, size_t B,   \
+                                       size_t lo, size_t hi, uint8_t *d8) {                                  \
+        RATIONAL_BODY(N * N, v8h, v8hu, 8, MULHI_SSE2, MOVEMASK_SSE2);                                       \
+    }                                                                                                        \
     __attribute__((target("avx2"))) static void rational_row##N##_avx2(                                      \
         const uint8_t *const *rows, const if_rational_kernel *rk, size_t B, size_t lo, size_t hi, uint8_t *d8) { \
-        RATIONAL_BODY(N * N, v16h, v16hu, 16, MULHI_AVX2, MOVEMASK_AVX2);                                     \
+        RATIONAL_BODY(N * N, v16h, v16hu, 16, MULHI_AVX2, MOVEMASK_AVX2);                                    \
     }
 RATIONAL_FNS(3)
 RATIONAL_FNS(5)

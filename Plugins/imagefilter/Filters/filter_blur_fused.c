@@ -1,0 +1,213 @@
+/* Pillow's box blur (BoxBlur, GaussianBlur, UnsharpMask's blur) a row at a time, in 16-bit lanes.
+
+   Row y of the result needs rows y-ir-1 .. y+ir+1 of the previous vertical pass, so the passes run as a
+   pipeline over the image: input row t gets its horizontal passes (each one a whole row while it is in L1),
+   and vertical pass s produces its row t - s (ir + 1) from a ring of 2 ir + 3 rows of pass s - 1. Input and
+   output are each touched once; the rings stay in L2.
+
+   Each output sample is computed directly from its 2 ir + 3 taps (the sums are exact integers, so their
+   order does not matter), 2 * LANES samples a step: a tap's bytes are loaded as 16-bit words whose low
+   bytes feed the even samples and high bytes the odd ones (an AND and a shift, no shuffles), and the two
+   halves are joined back by a shift and an OR. Pillow's (acc ww + sf fw + 2^23) >> 24 is taken in 16-bit
+   pieces, exactly: with ww = wh 2^16 + wl and fw = fh 2^16 + fl,
+       X >> 16 = acc wh + sf fh + 2^7 + hi(acc wl) + hi(sf fl) + carry(lo(acc wl) + lo(sf fl))
+   (hi/lo: the high and low 16 bits of a 32-bit product) is below 2^16, so 16-bit wrapping sums give it
+   exactly, and the result is (X >> 16) >> 8. */
+#pragma STDC FP_CONTRACT OFF /* no floating point here; the pragma only keeps every filter file alike */
+#define IF_FILTER_INTERNAL 1
+#include "if_filter.h"
+#include "filter_box.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+/* Radii above this (box radius ir, integer part) take filter_blur.c's running sums instead of direct taps. */
+#define FUSED_MAX_IR 6
+
+static inline int64_t clampi(int64_t i, int64_t last) { return i < 0 ? 0 : (i > last ? last : i); }
+
+static inline uint8_t box_one(uint32_t acc, uint32_t sf, box_params p) {
+    return (uint8_t)((acc * p.ww + sf * p.fw + (1u << 23)) >> 24);
+}
+
+/* Horizontal pass, pixels [i0, i1) of a row of W pixels of B bytes, taps clamped: the row's ends. */
+static void hpass_scalar(const uint8_t *s, uint8_t *d, int64_t W, int64_t B, box_params p, int64_t i0, int64_t i1) {
+    const int64_t ir = p.ir, last = W - 1;
+    for (int64_t i = i0; i < i1; i++)
+        for (int64_t c = 0; c < B; c++) {
+            uint32_t acc = 0;
+            for (int64_t k = -ir; k <= ir; k++) acc += s[clampi(i + k, last) * B + c];
+            const uint32_t sf = (uint32_t)s[clampi(i - ir - 1, last) * B + c] + s[clampi(i + ir + 1, last) * B + c];
+            d[i * B + c] = box_one(acc, sf, p);
+        }
+}
+
+/* Vertical pass, samples [j0, j1): rows[k] is row y - ir - 1 + k (clamped), k < 2 ir + 3. */
+static void vpass_scalar(const uint8_t *const *rows, uint8_t *d, box_params p, size_t j0, size_t j1) {
+    const int64_t taps = 2 * p.ir + 3;
+    for (size_t j = j0; j < j1; j++) {
+        uint32_t acc = 0;
+        for (int64_t k = 1; k < taps - 1; k++) acc += rows[k][j];
+        d[j] = box_one(acc, (uint32_t)rows[0][j] + rows[taps - 1][j], p);
+    }
+}
+
+typedef uint16_t v8u16 __attribute__((vector_size(16)));
+typedef uint16_t v16u16 __attribute__((vector_size(32)));
+#define MULHI_SSE2(a, b) ((v8u16)_mm_mulhi_epu16((__m128i)(a), (__m128i)(b)))
+#define MULHI_AVX2(a, b) ((v16u16)_mm256_mulhi_epu16((__m256i)(a), (__m256i)(b)))
+
+/* The constants of BOX16, in scope of the row functions. */
+#define BOX16_CONSTANTS(VU)                                                                                  \
+    const VU vwh = (uint16_t)(p.ww >> 16) - (VU){0}, vwl = (uint16_t)(p.ww & 0xFFFF) - (VU){0};              \
+    const VU vfh = (uint16_t)(p.fw >> 16) - (VU){0}, vfl = (uint16_t)(p.fw & 0xFFFF) - (VU){0};              \
+    const VU v128 = 128 - (VU){0}, v129 = 129 - (VU){0}, vlow = 255 - (VU){0};                               \
+    const int fw0 = p.fw == 0
+
+/* out = (acc ww + sf fw + 2^23) >> 24, 16-bit lanes (see the top of the file). */
+#define BOX16(VU, MULHI, acc, sf, out)                                                                       \
+    do {                                                                                                     \
+        VU x_ = (acc) * vwh + MULHI(acc, vwl);                                                               \
+        if (!fw0) {                                                                                          \
+            /* the carry is 1 + (s_ >= l_), a true compare being all ones (minus one) */                     \
+            const VU l_ = (acc) * vwl, s_ = l_ + (sf) * vfl;                                                 \
+            x_ += (sf) * vfh + MULHI(sf, vfl) + v129 + (VU)(s_ >= l_);                                       \
+        } else {                                                                                             \
+            x_ += v128;                                                                                      \
+        }                                                                                                    \
+        (out) = x_ >> 8;                                                                                     \
+    } while (0)
+
+/* Steps of 2 * LANES samples over [j0, j1), the last one moved back to end at j1 (recomputing a few: the
+   output never aliases the input). TAP(k) is the address of tap k (k = 0 .. 2 IR + 2) for sample j. */
+#define PASS_BODY(VU, LANES, MULHI, IR, TAP)                                                                 \
+    do {                                                                                                     \
+        BOX16_CONSTANTS(VU);                                                                                 \
+        for (size_t j = j0, next; j + 2 * LANES <= j1; j = next) {                                           \
+            next = j + 2 * LANES;                                                                            \
+            if (next < j1 && next + 2 * LANES > j1) next = j1 - 2 * LANES;                                   \
+            VU x, ae = {0}, ao = {0}, se = {0}, so = {0};                                                    \
+            for (int k = 1; k <= 2 * (IR) + 1; k++) {                                                        \
+                memcpy(&x, TAP(k), sizeof x);                                                                \
+                ae += x & vlow;                                                                              \
+                ao += x >> 8;                                                                                \
+            }                                                                                                \
+            if (!fw0) {                                                                                      \
+                VU y;                                                                                        \
+                memcpy(&x, TAP(0), sizeof x);                                                                \
+                memcpy(&y, TAP(2 * (IR) + 2), sizeof y);                                                     \
+                se = (x & vlow) + (y & vlow);                                                                \
+                so = (x >> 8) + (y >> 8);                                                                    \
+            }                                                                                                \
+            VU oe, oo;                                                                                       \
+            BOX16(VU, MULHI, ae, se, oe);                                                                    \
+            BOX16(VU, MULHI, ao, so, oo);                                                                    \
+            const VU bytes = oe | (oo << 8);                                                                 \
+            memcpy(d + j, &bytes, sizeof bytes);                                                             \
+        }                                                                                                    \
+    } while (0)
+
+#define IR_SWITCH(BODY)                                                                                      \
+    switch (p.ir) {                                                                                          \
+    case 0: BODY(0); break;                                                                                  \
+    case 1: BODY(1); break;                                                                                  \
+    case 2: BODY(2); break;                                                                                  \
+    case 3: BODY(3); break;                                                                                  \
+    case 4: BODY(4); break;                                                                                  \
+    case 5: BODY(5); break;                                                                                  \
+    default: BODY(6); break;                                                                                 \
+    }
+
+/* Samples [j0, j1) of a horizontal pass, all of whose taps lie inside the row (s: the row, B bytes a pixel). */
+#define HTAP(k) (s + j + (size_t)B * (size_t)(k) - (size_t)B * (size_t)(p.ir + 1))
+#define HPASS_SSE2(IR) PASS_BODY(v8u16, 8, MULHI_SSE2, IR, HTAP)
+#define HPASS_AVX2(IR) PASS_BODY(v16u16, 16, MULHI_AVX2, IR, HTAP)
+/* Samples [j0, j1) of a vertical pass (rows as vpass_scalar's). */
+#define VTAP(k) (rows[k] + j)
+#define VPASS_SSE2(IR) PASS_BODY(v8u16, 8, MULHI_SSE2, IR, VTAP)
+#define VPASS_AVX2(IR) PASS_BODY(v16u16, 16, MULHI_AVX2, IR, VTAP)
+
+typedef void (*hpass_fn)(const uint8_t *s, uint8_t *d, size_t B, box_params p, size_t j0, size_t j1);
+typedef void (*vpass_fn)(const uint8_t *const *rows, uint8_t *d, box_params p, size_t j0, size_t j1);
+
+static void hpass_base(const uint8_t *s, uint8_t *d, size_t B, box_params p, size_t j0, size_t j1) {
+    IR_SWITCH(HPASS_SSE2)
+}
+static void vpass_base(const uint8_t *const *rows, uint8_t *d, box_params p, size_t j0, size_t j1) {
+    IR_SWITCH(VPASS_SSE2)
+}
+__attribute__((target("avx2"))) static void hpass_avx2(const uint8_t *s, uint8_t *d, size_t B, box_params p,
+                                                       size_t j0, size_t j1) {
+    IR_SWITCH(HPASS_AVX2)
+}
+__attribute__((target("avx2"))) static void vpass_avx2(const uint8_t *const *rows, uint8_t *d, box_params p,
+                                                       size_t j0, size_t j1) {
+    IR_SWITCH(VPASS_AVX2)
+}
+
+/* One horizontal pass over a whole row: SIMD inside, scalar at the ends (and for rows too short). */
+static void hpass_row(hpass_fn fn, const uint8_t *s, uint8_t *d, uint32_t W, uint32_t B, box_params p) {
+    const int64_t lo = p.ir + 1, hi = (int64_t)W - p.ir - 1; /* pixels whose taps are all inside */
+    if (hi - lo < 32) {
+        hpass_scalar(s, d, W, B, p, 0, W);
+        return;
+    }
+    hpass_scalar(s, d, W, B, p, 0, lo);
+    fn(s, d, B, p, (size_t)lo * B, (size_t)hi * B);
+    hpass_scalar(s, d, W, B, p, hi, W);
+}
+
+static void vpass_row(vpass_fn fn, const uint8_t *const *rows, uint8_t *d, box_params p, size_t n) {
+    if (n < 32) vpass_scalar(rows, d, p, 0, n);
+    else fn(rows, d, p, 0, n);
+}
+
+int if_boxblur_fused(const if_image *in, if_image *out, box_params px, box_params py, int passes,
+                     if_blur_row_hook hook, void *ctx) {
+    if (px.ir > FUSED_MAX_IR || py.ir > FUSED_MAX_IR || passes < 1 || in->sample_size != 1) return 0;
+    const uint32_t W = in->width, H = in->height, B = in->bands;
+    const size_t n = (size_t)W * B;
+    const int64_t span = 2 * py.ir + 3; /* rows in each ring */
+    /* rings of passes - 1 intermediate vertical results and of the horizontal results; 2 scratch rows */
+    uint8_t *buf = malloc(n * ((size_t)span * (size_t)passes + 2) + 64);
+    if (!buf) return -1;
+    uint8_t *scratch[2] = {buf + n * (size_t)span * (size_t)passes, buf + n * ((size_t)span * (size_t)passes + 1)};
+    const int avx2 = if_filter_use_avx2();
+    const hpass_fn hfn = avx2 ? hpass_avx2 : hpass_base;
+    const vpass_fn vfn = avx2 ? vpass_avx2 : vpass_base;
+    const int64_t lag = py.ir + 1, last = (int64_t)H - 1;
+#define RING(s, y) (buf + n * ((size_t)(s) * (size_t)span + (size_t)((y) % span)))
+    for (int64_t t = 0; t <= last + passes * lag; t++) {
+        if (t <= last) { /* ring 0 gets input row t after every horizontal pass */
+            const uint8_t *src = in->pixels + (size_t)t * n;
+            for (int i = 0; i < passes; i++) {
+                uint8_t *dst = i == passes - 1 ? RING(0, t) : scratch[i & 1];
+                hpass_row(hfn, src, dst, W, B, px);
+                src = dst;
+            }
+        }
+        for (int s = 1; s <= passes; s++) { /* vertical pass s: row t - s * lag from ring s - 1 */
+            const int64_t y = t - s * lag;
+            if (y < 0 || y > last) continue;
+            const uint8_t *rows[2 * FUSED_MAX_IR + 3];
+            for (int64_t k = 0; k < span; k++) rows[k] = RING(s - 1, clampi(y - lag + k, last));
+            uint8_t *dst = s == passes ? out->pixels + (size_t)y * n : RING(s, y);
+            vpass_row(vfn, rows, dst, py, n);
+            if (s == passes && hook) hook(in->pixels + (size_t)y * n, dst, n, ctx);
+        }
+    }
+#undef RING
+    free(buf);
+    return 1;
+}
+
+#else
+int if_boxblur_fused(const if_image *in, if_image *out, box_params px, box_params py, int passes,
+                     if_blur_row_hook hook, void *ctx) {
+    (void)in, (void)out, (void)px, (void)py, (void)passes, (void)hook, (void)ctx;
+    return 0;
+}
+#endif
