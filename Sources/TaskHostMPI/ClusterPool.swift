@@ -23,7 +23,8 @@ import TaskHost
 /// every guarantee holds per item on every host: a crash, exit, timeout or
 /// memory limit fails that item only, its error names the host and rank,
 /// and the job goes on. Rank 0 works too: with one rank this is a `Pool`.
-/// MPI is started once per process and finalized at exit.
+/// MPI is started once per process and finalized at exit. From C, the same
+/// pool is `th_cluster_pool_new` (include/taskhost/cluster.h).
 public final class ClusterPool: TaskPool, @unchecked Sendable { // its state lives in the coordinator
     /// The host whose plugins the pool runs (rank 0's; the other ranks load the same plugins).
     public let host: PluginHost

@@ -29,7 +29,7 @@ func makeClusterPool(_ host: PluginHost, processes: Int?, taskTimeout: Double?, 
 /// same command line, so every rank has it, and rank 0 alone reports it.
 enum ClusterUsageError {
     /// How long another rank waits for rank 0 to report and end the job.
-    static let rankZeroGrace: UInt32 = 3
+    static let rankZeroGrace: UInt32 = 5
 
     /// This process's rank in the mpirun job, when it was started with
     /// `--mpi` under mpirun (Open MPI's `OMPI_COMM_WORLD_RANK`, or PMIx's

@@ -6,7 +6,8 @@
  * how to write one), a pool runs their tasks in forked worker processes with
  * Python's map / starmap / apply, and a process runs one task on its own. A
  * plugin that crashes, exits, hangs or eats memory fails only the item it
- * was running; the call still returns every other item's result.
+ * was running; the call still returns every other item's result. (A pool
+ * whose workers span the ranks of an MPI job: taskhost/cluster.h.)
  *
  * Build and link (from the repository, after `swift build`):
  *
