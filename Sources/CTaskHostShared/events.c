@@ -56,8 +56,13 @@ int th__op_event_wait(th_shared *o, double timeout) {
 }
 
 /* ---- BARRIER ------------------------------------------------------------ *
- * The parties of the current round are listed by pid, so the host can tell
- * whether a dead process was waiting here: if so the barrier breaks.       */
+ * The parties of the current round are listed by pid, and so is every live
+ * process that found the barrier or waited at it (its members), so the host
+ * can tell whether a dead process was a party others wait for: if so the
+ * barrier breaks.                                                          */
+
+/* Members tracked at once; a process beyond them breaks nothing when it dies. */
+#define BARRIER_MEMBERS 256
 
 typedef struct barrier_body {
     pthread_mutex_t mutex;
@@ -67,8 +72,10 @@ typedef struct barrier_body {
     _Atomic uint32_t passed_round; /* the last round all parties passed */
     _Atomic uint32_t broken;
     _Atomic int32_t broken_by; /* the dead party's pid, 0 for a timeout or a reset */
-    uint32_t reserved;
+    _Atomic uint32_t died_waiting; /* broken_by died while waiting (1) or before arriving (0) */
+    uint32_t member_count;
     waitpoint changed;
+    int32_t members[BARRIER_MEMBERS];
     int32_t waiting[];    /* parties entries: this round's pids */
 } barrier_body;
 
@@ -99,6 +106,21 @@ static int lock_barrier(barrier_body *b, const deadline *d) {
     return rc;
 }
 
+/* Under the mutex: makes `pid` a member (once). */
+static void join(barrier_body *b, int32_t pid) {
+    for (uint32_t i = 0; i < b->member_count; i++)
+        if (b->members[i] == pid) return;
+    if (b->member_count < BARRIER_MEMBERS) b->members[b->member_count++] = pid;
+}
+
+void th__barrier_join(handle *h, int32_t pid) {
+    barrier_body *b = h->body;
+    deadline forever = th__deadline_in(-1);
+    lock_barrier(b, &forever);
+    join(b, pid);
+    th__mutex_unlock(&b->mutex);
+}
+
 static void break_barrier(barrier_body *b, int32_t by) {
     atomic_store(&b->broken_by, by);
     atomic_store(&b->broken, 1);
@@ -123,6 +145,7 @@ int th__op_barrier_wait(th_shared *o, double timeout) {
     }
     uint32_t index = b->arrived++;
     b->waiting[index] = (int32_t)getpid();
+    join(b, b->waiting[index]);
     if (b->arrived == b->parties) {
         b->arrived = 0;
         atomic_store(&b->passed_round, atomic_load(&b->round));
@@ -159,6 +182,7 @@ int th__op_barrier_reset(th_shared *o) {
     atomic_fetch_add(&b->round, 1);
     atomic_store(&b->broken, 0);
     atomic_store(&b->broken_by, 0);
+    atomic_store(&b->died_waiting, 0);
     atomic_fetch_add(&b->changed.seq, 1);
     th__mutex_unlock(&b->mutex);
     th__futex_wake(&b->changed.seq, -1);
@@ -170,16 +194,40 @@ int32_t th__op_barrier_broken_by(th_shared *o) {
     return b ? atomic_load(&b->broken_by) : TH_SHARED_WRONG_KIND;
 }
 
+int64_t th__op_barrier_waiting(th_shared *o) {
+    barrier_body *b = barrier_of(o);
+    if (!b) return TH_SHARED_WRONG_KIND;
+    deadline forever = th__deadline_in(-1);
+    lock_barrier(b, &forever);
+    int64_t waiting = atomic_load(&b->broken) ? 0 : b->arrived;
+    th__mutex_unlock(&b->mutex);
+    return waiting;
+}
+
+int th__barrier_died_waiting(th_shared *o) {
+    barrier_body *b = barrier_of(o);
+    return b && atomic_load(&b->died_waiting);
+}
+
+/* A member that dies breaks the barrier when others wait in the round: it
+ * waited with them (a waiter lost), or it never arrived (a party they would
+ * wait for forever). A member that dies while no one waits breaks nothing. */
 int th__barrier_repair(handle *h, int32_t pid) {
     barrier_body *b = h->body;
     deadline forever = th__deadline_in(-1);
     lock_barrier(b, &forever);
-    int fixed = 0;
-    for (uint32_t i = 0; i < b->arrived && !fixed; i++) {
-        if (b->waiting[i] == pid && !atomic_load(&b->broken)) {
-            break_barrier(b, pid);
-            fixed = 1;
+    int member = 0, waiting = 0;
+    for (uint32_t i = 0; i < b->member_count; i++)
+        if (b->members[i] == pid) {
+            b->members[i] = b->members[--b->member_count];
+            member = 1;
+            break;
         }
+    for (uint32_t i = 0; i < b->arrived && !waiting; i++) waiting = b->waiting[i] == pid;
+    int fixed = (waiting || (member && b->arrived > 0)) && !atomic_load(&b->broken);
+    if (fixed) {
+        atomic_store(&b->died_waiting, (uint32_t)waiting);
+        break_barrier(b, pid);
     }
     th__mutex_unlock(&b->mutex);
     return fixed;

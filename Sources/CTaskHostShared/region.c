@@ -23,6 +23,7 @@ const th_shared_api th__shared_api = {
     th__op_value_load, th__op_value_store, th__op_value_add, th__op_value_compare_exchange,
     th__op_data, th__op_element_type,
     th__op_put_begin, th__op_put_commit, th__op_get_begin, th__op_get_end,
+    th__op_barrier_waiting,
 };
 
 static uint64_t body_size(const th_shared_spec *spec) {
@@ -214,6 +215,9 @@ th_shared *th__shared_find_name(const char *name) {
             break;
         }
     pthread_mutex_unlock(&registry_lock);
+    /* Finding a barrier makes this process one of its parties: if it dies
+     * before arriving while others wait, the barrier breaks for them. */
+    if (found && kind_of(found) == TH_SHARED_BARRIER) th__barrier_join(as_handle(found), (int32_t)getpid());
     return found;
 }
 

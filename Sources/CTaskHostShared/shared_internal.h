@@ -117,6 +117,8 @@ int th__event_init(handle *h);
 uint64_t th__barrier_body_size(const th_shared_spec *spec);
 int th__barrier_init(handle *h);
 int th__barrier_repair(handle *h, int32_t pid);
+/* Makes process `pid` a member of the barrier (see events.c). */
+void th__barrier_join(handle *h, int32_t pid);
 uint64_t th__queue_body_size(const th_shared_spec *spec);
 int th__queue_init(handle *h);
 int th__queue_repair(handle *h, int32_t pid);
@@ -140,6 +142,7 @@ int th__op_event_wait(th_shared *o, double timeout);
 int th__op_barrier_wait(th_shared *o, double timeout);
 int th__op_barrier_reset(th_shared *o);
 int32_t th__op_barrier_broken_by(th_shared *o);
+int64_t th__op_barrier_waiting(th_shared *o);
 int th__op_put(th_shared *o, int end, uint32_t type, const void *data, size_t length, double timeout);
 int th__op_get(th_shared *o, int end, uint32_t *type, void *into, size_t capacity, size_t *length, double timeout);
 int64_t th__op_count(th_shared *o, int end);

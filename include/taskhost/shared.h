@@ -19,8 +19,9 @@
  *     lock releases it; the next acquire returns TH_SHARED_OWNER_DIED (it
  *     does own the lock) so it can repair what the dead owner left half done.
  *   - A semaphore gets back the units a dead process held.
- *   - A barrier with a party that dies while waiting breaks: every waiter,
- *     and every later arrival until th_barrier_reset, gets TH_SHARED_BROKEN.
+ *   - A barrier with a party that dies while others wait (waiting too, or
+ *     before it arrived) breaks: every waiter, and every later arrival until
+ *     th_barrier_reset, gets TH_SHARED_BROKEN.
  *   - A queue or pipe is never left with a half-written item visible or a
  *     wedged slot: an item a dead producer had begun to put is dropped, an
  *     item a dead consumer had begun to take is lost with it. Nothing is ever
@@ -126,6 +127,8 @@ typedef struct th_shared_api {
     int (*put_commit)(th_shared *queue, th_queue_slot *slot);
     int (*get_begin)(th_shared *queue, int end, th_queue_slot *slot, double timeout);
     int (*get_end)(th_shared *queue, th_queue_slot *slot);
+    /* ---- added in TaskHost 1.1 after the above; check `size` ---- */
+    int64_t (*barrier_waiting)(th_shared *barrier);
 } th_shared_api;
 
 struct th_shared {
@@ -177,15 +180,25 @@ static inline int th_event_wait(th_shared *o, double timeout) { return o->api->e
 
 /* ---- BARRIER ---------------------------------------------------------- */
 
+/* A process that finds a barrier (th_shared_find) or waits at it is one of
+ * its parties from then on. If a party dies while others wait, whether it
+ * was waiting too or had not arrived yet, the barrier breaks for them. */
+
 /** Waits until all parties arrived: returns this party's arrival index
- *  (0 .. parties-1), or TH_SHARED_BROKEN (a party died while waiting, one
- *  timed out, or the barrier was reset), or TH_SHARED_TIMEOUT (which breaks
- *  the barrier for the others, as Python's does). */
+ *  (0 .. parties-1), or TH_SHARED_BROKEN (a party died, one timed out, or
+ *  the barrier was reset), or TH_SHARED_TIMEOUT (which breaks the barrier
+ *  for the others, as Python's does). */
 static inline int th_barrier_wait(th_shared *o, double timeout) { return o->api->barrier_wait(o, timeout); }
 /** Repairs a broken barrier; parties waiting now get TH_SHARED_BROKEN. */
 static inline int th_barrier_reset(th_shared *o) { return o->api->barrier_reset(o); }
 /** The pid of the party whose death broke the barrier, 0 if none did. */
 static inline int32_t th_barrier_broken_by(th_shared *o) { return o->api->barrier_broken_by(o); }
+/** The parties waiting now (Python's n_waiting); 0 when broken. -1 from a
+ *  host older than this call. */
+static inline int64_t th_barrier_waiting(th_shared *o) {
+    if (o->api->size < offsetof(th_shared_api, barrier_waiting) + sizeof o->api->barrier_waiting) return -1;
+    return o->api->barrier_waiting(o);
+}
 
 /* ---- QUEUE and PIPE ---------------------------------------------------- *
  * An item is a type (a th_type number) and up to the queue's item size of

@@ -69,7 +69,8 @@ void th__shared_get_spec(th_shared *object, th_shared_spec *spec);
 
 /**
  * Repairs what process `pid` (now dead) held in `object`: the semaphore
- * units it had, the barrier it waited at (broken), the queue slot it was
+ * units it had, a barrier it was a member of (it found the barrier or
+ * waited at it) while others wait there (broken), the queue slot it was
  * writing (dropped) or reading (freed). Locks need nothing: the kernel
  * releases a dead owner's robust mutexes. Returns how many things it fixed.
  */
@@ -105,8 +106,12 @@ int th__shared_register(uint32_t id, th_shared *object);
 int th__shared_adopt(uint32_t id, int fd);
 /** Removes and returns the handle registered under `id` (NULL if none). */
 th_shared *th__shared_unregister(uint32_t id);
-/** The registered handle named `name`, or NULL. */
+/** The registered handle named `name`, or NULL. Finding a BARRIER makes
+ *  the calling process one of its members (see th__shared_repair). */
 th_shared *th__shared_find_name(const char *name);
+/** Whether the party whose death broke this barrier (th_barrier_broken_by)
+ *  died while waiting (1) or before it arrived (0). */
+int th__barrier_died_waiting(th_shared *barrier);
 /** Repairs every registered object for dead process `pid`; returns th__shared_repair's total. */
 int th__shared_repair_all(int32_t pid);
 

@@ -46,12 +46,19 @@ public class SharedObject: @unchecked Sendable { // the C object synchronizes it
         case TH_SHARED_OK.rawValue, TH_SHARED_OWNER_DIED.rawValue: nil
         case TH_SHARED_TIMEOUT.rawValue: .timedOut(name)
         case TH_SHARED_BROKEN.rawValue:
-            .broken(name, deadParty: th_barrier_broken_by(handle) > 0 ? th_barrier_broken_by(handle) : nil)
+            brokenBarrier()
         case TH_SHARED_NOT_OWNER.rawValue: .notOwner(name)
         case TH_SHARED_WOULD_DEADLOCK.rawValue: .wouldDeadlock(name)
         case TH_SHARED_OVERFLOW.rawValue: .overflow(name)
         default: .unexpected(name, status)
         }
+    }
+
+    /// How a barrier broke: a party died waiting, died before it arrived, or neither.
+    private func brokenBarrier() -> SharedObjectError {
+        let pid = th_barrier_broken_by(handle)
+        guard pid > 0 else { return .broken(name, deadParty: nil) }
+        return th__barrier_died_waiting(handle) != 0 ? .broken(name, deadParty: pid) : .partyDiedBeforeArriving(name, party: pid)
     }
 
     func check(_ status: Int32) throws {
@@ -64,8 +71,11 @@ public enum SharedObjectError: Error, Sendable, Hashable, CustomStringConvertibl
     /// The timeout passed before the call could go on.
     case timedOut(String)
     /// The barrier is broken: `deadParty` is the pid of the party whose death
-    /// broke it, nil when a party timed out or it was reset.
+    /// while waiting broke it, nil when a party timed out or it was reset.
     case broken(String, deadParty: Int32?)
+    /// The barrier is broken: `party` (a pid) had found it or waited at it
+    /// and died before it arrived while others waited.
+    case partyDiedBeforeArriving(String, party: Int32)
     /// Released by a thread that does not hold it.
     case notOwner(String)
     /// A `lock` taken again by the thread that holds it.
@@ -82,6 +92,7 @@ public enum SharedObjectError: Error, Sendable, Hashable, CustomStringConvertibl
         case .timedOut(let n): "shared object '\(n)': timed out"
         case .broken(let n, let pid?): "barrier '\(n)' is broken: party \(pid) died while waiting"
         case .broken(let n, nil): "barrier '\(n)' is broken"
+        case .partyDiedBeforeArriving(let n, let pid): "barrier '\(n)' is broken: party \(pid) died before it arrived"
         case .notOwner(let n): "shared object '\(n)': released by a thread that does not hold it"
         case .wouldDeadlock(let n): "lock '\(n)' is already held by this thread"
         case .overflow(let n): "semaphore '\(n)' released too many times"

@@ -15,13 +15,15 @@ public final class SharedEvent: SharedObject, @unchecked Sendable {
 }
 
 /// A barrier for a fixed number of parties, as Python's `Barrier` — except
-/// that a party dying while it waits breaks the barrier for everyone,
-/// instead of leaving them waiting forever.
+/// that a party dying while others wait, whether it waited too or had not
+/// arrived yet, breaks the barrier for everyone instead of leaving them
+/// waiting forever. A process is a party once it found the barrier
+/// (`th_shared_find`) or waited at it.
 public final class SharedBarrier: SharedObject, @unchecked Sendable {
     /// Waits until every party arrived; returns this party's arrival index
     /// (0 ..< parties). A timeout breaks the barrier for the others.
     /// - Throws: `SharedObjectError.broken` (with the pid of the party whose
-    ///   death broke it) or `.timedOut`.
+    ///   death while waiting broke it), `.partyDiedBeforeArriving`, or `.timedOut`.
     public func wait(timeout: Double? = nil) throws -> Int {
         let status = th_barrier_wait(handle, cTimeout(timeout))
         if status >= 0 { return Int(status) }
@@ -37,4 +39,7 @@ public final class SharedBarrier: SharedObject, @unchecked Sendable {
         let pid = th_barrier_broken_by(handle)
         return pid > 0 ? pid : nil
     }
+
+    /// The parties waiting now (Python's `n_waiting`); 0 when broken.
+    public var waiting: Int { Int(th_barrier_waiting(handle)) }
 }

@@ -2,6 +2,7 @@
 #include <taskhost/plugin.h>
 
 #include <signal.h>
+#include <time.h>
 
 static th_shared *find(th_context *ctx, const char *name) {
     th_shared *object = th_shared_find(ctx, name);
@@ -59,7 +60,21 @@ static int64_t barrier_wait(th_context *ctx, const char *name, double timeout) {
     return o ? th_barrier_wait(o, timeout) : -100;
 }
 
+/* Finds barrier `name` (which makes this process one of its parties), sets
+ * event `ready`, then sleeps `seconds` without arriving: a party that is
+ * late, to be killed. */
+static int64_t join_and_nap(th_context *ctx, const char *name, const char *ready, double seconds) {
+    th_shared *barrier = find(ctx, name), *event = barrier ? find(ctx, ready) : NULL;
+    if (!event) return -100;
+    th_event_set(event);
+    struct timespec nap = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    while (nanosleep(&nap, &nap) != 0) {
+    }
+    return 0;
+}
+
 static const th_param name_param[] = {{"name", TH_STRING}};
+static const th_param nap_params[] = {{"name", TH_STRING}, {"ready", TH_STRING}, {"seconds", TH_DOUBLE}};
 static const th_param name_timeout[] = {{"name", TH_STRING}, {"timeout", TH_DOUBLE}};
 static const th_param name_units[] = {{"name", TH_STRING}, {"units", TH_INT64}};
 
@@ -76,6 +91,8 @@ static const th_task tasks[] = {
      .param_count = 1, .flags = TH_TASK_CONTEXT},
     {.name = "barrier_wait", .function = TH_FN(barrier_wait), .result = TH_INT64, .params = name_timeout,
      .param_count = 2, .flags = TH_TASK_CONTEXT},
+    {.name = "join_and_nap", .function = TH_FN(join_and_nap), .result = TH_INT64, .params = nap_params,
+     .param_count = 3, .flags = TH_TASK_CONTEXT},
 };
 
 TH_EXPORT_PLUGIN("ipcfaults", "1.0.0", "Tasks that die holding shared objects (tests only)", tasks)

@@ -1,0 +1,61 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+@testable import TaskHost
+import TestSupport
+
+/// What the host repairs when a process dies, beyond a dead holder's locks
+/// (SharedObjectTests): a barrier party killed before it arrived, with the
+/// test-only `ipcfaults` plugin (Tests/Plugins).
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct SharedRepairTests {
+    func makeHost() throws -> PluginHost { try PluginHost(pluginFiles: [SharedObjectTests.faults]) }
+
+    /// A party that found the barrier and naps, without arriving, until it is killed.
+    func lateParty(_ host: PluginHost, barrier: String) throws -> WorkerProcess {
+        let ready = try host.event("ready-\(barrier)")
+        let late = try WorkerProcess(host: host, task: "ipcfaults.join_and_nap", arguments: [.string(barrier), .string(ready.name), 60.0])
+        try late.start()
+        #expect(ready.wait(timeout: 30), "the late party never found the barrier")
+        return late
+    }
+
+    @Test func aPartyKilledBeforeArrivingBreaksTheBarrierForEveryWaiter() throws {
+        let host = try makeHost()
+        let barrier = try host.barrier("b", parties: 3)
+        let late = try lateParty(host, barrier: "b")
+        let waiters = try (0..<2).map { _ in try WorkerProcess(host: host, task: "ipcfaults.barrier_wait", arguments: ["b", 60.0]) }
+        for waiter in waiters { try waiter.start() }
+        #expect(TestSupport.eventually(within: 30) { barrier.waiting == 2 })
+        let pid = try #require(late.pid)
+        kill(pid, SIGKILL)
+        for waiter in waiters {
+            waiter.join()
+            #expect(try waiter.result?.get() == .int64(-2)) // TH_SHARED_BROKEN, well before their 60 s
+        }
+        late.join()
+        #expect(barrier.brokenBy == pid)
+        #expect(barrier.waiting == 0)
+        #expect(throws: SharedObjectError.partyDiedBeforeArriving("b", party: pid)) { try barrier.wait(timeout: 1) }
+        #expect("\(SharedObjectError.partyDiedBeforeArriving("b", party: 42))" == "barrier 'b' is broken: party 42 died before it arrived")
+        barrier.reset()
+        #expect(barrier.brokenBy == nil)
+    }
+
+    @Test func aPartyThatDiesWhileNoOneWaitsBreaksNothing() throws {
+        let host = try makeHost()
+        let barrier = try host.barrier("b", parties: 3)
+        let late = try lateParty(host, barrier: "b")
+        kill(try #require(late.pid), SIGKILL)
+        late.join()
+        #expect(barrier.brokenBy == nil)
+        let waiters = try (0..<2).map { _ in try WorkerProcess(host: host, task: "ipcfaults.barrier_wait", arguments: ["b", 60.0]) }
+        for waiter in waiters { try waiter.start() }
+        let index = try barrier.wait(timeout: 60)
+        for waiter in waiters { waiter.join() }
+        let indices = try waiters.map { try $0.result!.get() } + [.int64(Int64(index))]
+        #expect(Set(indices) == [0, 1, 2])
+    }
+}
