@@ -8,7 +8,8 @@ import TestSupport
 
 /// What the host repairs when a process dies, beyond a dead holder's locks
 /// (SharedObjectTests): a barrier party killed before it arrived, with the
-/// test-only `ipcfaults` plugin (Tests/Plugins).
+/// test-only `ipcfaults` plugin (Tests/Plugins), and a fork server killed
+/// after objects were shared.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct SharedRepairTests {
     func makeHost() throws -> PluginHost { try PluginHost(pluginFiles: [SharedObjectTests.faults]) }
@@ -57,5 +58,22 @@ struct SharedRepairTests {
         for waiter in waiters { waiter.join() }
         let indices = try waiters.map { try $0.result!.get() } + [.int64(Int64(index))]
         #expect(Set(indices) == [0, 1, 2])
+    }
+
+    @Test func aForkServerThatReplacesAKilledOneGetsEveryObject() throws {
+        let host = try makeHost()
+        let counter = try host.value("counter")
+        let big = try host.buffer("big", size: 1 << 16)
+        big.withUnsafeMutableBytes { $0[4096] = 7 }
+        let first = host.forkServerPID
+        kill(first, SIGKILL)
+        #expect(TestSupport.eventually(within: 30) { host.forkServerPID != first })
+        let jobs = try host.queue("jobs", capacity: 64, itemSize: 8)  // created with the new server
+        let pool = try Pool(host: host, processes: 2)
+        #expect(try pool.map("ipc.count_up", [100, 100], chunksize: 1).map { try $0.get() } == [100, 100])
+        #expect(counter.int64 == 200)
+        #expect(try pool.apply("ipc.bytes_sum", [big.view()]) == .uint64(7))
+        #expect(try pool.apply("ipc.put_range", ["jobs", 1, 3]) == 6)
+        #expect(try jobs.get(timeout: 10) == 1)
     }
 }

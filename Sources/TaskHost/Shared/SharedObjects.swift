@@ -11,14 +11,23 @@ import Foundation
 /// this process's registry, which the supervisor repairs when a worker dies
 /// (`th__shared_repair_all`). Messages to the server go from the supervisor's
 /// thread, which sends everything else there (a frame may travel in pieces).
-final class SharedObjects: @unchecked Sendable { // `names` is guarded by `lock`
+/// Each live object's memfd stays open here, so that a fork server started
+/// after one died gets every object again before it forks a worker.
+final class SharedObjects: @unchecked Sendable { // `names` is guarded by `lock`; `memfds` is confined to the supervisor thread
     private let supervisor: Supervisor
     private let lock = NSLock()
     private var names: Set<String> = []
+    /// The memfd of every live object, by id.
+    private var memfds: [UInt32: Int32] = [:]
     nonisolated(unsafe) private static var nextID: UInt32 = 0
     private static let idLock = NSLock()
 
-    init(supervisor: Supervisor) { self.supervisor = supervisor }
+    init(supervisor: Supervisor) {
+        self.supervisor = supervisor
+        supervisor.perform { [weak self, supervisor] in
+            supervisor.newServerReady = { server in self?.shareAll(with: server) }
+        }
+    }
 
     /// Creates an object from its spec (`queue:1024`, `lock`, …).
     func create<T: SharedObject>(_ type: T.Type, host: PluginHost, name: String, spec text: String) throws -> T {
@@ -39,15 +48,16 @@ final class SharedObjects: @unchecked Sendable { // `names` is guarded by `lock`
             forget(name)
             throw TaskHostError(.invalidArgument, cString(error))
         }
-        defer { close(fd) }
         var canonical = [CChar](repeating: 0, count: 128)
         th__shared_format_spec(&spec, &canonical, 128)
         let id = Self.newID()
-        guard send(TH_MSG_SHARE, id, fd: fd, wait: true), th__shared_register(id, handle) == 0 else {
+        guard th__shared_register(id, handle) == 0 else {
             th__shared_close(handle)
+            close(fd)
             forget(name)
-            throw TaskHostError(.systemError, "cannot hand shared object '\(name)' to the fork server: \(String(cString: strerror(errno)))")
+            throw TaskHostError(.systemError, "cannot register shared object '\(name)': out of memory")
         }
+        share(id, memfd: fd)
         let objectType: SharedObject.Type = type == SharedObject.self ? Self.classFor(spec.kind) : type
         return objectType.init(host: host, id: id, name: name, spec: cString(canonical), handle: handle) as! T
     }
@@ -63,9 +73,32 @@ final class SharedObjects: @unchecked Sendable { // `names` is guarded by `lock`
     /// Called when an object goes: the fork server unmaps it (workers keep
     /// theirs until they exit), and so does this process.
     func release(_ object: SharedObject) {
-        _ = send(TH_MSG_UNSHARE, object.id, fd: nil, wait: false)
+        let id = object.id
+        supervisor.perform { [self, supervisor] in
+            if let fd = memfds.removeValue(forKey: id) { close(fd) }
+            _ = Self.send(TH_MSG_UNSHARE, id, fd: nil, to: supervisor.server)
+        }
         th__shared_close(object.handle)
         forget(object.name)
+    }
+
+    /// Hands a new object to the fork server, and returns once that is done
+    /// (a pool made next forks its workers after it). A send that fails
+    /// means the server died: its replacement gets the object (`shareAll`).
+    private func share(_ id: UInt32, memfd: Int32) {
+        let done = DispatchSemaphore(value: 0)
+        supervisor.perform { [self, supervisor] in
+            memfds[id] = memfd
+            _ = Self.send(TH_MSG_SHARE, id, fd: memfd, to: supervisor.server)
+            done.signal()
+        }
+        done.wait()
+    }
+
+    /// Hands every live object, oldest first, to a fork server that replaced
+    /// a dead one, before it forks anything (on the supervisor thread).
+    private func shareAll(with server: ForkServer) {
+        for (id, fd) in memfds.sorted(by: { $0.key < $1.key }) { _ = Self.send(TH_MSG_SHARE, id, fd: fd, to: server) }
     }
 
     private func forget(_ name: String) {
@@ -74,22 +107,15 @@ final class SharedObjects: @unchecked Sendable { // `names` is guarded by `lock`
         lock.unlock()
     }
 
-    /// Sends SHARE (with the object's memfd) or UNSHARE from the supervisor's
-    /// thread; with `wait`, returns whether it went (the memfd must stay open
-    /// until then).
-    private func send(_ type: Int, _ id: UInt32, fd: Int32?, wait: Bool) -> Bool {
-        let outcome = SendOutcome()
-        supervisor.perform { [supervisor] in
-            // Read on the supervisor's thread: a fork server that died is replaced there.
-            let socket = supervisor.server.socket
-            var message = th__msg_share(id: id)
-            let frame = FrameBuilder()
-            frame.withBuffer { th__msg_share_put($0, Int32(type), &message) }
-            let bytes = frame.bytes
-            var fds = fd.map { [$0] } ?? []
-            outcome.finish(th__send_frame(socket, bytes.baseAddress, bytes.count, &fds, Int32(fds.count)) == 0)
-        }
-        return wait ? outcome.wait() : true
+    /// Sends SHARE (with the object's memfd) or UNSHARE to `server`, on the
+    /// supervisor's thread (where a dead server is replaced); whether it went.
+    private static func send(_ type: Int, _ id: UInt32, fd: Int32?, to server: ForkServer) -> Bool {
+        var message = th__msg_share(id: id)
+        let frame = FrameBuilder()
+        frame.withBuffer { th__msg_share_put($0, Int32(type), &message) }
+        let bytes = frame.bytes
+        var fds = fd.map { [$0] } ?? []
+        return th__send_frame(server.socket, bytes.baseAddress, bytes.count, &fds, Int32(fds.count)) == 0
     }
 
     private static func newID() -> UInt32 {
@@ -126,20 +152,6 @@ final class SharedObjects: @unchecked Sendable { // `names` is guarded by `lock`
         case TH_SHARED_ARRAY: SharedArray.self
         default: SharedBuffer.self
         }
-    }
-}
-
-/// Whether a send made on another thread went.
-private final class SendOutcome: @unchecked Sendable { // `sent` is written before `done` is signalled
-    private var sent = false
-    private let done = DispatchSemaphore(value: 0)
-    func finish(_ ok: Bool) {
-        sent = ok
-        done.signal()
-    }
-    func wait() -> Bool {
-        done.wait()
-        return sent
     }
 }
 

@@ -58,6 +58,7 @@ extension Supervisor {
                 fresh.setNonBlocking()
                 server = fresh
                 serverPID.store(fresh.pid, ordering: .relaxed)
+                newServerReady?(fresh)
                 serverDown = false
                 for pool in pools { fillPool(pool) }
                 return

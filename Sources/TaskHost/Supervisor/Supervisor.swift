@@ -30,6 +30,9 @@ final class Supervisor: @unchecked Sendable {
     var serverDown = false
     /// Fork servers that died with no chunk finished since (see `serverDied`).
     var serverDeathsWithoutProgress = 0
+    /// Called with each fork server that replaces a dead one, before any
+    /// worker is forked from it: the host's shared objects go to it again.
+    var newServerReady: ((ForkServer) -> Void)?
 
     var workers: [pid_t: Worker] = [:]
     /// Spawn requests not answered yet: the pool each is for.
