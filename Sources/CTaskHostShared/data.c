@@ -6,7 +6,7 @@
 #define BUFFER_ALIGNMENT 4096 /* a buffer's bytes start on a page */
 
 typedef struct data_body {
-    pthread_mutex_t mutex;       /* VALUE, ARRAY: their lock */
+    owned_lock lock;             /* VALUE, ARRAY: their lock */
     _Alignas(8) _Atomic uint64_t bits; /* VALUE */
     uint64_t data;               /* ARRAY, BUFFER: offset of the bytes from the body */
     uint64_t length;             /* their length */
@@ -44,16 +44,17 @@ int th__data_init(handle *h) {
         b->length = kind == TH_SHARED_ARRAY ? h->header->count * element_width(h->header->element_type)
                                             : h->header->count;
     }
-    return kind == TH_SHARED_BUFFER ? 0 : th__mutex_init(&b->mutex, MUTEX_ERRORCHECK);
+    if (kind != TH_SHARED_BUFFER) th__owned_init(&b->lock, 0);
+    return 0;
 }
 
-pthread_mutex_t *th__object_mutex(handle *h) {
+owned_lock *th__object_lock(handle *h) {
     switch (h->header->kind) {
     case TH_SHARED_LOCK:
     case TH_SHARED_RLOCK:
-    case TH_SHARED_CONDITION: return (pthread_mutex_t *)h->body; /* a lock body starts with it */
+    case TH_SHARED_CONDITION: return (owned_lock *)h->body; /* a lock body starts with it */
     case TH_SHARED_VALUE:
-    case TH_SHARED_ARRAY: return &((data_body *)h->body)->mutex;
+    case TH_SHARED_ARRAY: return &((data_body *)h->body)->lock;
     default: return NULL;
     }
 }

@@ -7,7 +7,7 @@
 /* ---- LOCK, RLOCK, CONDITION ------------------------------------------- */
 
 typedef struct lock_body {
-    pthread_mutex_t mutex;
+    owned_lock lock;
     waitpoint notified; /* CONDITION: bumped by notify */
 } lock_body;
 
@@ -21,20 +21,18 @@ int th__lock_init(handle *h) {
     /* An RLOCK counts; a LOCK reports a second acquire by its holder rather
      * than hang it forever. A CONDITION's lock is a LOCK: a wait releases it
      * whole. */
-    mutex_type type = h->header->kind == TH_SHARED_RLOCK ? MUTEX_RECURSIVE : MUTEX_ERRORCHECK;
-    return th__mutex_init(&b->mutex, type);
+    th__owned_init(&b->lock, h->header->kind == TH_SHARED_RLOCK);
+    return 0;
 }
 
 int th__op_acquire(th_shared *o, double timeout) {
-    pthread_mutex_t *m = th__object_mutex(as_handle(o));
-    if (!m) return TH_SHARED_WRONG_KIND;
-    deadline d = th__deadline_in(timeout);
-    return th__mutex_lock(m, &d);
+    owned_lock *l = as_handle(o)->lock;
+    return l ? th__owned_lock(l, timeout) : TH_SHARED_WRONG_KIND;
 }
 
 int th__op_release(th_shared *o) {
-    pthread_mutex_t *m = th__object_mutex(as_handle(o));
-    return m ? th__mutex_unlock(m) : TH_SHARED_WRONG_KIND;
+    owned_lock *l = as_handle(o)->lock;
+    return l ? th__owned_unlock(l) : TH_SHARED_WRONG_KIND;
 }
 
 static lock_body *condition_body(th_shared *o) {
@@ -50,14 +48,13 @@ int th__op_condition_wait(th_shared *o, double timeout) {
      * lock) after our release changes it, and the futex sees the change. */
     uint32_t seq = atomic_load(&b->notified.seq);
     atomic_fetch_add(&b->notified.sleepers, 1);
-    if (th__mutex_unlock(&b->mutex) != TH_SHARED_OK) {
+    if (th__owned_unlock(&b->lock) != TH_SHARED_OK) {
         atomic_fetch_sub(&b->notified.sleepers, 1);
         return TH_SHARED_NOT_OWNER;
     }
     int timed_out = th__futex_wait(&b->notified.seq, seq, &d);
     atomic_fetch_sub(&b->notified.sleepers, 1);
-    deadline forever = th__deadline_in(-1);
-    int relock = th__mutex_lock(&b->mutex, &forever);
+    int relock = th__owned_lock(&b->lock, -1);
     if (relock == TH_SHARED_OWNER_DIED) return relock;
     return timed_out && atomic_load(&b->notified.seq) == seq ? TH_SHARED_TIMEOUT : TH_SHARED_OK;
 }

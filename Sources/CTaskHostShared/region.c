@@ -94,6 +94,7 @@ th_shared *th__shared_create(const char *name, const th_shared_spec *spec, int *
     header->item_size = spec->item_size;
     header->initial = spec->initial;
     snprintf(header->name, sizeof header->name, "%s", name);
+    h->lock = th__object_lock(h);
     if (init_body(h) != 0) {
         snprintf(error, error_size, "cannot initialise shared object '%s'", name);
         munmap(region, size);
@@ -126,6 +127,7 @@ th_shared *th__shared_map(int fd, char *error, size_t error_size) {
     }
     handle *h = new_handle(region, size);
     if (!h) munmap(region, size);
+    else h->lock = th__object_lock(h);
     return h ? &h->base : NULL;
 }
 
@@ -146,7 +148,7 @@ int th__shared_repair(th_shared *object, int32_t pid) {
     case TH_SHARED_SEMAPHORE: case TH_SHARED_BOUNDED_SEMAPHORE: return th__semaphore_repair(h, pid);
     case TH_SHARED_BARRIER: return th__barrier_repair(h, pid);
     case TH_SHARED_QUEUE: case TH_SHARED_PIPE: return th__queue_repair(h, pid);
-    default: return 0; /* locks: the kernel hands a dead owner's mutex on as EOWNERDEAD */
+    default: return h->lock ? th__owned_repair(h->lock, pid) : 0; /* the next holder is told OWNER_DIED */
     }
 }
 

@@ -39,6 +39,8 @@ typedef struct region_header {
 
 _Static_assert(sizeof(region_header) <= BODY_OFFSET, "the header fits before the body");
 
+typedef struct owned_lock owned_lock;
+
 /* A process's handle: the public part first. */
 typedef struct handle {
     th_shared base;
@@ -46,6 +48,7 @@ typedef struct handle {
     uint64_t size;
     region_header *header;
     void *body;
+    owned_lock *lock; /* th__object_lock, looked up once */
 } handle;
 
 static inline handle *as_handle(th_shared *object) { return (handle *)object; }
@@ -92,6 +95,55 @@ int th__mutex_init(pthread_mutex_t *m, mutex_type type);
 int th__mutex_lock(pthread_mutex_t *m, const deadline *d);
 /* TH_SHARED_OK or TH_SHARED_NOT_OWNER. */
 int th__mutex_unlock(pthread_mutex_t *m);
+
+/* ---- owned locks (owned_lock.c): LOCK, RLOCK, CONDITION, VALUE, ARRAY -- */
+
+struct owned_lock {
+    _Atomic uint32_t word;       /* 0 free; the holder's TID, | WAITERS; OWNER_DIED once freed from a dead holder */
+    _Atomic int32_t holder_pid;  /* the holder's process, written right after it took `word` */
+    uint32_t depth;              /* RLOCK: acquisitions beyond the first */
+    uint32_t recursive;
+};
+
+/* This thread's ids, learnt on first use (and again in a forked child). */
+typedef struct th__thread_ids {
+    uint32_t tid;
+    int32_t pid;
+} th__thread_ids;
+extern _Thread_local th__thread_ids th__self __attribute__((tls_model("initial-exec")));
+void th__self_load(void);
+
+void th__owned_init(owned_lock *l, int recursive);
+/* TH_SHARED_OK, TH_SHARED_OWNER_DIED (taken from a dead holder), TH_SHARED_TIMEOUT, TH_SHARED_WOULD_DEADLOCK. */
+int th__owned_lock_slow(owned_lock *l, const deadline *d);
+/* TH_SHARED_OK or TH_SHARED_NOT_OWNER. */
+int th__owned_unlock_slow(owned_lock *l);
+/* Frees `l` if process `pid` (dead) held it; whether it did. */
+int th__owned_repair(owned_lock *l, int32_t pid);
+
+/* Takes the lock: one compare-exchange when it is free. */
+static inline int th__owned_lock(owned_lock *l, double timeout) {
+    if (__builtin_expect(th__self.tid == 0, 0)) th__self_load();
+    uint32_t expected = 0;
+    if (__builtin_expect(atomic_compare_exchange_strong_explicit(&l->word, &expected, th__self.tid,
+                                                                 memory_order_acquire, memory_order_relaxed), 1)) {
+        atomic_store_explicit(&l->holder_pid, th__self.pid, memory_order_relaxed);
+        return TH_SHARED_OK;
+    }
+    deadline d = th__deadline_in(timeout);
+    return th__owned_lock_slow(l, &d);
+}
+
+/* Releases the lock: one exchange when the holder holds it once. */
+static inline int th__owned_unlock(owned_lock *l) {
+    uint32_t tid = th__self.tid;
+    if (__builtin_expect(tid != 0 && atomic_load_explicit(&l->word, memory_order_relaxed) == tid && l->depth == 0, 1)) {
+        atomic_store_explicit(&l->holder_pid, 0, memory_order_relaxed);
+        if (atomic_exchange_explicit(&l->word, 0, memory_order_release) & 0x80000000u) th__futex_wake(&l->word, 1);
+        return TH_SHARED_OK;
+    }
+    return th__owned_unlock_slow(l);
+}
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -157,8 +209,8 @@ int th__op_value_compare_exchange(th_shared *o, uint64_t *expected, uint64_t des
 void *th__op_data(th_shared *o, size_t *length);
 uint32_t th__op_element_type(th_shared *o);
 
-/* The mutex of a LOCK, RLOCK, CONDITION, VALUE or ARRAY, or NULL. */
-pthread_mutex_t *th__object_mutex(handle *h);
+/* The lock of a LOCK, RLOCK, CONDITION, VALUE or ARRAY, or NULL. */
+owned_lock *th__object_lock(handle *h);
 
 TH__INTERNAL_END
 

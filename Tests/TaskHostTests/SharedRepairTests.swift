@@ -76,4 +76,20 @@ struct SharedRepairTests {
         #expect(try pool.apply("ipc.put_range", ["jobs", 1, 3]) == 6)
         #expect(try jobs.get(timeout: 10) == 1)
     }
+
+    @Test func aLockHeldByAWorkerLostWithItsForkServerIsHandedOnAsOwnerDied() throws {
+        let host = try makeHost()
+        let lock = try host.lock("door")
+        let ready = try host.event("held")
+        let holder = try WorkerProcess(host: host, task: "ipcfaults.hold_and_nap", arguments: ["door", "held", 60.0])
+        try holder.start()
+        #expect(ready.wait(timeout: 30))
+        #expect(try lock.acquire(timeout: 0) == nil)
+        kill(host.forkServerPID, SIGKILL)  // the worker dies with it, holding the lock
+        #expect(try lock.acquire(timeout: 30) == .previousOwnerDied)
+        try lock.release()
+        #expect(try lock.acquire(timeout: 0) == .acquired)
+        try lock.release()
+        holder.join()
+    }
 }

@@ -71,8 +71,8 @@ void th__shared_get_spec(th_shared *object, th_shared_spec *spec);
  * Repairs what process `pid` (now dead) held in `object`: the semaphore
  * units it had, a barrier it was a member of (it found the barrier or
  * waited at it) while others wait there (broken), the queue slot it was
- * writing (dropped) or reading (freed). Locks need nothing: the kernel
- * releases a dead owner's robust mutexes. Returns how many things it fixed.
+ * writing (dropped) or reading (freed), the lock it held (freed: the next
+ * holder is told TH_SHARED_OWNER_DIED). Returns how many things it fixed.
  */
 int th__shared_repair(th_shared *object, int32_t pid);
 

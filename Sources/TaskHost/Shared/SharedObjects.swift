@@ -70,6 +70,18 @@ final class SharedObjects: @unchecked Sendable { // `names` is guarded by `lock`
         _ = th__shared_repair_all(pid)
     }
 
+    /// Repairs for workers that went with their fork server (no one reports
+    /// their deaths): they die of SIGKILL as their parent does; once they
+    /// are gone (or after a second, for one left a zombie), as `repair`.
+    static func repair(afterLossOf pids: [pid_t]) {
+        var waited = 0
+        while waited < 1000, pids.contains(where: { kill($0, 0) == 0 }) {
+            usleep(1000)
+            waited += 1
+        }
+        for pid in pids { _ = th__shared_repair_all(pid) }
+    }
+
     /// Called when an object goes: the fork server unmaps it (workers keep
     /// theirs until they exit), and so does this process.
     func release(_ object: SharedObject) {

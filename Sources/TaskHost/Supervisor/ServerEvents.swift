@@ -37,6 +37,7 @@ extension Supervisor {
         guard broken == nil, !serverDown else { return }
         serverDown = true
         let cause = server.reapAfterDeath(error.message)
+        SharedObjects.repair(afterLossOf: Array(workers.keys))
         for worker in Array(workers.values) {
             worker.killRequested = true  // no KILL for it goes to the next server
             if worker.killReason == nil { worker.killReason = .forkServerDied(cause: cause) }

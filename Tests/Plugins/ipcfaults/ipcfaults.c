@@ -73,6 +73,18 @@ static int64_t join_and_nap(th_context *ctx, const char *name, const char *ready
     return 0;
 }
 
+/* Takes the lock of `name`, sets event `ready`, and sleeps `seconds` holding it. */
+static int64_t hold_and_nap(th_context *ctx, const char *name, const char *ready, double seconds) {
+    th_shared *o = find(ctx, name), *event = o ? find(ctx, ready) : NULL;
+    if (!event || th_lock_acquire(o, -1) < 0) return -100;
+    th_event_set(event);
+    struct timespec nap = {(time_t)seconds, 0};
+    while (nanosleep(&nap, &nap) != 0) {
+    }
+    th_lock_release(o);
+    return 0;
+}
+
 static const th_param name_param[] = {{"name", TH_STRING}};
 static const th_param nap_params[] = {{"name", TH_STRING}, {"ready", TH_STRING}, {"seconds", TH_DOUBLE}};
 static const th_param name_timeout[] = {{"name", TH_STRING}, {"timeout", TH_DOUBLE}};
@@ -92,6 +104,8 @@ static const th_task tasks[] = {
     {.name = "barrier_wait", .function = TH_FN(barrier_wait), .result = TH_INT64, .params = name_timeout,
      .param_count = 2, .flags = TH_TASK_CONTEXT},
     {.name = "join_and_nap", .function = TH_FN(join_and_nap), .result = TH_INT64, .params = nap_params,
+     .param_count = 3, .flags = TH_TASK_CONTEXT},
+    {.name = "hold_and_nap", .function = TH_FN(hold_and_nap), .result = TH_INT64, .params = nap_params,
      .param_count = 3, .flags = TH_TASK_CONTEXT},
 };
 
