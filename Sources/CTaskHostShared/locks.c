@@ -71,9 +71,13 @@ int th__op_condition_notify(th_shared *o, int count) {
  * Units taken are booked to the taking process, so the host can give back
  * a dead process's units. The books and the count change together under a
  * robust mutex; if a process dies in between, the next holder recounts:
- * value = base - units booked - units unbooked.                           */
+ * value = base - units booked - units unbooked.
+ * The books are a table open-addressed by pid: a slot is empty (pid 0), a
+ * holder's (units > 0), or a tombstone once its holder gave back its last
+ * unit or died; tombstones are swept when they crowd the table.           */
 
-#define SEMAPHORE_HOLDERS 64
+#define SEMAPHORE_HOLDERS 1024 /* processes holding units at once */
+#define TOMBSTONE (-1)
 
 typedef struct holder {
     int32_t pid;
@@ -85,7 +89,9 @@ typedef struct semaphore_body {
     pthread_mutex_t mutex;
     int64_t value;      /* units free now */
     int64_t base;       /* initial units plus releases by non-holders */
-    int64_t unbooked;   /* units taken while the holder table was full */
+    int64_t unbooked;   /* units taken while SEMAPHORE_HOLDERS other processes held some */
+    uint32_t used;      /* slots that are not empty: holders and tombstones */
+    uint32_t reserved;
     waitpoint released;
     holder holders[SEMAPHORE_HOLDERS];
 } semaphore_body;
@@ -107,29 +113,75 @@ static semaphore_body *semaphore_of(th_shared *o) {
     return kind == TH_SHARED_SEMAPHORE || kind == TH_SHARED_BOUNDED_SEMAPHORE ? h->body : NULL;
 }
 
+static uint32_t home_slot(int32_t pid) { return (uint32_t)pid * 2654435761u % SEMAPHORE_HOLDERS; }
+
+/* The slot booking `pid`'s units, or NULL. */
+static holder *find_holder(semaphore_body *b, int32_t pid) {
+    for (uint32_t i = 0, at = home_slot(pid); i < SEMAPHORE_HOLDERS; i++, at = (at + 1) % SEMAPHORE_HOLDERS) {
+        if (b->holders[at].pid == 0) return NULL;
+        if (b->holders[at].pid == pid) return &b->holders[at];
+    }
+    return NULL;
+}
+
+/* A new slot for `pid`, or NULL when SEMAPHORE_HOLDERS processes hold units. */
+static holder *add_holder(semaphore_body *b, int32_t pid) {
+    for (uint32_t i = 0, at = home_slot(pid); i < SEMAPHORE_HOLDERS; i++, at = (at + 1) % SEMAPHORE_HOLDERS) {
+        holder *h = &b->holders[at];
+        if (h->pid == 0 || h->pid == TOMBSTONE) {
+            if (h->pid == 0) b->used++;
+            *h = (holder){pid, 0, 0};
+            return h;
+        }
+    }
+    return NULL;
+}
+
+/* Rebuilds the table with its holders only (and `used` from scratch). */
+static void sweep(semaphore_body *b) {
+    static _Thread_local holder kept[SEMAPHORE_HOLDERS];
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < SEMAPHORE_HOLDERS; i++)
+        if (b->holders[i].pid > 0 && b->holders[i].units > 0) kept[n++] = b->holders[i];
+    memset(b->holders, 0, sizeof b->holders);
+    b->used = 0;
+    for (uint32_t i = 0; i < n; i++) add_holder(b, kept[i].pid)->units = kept[i].units;
+}
+
 static void recount(semaphore_body *b) {
     int64_t booked = b->unbooked;
-    for (int i = 0; i < SEMAPHORE_HOLDERS; i++) booked += b->holders[i].units;
+    for (int i = 0; i < SEMAPHORE_HOLDERS; i++)
+        if (b->holders[i].pid > 0) booked += b->holders[i].units;
     b->value = b->base - booked;
 }
 
 static int lock_books(semaphore_body *b, const deadline *d) {
     int rc = th__mutex_lock(&b->mutex, d);
     if (rc == TH_SHARED_OWNER_DIED) {
+        sweep(b); /* a slot may be half written */
         recount(b);
         rc = TH_SHARED_OK;
     }
     return rc;
 }
 
-static holder *find_holder(semaphore_body *b, int32_t pid, int add) {
-    holder *free_slot = NULL;
-    for (int i = 0; i < SEMAPHORE_HOLDERS; i++) {
-        if (b->holders[i].pid == pid && b->holders[i].units > 0) return &b->holders[i];
-        if (!free_slot && b->holders[i].units == 0) free_slot = &b->holders[i];
+/* Books one unit to `pid`. */
+static void book(semaphore_body *b, int32_t pid) {
+    holder *mine = find_holder(b, pid);
+    if (!mine) {
+        if (b->used >= SEMAPHORE_HOLDERS * 3 / 4) sweep(b);
+        mine = add_holder(b, pid);
     }
-    if (add && free_slot) free_slot->pid = pid;
-    return add ? free_slot : NULL;
+    if (mine) mine->units++;
+    else b->unbooked++;
+}
+
+/* Takes a unit off `pid`'s books; 0 when it had none. */
+static int unbook(semaphore_body *b, int32_t pid) {
+    holder *mine = find_holder(b, pid);
+    if (!mine || mine->units == 0) return 0;
+    if (--mine->units == 0) mine->pid = TOMBSTONE;
+    return 1;
 }
 
 static int has_units(void *arg) { return __atomic_load_n(&((semaphore_body *)arg)->value, __ATOMIC_SEQ_CST) > 0; }
@@ -143,9 +195,7 @@ int th__op_semaphore_acquire(th_shared *o, double timeout) {
         int rc = lock_books(b, &d);
         if (rc != TH_SHARED_OK) return rc;
         if (b->value > 0) {
-            holder *mine = find_holder(b, pid, 1);
-            if (mine) mine->units++;
-            else b->unbooked++;
+            book(b, pid);
             __atomic_store_n(&b->value, b->value - 1, __ATOMIC_SEQ_CST);
             th__mutex_unlock(&b->mutex);
             return TH_SHARED_OK;
@@ -165,10 +215,10 @@ int th__op_semaphore_release(th_shared *o) {
         th__mutex_unlock(&b->mutex);
         return TH_SHARED_OVERFLOW;
     }
-    holder *mine = find_holder(b, (int32_t)getpid(), 0);
-    if (mine) mine->units--;
-    else if (b->unbooked > 0) b->unbooked--;
-    else b->base++;
+    if (!unbook(b, (int32_t)getpid())) {
+        if (b->unbooked > 0) b->unbooked--;
+        else b->base++; /* a release by a process that holds no unit adds one */
+    }
     __atomic_store_n(&b->value, b->value + 1, __ATOMIC_SEQ_CST);
     th__mutex_unlock(&b->mutex);
     th__waitpoint_wake(&b->released, 1);
@@ -185,11 +235,10 @@ int th__semaphore_repair(handle *h, int32_t pid) {
     deadline forever = th__deadline_in(-1);
     lock_books(b, &forever);
     int64_t returned = 0;
-    for (int i = 0; i < SEMAPHORE_HOLDERS; i++) {
-        if (b->holders[i].pid == pid && b->holders[i].units > 0) {
-            returned += b->holders[i].units;
-            b->holders[i].units = 0;
-        }
+    holder *dead = find_holder(b, pid);
+    if (dead) {
+        returned = dead->units;
+        *dead = (holder){TOMBSTONE, 0, 0};
     }
     __atomic_store_n(&b->value, b->value + returned, __ATOMIC_SEQ_CST);
     th__mutex_unlock(&b->mutex);

@@ -8,8 +8,8 @@ import TestSupport
 
 /// What the host repairs when a process dies, beyond a dead holder's locks
 /// (SharedObjectTests): a barrier party killed before it arrived, with the
-/// test-only `ipcfaults` plugin (Tests/Plugins), and a fork server killed
-/// after objects were shared.
+/// test-only `ipcfaults` plugin (Tests/Plugins), a fork server killed
+/// after objects were shared, and semaphore units of many dying holders.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct SharedRepairTests {
     func makeHost() throws -> PluginHost { try PluginHost(pluginFiles: [SharedObjectTests.faults]) }
@@ -91,5 +91,19 @@ struct SharedRepairTests {
         #expect(try lock.acquire(timeout: 0) == .acquired)
         try lock.release()
         holder.join()
+    }
+
+    @Test func theUnitsOfEightyHoldersThatDieAllComeBack() throws {
+        let host = try makeHost()
+        let semaphore = try host.semaphore("s", value: 100)
+        let go = try host.event("go")
+        let holders = 80  // more than the 64 processes a semaphore used to book
+        let pool = try Pool(host: host, processes: holders)
+        defer { pool.terminate() }
+        let dying = try (0..<holders).map { _ in try pool.applyAsync("ipcfaults.take_wait_die", ["s", "go"]) }
+        #expect(TestSupport.eventually(within: 90) { semaphore.value == 100 - holders })
+        go.set()
+        for item in dying { #expect(throws: TaskHostError.self) { try item.get() } }
+        #expect(semaphore.value == 100)
     }
 }

@@ -18,7 +18,8 @@
  *   - A process that dies holding a lock, rlock, condition, value or array
  *     lock releases it; the next acquire returns TH_SHARED_OWNER_DIED (it
  *     does own the lock) so it can repair what the dead owner left half done.
- *   - A semaphore gets back the units a dead process held.
+ *   - A semaphore gets back the units a dead process held (booked for up to
+ *     1024 processes holding units at once).
  *   - A barrier with a party that dies while others wait (waiting too, or
  *     before it arrived) breaks: every waiter, and every later arrival until
  *     th_barrier_reset, gets TH_SHARED_BROKEN.

@@ -85,7 +85,16 @@ static int64_t hold_and_nap(th_context *ctx, const char *name, const char *ready
     return 0;
 }
 
+/* Takes a unit of semaphore `name`, waits for event `go`, and dies holding it. */
+static int64_t take_wait_die(th_context *ctx, const char *name, const char *go) {
+    th_shared *o = find(ctx, name), *event = o ? find(ctx, go) : NULL;
+    if (!event || th_semaphore_acquire(o, 60) != TH_SHARED_OK || th_event_wait(event, 60) != TH_SHARED_OK) return -100;
+    raise(SIGKILL);
+    return -100;
+}
+
 static const th_param name_param[] = {{"name", TH_STRING}};
+static const th_param name_event[] = {{"name", TH_STRING}, {"event", TH_STRING}};
 static const th_param nap_params[] = {{"name", TH_STRING}, {"ready", TH_STRING}, {"seconds", TH_DOUBLE}};
 static const th_param name_timeout[] = {{"name", TH_STRING}, {"timeout", TH_DOUBLE}};
 static const th_param name_units[] = {{"name", TH_STRING}, {"units", TH_INT64}};
@@ -107,6 +116,8 @@ static const th_task tasks[] = {
      .param_count = 3, .flags = TH_TASK_CONTEXT},
     {.name = "hold_and_nap", .function = TH_FN(hold_and_nap), .result = TH_INT64, .params = nap_params,
      .param_count = 3, .flags = TH_TASK_CONTEXT},
+    {.name = "take_wait_die", .function = TH_FN(take_wait_die), .result = TH_INT64, .params = name_event,
+     .param_count = 2, .flags = TH_TASK_CONTEXT},
 };
 
 TH_EXPORT_PLUGIN("ipcfaults", "1.0.0", "Tasks that die holding shared objects (tests only)", tasks)
