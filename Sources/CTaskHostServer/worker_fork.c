@@ -25,7 +25,7 @@ void th__fresh_worker_close(th__fresh_worker *w) {
 
 /* In the child: set up, sandbox, serve. Never returns. */
 _Noreturn static void become_worker(th__plugin_set *plugins, int request, int result, th__worker_page *page,
-                                    const th__sandbox_prepared *sandbox) {
+                                    const th__sandbox_prepared *sandbox, int spare) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -41,6 +41,7 @@ _Noreturn static void become_worker(th__plugin_set *plugins, int request, int re
         }
         close(sandbox->ruleset_fd);
     }
+    if (spare) th__worker_warm_up();
     th__worker_run(plugins, request, result, page);
 }
 
@@ -67,7 +68,7 @@ int th__fork_worker(th__plugin_set *plugins, th__fresh_worker *w, const th__sand
         } else {
             pid = fork();
             if (pid < 0) snprintf(error, error_size, "cannot fork a worker: %s", strerror(errno));
-            if (pid == 0) become_worker(plugins, requests[0], results[1], page, sandbox);
+            if (pid == 0) become_worker(plugins, requests[0], results[1], page, sandbox, start == NULL);
             if (pid > 0 && start && !ahead && th__write_all(requests[1], start, start_length) != 0) {
                 snprintf(error, error_size, "a new worker died before it started");
                 kill(pid, SIGKILL); /* reaped (and ignored) with the others */

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -113,6 +114,22 @@ void th__worker_setup(const int *keep, int keep_count, th__worker_page *page) {
     signal(SIGPIPE, SIG_DFL);
     signal(SIGINT, SIG_IGN); /* Ctrl-C is the host's to handle; it ends the workers itself */
     g_page = page;
+}
+
+void th__worker_warm_up(void) {
+    /* Stack the task may use, written once from the deepest page up. */
+    volatile char stack[64 * 1024];
+    for (size_t at = sizeof stack; at > 0; at -= 4096) stack[at - 1] = 0;
+    /* Heap for the request and result buffers: chunks under malloc's mmap
+     * threshold, so the pages stay in its arena once freed. */
+    enum { CHUNKS = 6, CHUNK = 16 * 1024 };
+    void *chunks[CHUNKS];
+    for (int i = 0; i < CHUNKS; i++) {
+        chunks[i] = malloc(CHUNK);
+        if (chunks[i]) memset(chunks[i], 0, CHUNK);
+    }
+    for (int i = CHUNKS - 1; i >= 0; i--) free(chunks[i]);
+    fflush(NULL); /* the C library's stream state */
 }
 
 void th__worker_apply_settings(const th__msg_settings *settings) {

@@ -53,6 +53,14 @@ void th__worker_setup(const int *keep, int keep_count, th__worker_page *page);
  */
 void th__worker_keep_statm(void);
 
+/**
+ * A spare worker's warm-up while it waits for its settings: the first write
+ * to each page of its stack, heap and C library state copies the fork
+ * server's page (a fault each, several microseconds on a VM), made here
+ * rather than on the path of the task it will be given.
+ */
+void th__worker_warm_up(void);
+
 /** Applies a worker's settings: its memory limit and where its stdout goes. */
 void th__worker_apply_settings(const th__msg_settings *settings);
 
