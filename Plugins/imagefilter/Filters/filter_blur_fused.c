@@ -12,7 +12,11 @@
    pieces, exactly: with ww = wh 2^16 + wl and fw = fh 2^16 + fl,
        X >> 16 = acc wh + sf fh + 2^7 + hi(acc wl) + hi(sf fl) + carry(lo(acc wl) + lo(sf fl))
    (hi/lo: the high and low 16 bits of a 32-bit product) is below 2^16, so 16-bit wrapping sums give it
-   exactly, and the result is (X >> 16) >> 8. */
+   exactly, and the result is (X >> 16) >> 8. When 2^24 - T ww - 2 fw (T = 2 ir + 1; 0 or 1 by fw's
+   rounding) is 0, as for GaussianBlur(2)'s radius, two products do: then 2 fw = 2^24 - T ww, ww is even, and
+       X >> 24 = (w2 D + 2^23 (sf + 1)) >> 24,   D = 2 acc - T sf (|D| < 2^15), w2 = ww / 2 = w2h 2^16 + w2l,
+   so X >> 24 = (w2h D + hi(D w2l) + 2^7 (sf + 1)) >> 8 with hi a signed multiply-high (w2l taken in
+   -2^15 .. 2^15 - 1, w2h raised by one when w2l had to be lowered), the sum again below 2^16. */
 #pragma STDC FP_CONTRACT OFF /* no floating point here; the pragma only keeps every filter file alike */
 #define IF_FILTER_INTERNAL 1
 #include "if_filter.h"
@@ -59,31 +63,39 @@ typedef uint16_t v8u16 __attribute__((vector_size(16)));
 typedef uint16_t v16u16 __attribute__((vector_size(32)));
 #define MULHI_SSE2(a, b) ((v8u16)_mm_mulhi_epu16((__m128i)(a), (__m128i)(b)))
 #define MULHI_AVX2(a, b) ((v16u16)_mm256_mulhi_epu16((__m256i)(a), (__m256i)(b)))
+#define MULHIS_SSE2(a, b) ((v8u16)_mm_mulhi_epi16((__m128i)(a), (__m128i)(b)))
+#define MULHIS_AVX2(a, b) ((v16u16)_mm256_mulhi_epi16((__m256i)(a), (__m256i)(b)))
 
 /* The constants of BOX16, in scope of the row functions. */
 #define BOX16_CONSTANTS(VU)                                                                                  \
     const VU vwh = (uint16_t)(p.ww >> 16) - (VU){0}, vwl = (uint16_t)(p.ww & 0xFFFF) - (VU){0};              \
     const VU vfh = (uint16_t)(p.fw >> 16) - (VU){0}, vfl = (uint16_t)(p.fw & 0xFFFF) - (VU){0};              \
     const VU v128 = 128 - (VU){0}, v129 = 129 - (VU){0}, vlow = 255 - (VU){0};                               \
-    const int fw0 = p.fw == 0
+    const uint32_t taps_ = (uint32_t)(2 * p.ir + 1), w2_ = p.ww / 2, w2up_ = (w2_ & 0x8000) ? 1 : 0;         \
+    const int fw0 = p.fw == 0, even = !fw0 && 16777216u - taps_ * p.ww - 2 * p.fw == 0;                      \
+    const VU vtaps = (uint16_t)taps_ - (VU){0}, vw2h = (uint16_t)((w2_ >> 16) + w2up_) - (VU){0};            \
+    const VU vw2l = (uint16_t)(w2_ & 0xFFFF) - (VU){0} /* as int16: w2l - 2^16 when raised */
 
 /* out = (acc ww + sf fw + 2^23) >> 24, 16-bit lanes (see the top of the file). */
-#define BOX16(VU, MULHI, acc, sf, out)                                                                       \
+#define BOX16(VU, MULHI, MULHIS, acc, sf, out)                                                               \
     do {                                                                                                     \
-        VU x_ = (acc) * vwh + MULHI(acc, vwl);                                                               \
-        if (!fw0) {                                                                                          \
+        VU x_;                                                                                               \
+        if (even) {                                                                                          \
+            const VU d_ = ((acc) << 1) - (sf) * vtaps;                                                       \
+            x_ = d_ * vw2h + MULHIS(d_, vw2l) + ((sf) << 7) + v128;                                          \
+        } else if (!fw0) {                                                                                   \
             /* the carry is 1 + (s_ >= l_), a true compare being all ones (minus one) */                     \
             const VU l_ = (acc) * vwl, s_ = l_ + (sf) * vfl;                                                 \
-            x_ += (sf) * vfh + MULHI(sf, vfl) + v129 + (VU)(s_ >= l_);                                       \
+            x_ = (acc) * vwh + MULHI(acc, vwl) + (sf) * vfh + MULHI(sf, vfl) + v129 + (VU)(s_ >= l_);        \
         } else {                                                                                             \
-            x_ += v128;                                                                                      \
+            x_ = (acc) * vwh + MULHI(acc, vwl) + v128;                                                       \
         }                                                                                                    \
         (out) = x_ >> 8;                                                                                     \
     } while (0)
 
 /* Steps of 2 * LANES samples over [j0, j1), the last one moved back to end at j1 (recomputing a few: the
    output never aliases the input). TAP(k) is the address of tap k (k = 0 .. 2 IR + 2) for sample j. */
-#define PASS_BODY(VU, LANES, MULHI, IR, TAP)                                                                 \
+#define PASS_BODY(VU, LANES, MULHI, MULHIS, IR, TAP)                                                         \
     do {                                                                                                     \
         BOX16_CONSTANTS(VU);                                                                                 \
         for (size_t j = j0, next; j + 2 * LANES <= j1; j = next) {                                           \
@@ -103,8 +115,8 @@ typedef uint16_t v16u16 __attribute__((vector_size(32)));
                 so = (x >> 8) + (y >> 8);                                                                    \
             }                                                                                                \
             VU oe, oo;                                                                                       \
-            BOX16(VU, MULHI, ae, se, oe);                                                                    \
-            BOX16(VU, MULHI, ao, so, oo);                                                                    \
+            BOX16(VU, MULHI, MULHIS, ae, se, oe);                                                            \
+            BOX16(VU, MULHI, MULHIS, ao, so, oo);                                                            \
             const VU bytes = oe | (oo << 8);                                                                 \
             memcpy(d + j, &bytes, sizeof bytes);                                                             \
         }                                                                                                    \
@@ -123,12 +135,12 @@ typedef uint16_t v16u16 __attribute__((vector_size(32)));
 
 /* Samples [j0, j1) of a horizontal pass, all of whose taps lie inside the row (s: the row, B bytes a pixel). */
 #define HTAP(k) (s + j + (size_t)B * (size_t)(k) - (size_t)B * (size_t)(p.ir + 1))
-#define HPASS_SSE2(IR) PASS_BODY(v8u16, 8, MULHI_SSE2, IR, HTAP)
-#define HPASS_AVX2(IR) PASS_BODY(v16u16, 16, MULHI_AVX2, IR, HTAP)
+#define HPASS_SSE2(IR) PASS_BODY(v8u16, 8, MULHI_SSE2, MULHIS_SSE2, IR, HTAP)
+#define HPASS_AVX2(IR) PASS_BODY(v16u16, 16, MULHI_AVX2, MULHIS_AVX2, IR, HTAP)
 /* Samples [j0, j1) of a vertical pass (rows as vpass_scalar's). */
 #define VTAP(k) (rows[k] + j)
-#define VPASS_SSE2(IR) PASS_BODY(v8u16, 8, MULHI_SSE2, IR, VTAP)
-#define VPASS_AVX2(IR) PASS_BODY(v16u16, 16, MULHI_AVX2, IR, VTAP)
+#define VPASS_SSE2(IR) PASS_BODY(v8u16, 8, MULHI_SSE2, MULHIS_SSE2, IR, VTAP)
+#define VPASS_AVX2(IR) PASS_BODY(v16u16, 16, MULHI_AVX2, MULHIS_AVX2, IR, VTAP)
 
 typedef void (*hpass_fn)(const uint8_t *s, uint8_t *d, size_t B, box_params p, size_t j0, size_t j1);
 typedef void (*vpass_fn)(const uint8_t *const *rows, uint8_t *d, box_params p, size_t j0, size_t j1);
