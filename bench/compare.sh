@@ -128,6 +128,29 @@ if rounds["values_result_array"]:
     print(f"  its [TaskResult] alone, written, read and freed: median {statistics.median(rounds['values_result_array']):.4g} items/s")
 PY
 
+# Each filter alone on one core, TaskHost's and Pillow's runs alternating, the same
+# rounds: the median of each filter's ratios.
+echo "== filters on one core, TaskHost and Pillow alternating, $ROUNDS rounds" >&2
+for _ in $(seq "$ROUNDS"); do
+    .build/release/taskhost bench $QUICK --only filter --tsv --workdir "$WORK/images" | sed 's/^/taskhost\t/' >> "$WORK/filter_rounds.tsv"
+    bench/.venv/bin/python bench/python_baseline.py $QUICK --filters-only --images "$WORK/images" | sed 's/^/pillow\t/' >> "$WORK/filter_rounds.tsv"
+done
+python3 - "$WORK/filter_rounds.tsv" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    side, key, value, _ = line.rstrip("\n").split("\t")
+    if key.startswith("filter_"):
+        runs.setdefault(key, {}).setdefault(side, []).append(float(value))
+print()
+print(f"{'filter, 1 core, rounds alternating':44} {'TaskHost':>14} {'Pillow':>14}  median of the rounds' ratios (all rounds)")
+for key, sides in runs.items():
+    ratios = [a / b for a, b in zip(sides.get("taskhost", []), sides.get("pillow", []))]
+    if ratios:
+        print(f"{key[7:] + ' Mpx/s':44} {statistics.median(sides['taskhost']):>14.4g} {statistics.median(sides['pillow']):>14.4g}"
+              f"  {statistics.median(ratios):6.2f}x  ({', '.join(f'{r:.1f}' for r in ratios)})")
+PY
+
 if command -v mpirun >/dev/null && pkg-config --exists ompi-c; then
     echo "== Scale-out over Open MPI: taskhost --mpi and mpi4py.futures, 1 to 3 ranks" >&2
     swift build -c release --traits MPI --build-path .build/mpi-release >/dev/null

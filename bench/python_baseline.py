@@ -1,7 +1,8 @@
 """Python multiprocessing (and Pillow) on the same workloads as `taskhost bench`.
 
 Prints one line per workload: key, value, unit (tab-separated).
-Usage: python_baseline.py [--quick] [--images DIR] [--square-only]
+Usage: python_baseline.py [--quick] [--images DIR] [--square-only] [--filters-only]
+(--filters-only: only each filter alone on the first image of DIR, the `filter_*` lines)
 """
 import multiprocessing as mp
 import os
@@ -34,6 +35,9 @@ def main():
     quick = "--quick" in sys.argv
     images = sys.argv[sys.argv.index("--images") + 1] if "--images" in sys.argv else None
     items = 1_000_000 if quick else 10_000_000
+    if "--filters-only" in sys.argv:
+        filter_speeds(images, quick)
+        return
 
     with mp.Pool(2) as pool:
         pool.map(square, range(10))
@@ -75,25 +79,32 @@ def main():
                 pool.starmap(apply_filter, [(p, ImageFilter.CONTOUR, out) for p in paths])
                 best = min(best, time.perf_counter() - t)
             report("contour_images", len(paths) / best, "images/s")
-        image = Image.open(paths[0])
-        image.load()
-        filters = {
-            "BLUR": ImageFilter.BLUR, "CONTOUR": ImageFilter.CONTOUR, "DETAIL": ImageFilter.DETAIL,
-            "EDGE_ENHANCE": ImageFilter.EDGE_ENHANCE, "EDGE_ENHANCE_MORE": ImageFilter.EDGE_ENHANCE_MORE,
-            "EMBOSS": ImageFilter.EMBOSS, "FIND_EDGES": ImageFilter.FIND_EDGES, "SHARPEN": ImageFilter.SHARPEN,
-            "SMOOTH": ImageFilter.SMOOTH, "SMOOTH_MORE": ImageFilter.SMOOTH_MORE,
-            "GaussianBlur(2)": ImageFilter.GaussianBlur(2), "BoxBlur(2)": ImageFilter.BoxBlur(2),
-            "UnsharpMask(2,150,3)": ImageFilter.UnsharpMask(2, 150, 3), "MedianFilter(3)": ImageFilter.MedianFilter(3),
-            "MinFilter(3)": ImageFilter.MinFilter(3), "MaxFilter(3)": ImageFilter.MaxFilter(3),
-            "ModeFilter(3)": ImageFilter.ModeFilter(3),
-        }
-        megapixels = image.width * image.height / 1e6
-        for name, f in filters.items():
-            rounds = 1 if quick or "Median" in name or "Mode" in name or "Min" in name or "Max" in name else 3
-            t = time.perf_counter()
-            for _ in range(rounds):
-                image.filter(f)
-            report(f"filter_{name}", megapixels * rounds / (time.perf_counter() - t), "Mpx/s")
+        filter_speeds(images, quick)
+
+
+def filter_speeds(images, quick):
+    """Each filter alone, on one core, over the first image of `images` (as taskhost bench's filter rows)."""
+    from PIL import Image, ImageFilter
+    paths = sorted(os.path.join(images, n) for n in os.listdir(images) if n.endswith(".jpg"))
+    image = Image.open(paths[0])
+    image.load()
+    filters = {
+        "BLUR": ImageFilter.BLUR, "CONTOUR": ImageFilter.CONTOUR, "DETAIL": ImageFilter.DETAIL,
+        "EDGE_ENHANCE": ImageFilter.EDGE_ENHANCE, "EDGE_ENHANCE_MORE": ImageFilter.EDGE_ENHANCE_MORE,
+        "EMBOSS": ImageFilter.EMBOSS, "FIND_EDGES": ImageFilter.FIND_EDGES, "SHARPEN": ImageFilter.SHARPEN,
+        "SMOOTH": ImageFilter.SMOOTH, "SMOOTH_MORE": ImageFilter.SMOOTH_MORE,
+        "GaussianBlur(2)": ImageFilter.GaussianBlur(2), "BoxBlur(2)": ImageFilter.BoxBlur(2),
+        "UnsharpMask(2,150,3)": ImageFilter.UnsharpMask(2, 150, 3), "MedianFilter(3)": ImageFilter.MedianFilter(3),
+        "MinFilter(3)": ImageFilter.MinFilter(3), "MaxFilter(3)": ImageFilter.MaxFilter(3),
+        "ModeFilter(3)": ImageFilter.ModeFilter(3),
+    }
+    megapixels = image.width * image.height / 1e6
+    for name, f in filters.items():
+        rounds = 1 if quick or "Median" in name or "Mode" in name or "Min" in name or "Max" in name else 3
+        t = time.perf_counter()
+        for _ in range(rounds):
+            image.filter(f)
+        report(f"filter_{name}", megapixels * rounds / (time.perf_counter() - t), "Mpx/s")
 
 
 if __name__ == "__main__":

@@ -111,7 +111,10 @@ struct Benchmarks {
         if wanted("sandbox") { rows += try SandboxBenchmarks.workerStart(host, quick: quick) }
         if wanted("ipc") { rows += try IPCBenchmarks(host: host, quick: quick).run() }
         if wanted("image") || wanted("filter") || wanted("contour") || wanted("codec") {
-            rows += try ImageBenchmarks(host: host, processes: processes, quick: quick, workdir: workdir).run()
+            // `--only filter`: the per-filter rows alone (one sample image, no pool passes over 32).
+            let filtersOnly = only.map { $0.hasPrefix("filter") } ?? false
+            rows += try ImageBenchmarks(host: host, processes: processes, quick: quick, workdir: workdir,
+                                        filtersOnly: filtersOnly).run()
         }
         rows.append(BenchRow(key: "rss_host_mib", workload: "peak RSS, host", value: Double(peakResidentBytes()) / 1_048_576, unit: "MiB",
                              note: wanted("square_values") ? "(includes the square maps' materialised inputs and results)" : ""))
@@ -218,6 +221,8 @@ struct ImageBenchmarks {
     let processes: Int
     let quick: Bool
     let workdir: String?
+    /// Only each filter alone on one core (the `filter_*` rows), on one sample image.
+    var filtersOnly = false
 
     static let filters = ["BLUR", "CONTOUR", "DETAIL", "EDGE_ENHANCE", "EDGE_ENHANCE_MORE", "EMBOSS", "FIND_EDGES",
                           "SHARPEN", "SMOOTH", "SMOOTH_MORE", "GaussianBlur(2)", "BoxBlur(2)", "UnsharpMask(2,150,3)",
@@ -231,7 +236,7 @@ struct ImageBenchmarks {
         let folder = workdir ?? (NSTemporaryDirectory() + "taskhost-bench-\(getpid())")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { if workdir == nil { try? FileManager.default.removeItem(atPath: folder) } }
-        let count = quick ? 8 : 32
+        let count = filtersOnly ? 1 : quick ? 8 : 32
         let pool = try Pool(host: host, processes: processes)
         defer { pool.terminate() }
         // The seed's inputs: photo-like 1920x1080 JPEGs, made here.
@@ -239,6 +244,7 @@ struct ImageBenchmarks {
         for result in try pool.starmap("imagefilter.make_sample", paths.enumerated().map { i, path in
             [.string(path), .int32(1920), .int32(1080), .int64(Int64(i + 1))]
         }) { _ = try result.get() }
+        if filtersOnly { return try filterRows(paths[0]) }
 
         var rows: [BenchRow] = []
         let out = folder + "/out"
@@ -274,12 +280,17 @@ struct ImageBenchmarks {
                              note: String(format: "filtering adds %.0f%%", (contourSeconds / codecSeconds - 1) * 100)))
         rows.append(BenchRow(key: "rss_worker_mib", workload: "peak RSS, largest image worker",
                              value: Double(workerPeakResidentBytes(host)) / 1_048_576, unit: "MiB"))
-        // Each filter alone, on one core, in one worker.
+        return rows + (try filterRows(paths[0]))
+    }
+
+    /// Each filter alone, on one core, in one worker, over one decoded image.
+    func filterRows(_ path: String) throws -> [BenchRow] {
         let single = try Pool(host: host, processes: 1)
         defer { single.terminate() }
+        var rows: [BenchRow] = []
         for filter in Self.filters {
             let rounds: Int32 = quick ? 1 : 5
-            let speed = try single.apply("imagefilter.filter_speed", [.string(paths[0]), .string(filter), .int32(rounds)])
+            let speed = try single.apply("imagefilter.filter_speed", [.string(path), .string(filter), .int32(rounds)])
             guard case .double(let mpx) = speed else { continue }
             rows.append(BenchRow(key: "filter_\(filter)", workload: "  \(filter), one 1920x1080 RGB image, 1 core",
                                  value: mpx, unit: "Mpx/s"))
