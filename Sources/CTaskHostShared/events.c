@@ -144,7 +144,7 @@ int th__op_barrier_wait(th_shared *o, double timeout) {
         return TH_SHARED_BROKEN;
     }
     uint32_t index = b->arrived++;
-    b->waiting[index] = (int32_t)getpid();
+    b->waiting[index] = th__self_pid();
     join(b, b->waiting[index]);
     if (b->arrived == b->parties) {
         b->arrived = 0;

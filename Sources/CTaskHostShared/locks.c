@@ -190,7 +190,7 @@ int th__op_semaphore_acquire(th_shared *o, double timeout) {
     semaphore_body *b = semaphore_of(o);
     if (!b) return TH_SHARED_WRONG_KIND;
     deadline d = th__deadline_in(timeout);
-    int32_t pid = (int32_t)getpid();
+    int32_t pid = th__self_pid();
     for (;;) {
         int rc = lock_books(b, &d);
         if (rc != TH_SHARED_OK) return rc;
@@ -215,7 +215,7 @@ int th__op_semaphore_release(th_shared *o) {
         th__mutex_unlock(&b->mutex);
         return TH_SHARED_OVERFLOW;
     }
-    if (!unbook(b, (int32_t)getpid())) {
+    if (!unbook(b, th__self_pid())) {
         if (b->unbooked > 0) b->unbooked--;
         else b->base++; /* a release by a process that holds no unit adds one */
     }

@@ -119,7 +119,7 @@ int th__op_put_begin(th_shared *o, int end, uint32_t type, size_t length, th_que
         uint64_t position = r->tail;
         slot *s = slot_at(r, position);
         if (atomic_load(&s->seq) == position) {
-            s->owner = (int32_t)getpid(); /* before the claim: the host must see who holds it */
+            s->owner = th__self_pid(); /* before the claim: the host must see who holds it */
             __atomic_store_n(&r->tail, position + 1, __ATOMIC_SEQ_CST);
             th__mutex_unlock(&r->put_mutex);
             s->type = type;
@@ -152,7 +152,7 @@ int th__op_get_begin(th_shared *o, int end, th_queue_slot *out, double timeout) 
         uint64_t position = r->head;
         slot *s = slot_at(r, position);
         if (atomic_load(&s->seq) == position + 1) {
-            s->owner = (int32_t)getpid();
+            s->owner = th__self_pid();
             __atomic_store_n(&r->head, position + 1, __ATOMIC_SEQ_CST);
             th__mutex_unlock(&r->get_mutex);
             if (s->type == HOLE) { /* a dead producer's slot: skip it */

@@ -219,7 +219,7 @@ th_shared *th__shared_find_name(const char *name) {
     pthread_mutex_unlock(&registry_lock);
     /* Finding a barrier makes this process one of its parties: if it dies
      * before arriving while others wait, the barrier breaks for them. */
-    if (found && kind_of(found) == TH_SHARED_BARRIER) th__barrier_join(as_handle(found), (int32_t)getpid());
+    if (found && kind_of(found) == TH_SHARED_BARRIER) th__barrier_join(as_handle(found), th__self_pid());
     return found;
 }
 

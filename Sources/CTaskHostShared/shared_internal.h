@@ -113,6 +113,12 @@ typedef struct th__thread_ids {
 extern _Thread_local th__thread_ids th__self __attribute__((tls_model("initial-exec")));
 void th__self_load(void);
 
+/* This process's id without a system call (getpid() makes one). */
+static inline int32_t th__self_pid(void) {
+    if (__builtin_expect(th__self.tid == 0, 0)) th__self_load();
+    return th__self.pid;
+}
+
 void th__owned_init(owned_lock *l, int recursive);
 /* TH_SHARED_OK, TH_SHARED_OWNER_DIED (taken from a dead holder), TH_SHARED_TIMEOUT, TH_SHARED_WOULD_DEADLOCK. */
 int th__owned_lock_slow(owned_lock *l, const deadline *d);

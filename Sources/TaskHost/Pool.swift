@@ -27,6 +27,8 @@ public final class Pool: @unchecked Sendable {
     public let host: PluginHost
     /// The number of worker processes.
     public let processes: Int
+    /// The shared objects made for this pool (`shared:`), by name.
+    public let shared: [String: SharedObject]
     let core: PoolCore
 
     /// Starts `processes` workers (default: the number of cores).
@@ -41,9 +43,14 @@ public final class Pool: @unchecked Sendable {
     ///   - taskOutput: where the tasks' own stdout goes.
     ///   - sandbox: the sandbox each worker enters before its first task
     ///     (nil: none); throws `systemError` at once if this kernel can't.
+    ///   - shared: shared objects made for this pool, name to spec
+    ///     (`["jobs": "queue:1024"]`, as `PluginHost.share`): created before
+    ///     its workers start, they live as long as the pool (then their
+    ///     names are free again). Names are the host's: another pool started
+    ///     later sees them too while they live.
     public init(host: PluginHost, processes: Int? = nil, taskTimeout: Double? = nil, memoryLimit: UInt64? = nil,
                 maxTasksPerChild: Int? = nil, retries: Int = 0, initializer: (task: String, arguments: [Value])? = nil,
-                taskOutput: TaskOutput = .stderr, sandbox: Sandbox? = nil) throws {
+                taskOutput: TaskOutput = .stderr, sandbox: Sandbox? = nil, shared: [String: String] = [:]) throws {
         let count = processes ?? ProcessInfo.processInfo.activeProcessorCount
         guard count >= 1 else { throw TaskHostError(.invalidArgument, "a pool needs at least 1 process, got \(count)") }
         let taskTimeout = try OptionChecks.timeout(taskTimeout, "the task timeout")
@@ -51,6 +58,7 @@ public final class Pool: @unchecked Sendable {
         let retries = try OptionChecks.retries(retries)
         try ProcessCapacity.reserve(processes: count)
         let sandbox = try Sandbox.checked(sandbox)
+        self.shared = try host.share(scoped: shared)
         var initializerConfig: (task: TaskInfo, arguments: [Value])?
         if let initializer {
             let task = try host.task(named: initializer.task)

@@ -18,6 +18,8 @@ public final class WorkerProcess: @unchecked Sendable {
     private let arguments: [Value]
     private let host: PluginHost
     private let core: PoolCore
+    /// The shared objects made for this process (`shared:`), by name.
+    public let shared: [String: SharedObject]
     private let lock = NSLock()
     private let finished = DispatchSemaphore(value: 0)
     private var started = false
@@ -34,9 +36,13 @@ public final class WorkerProcess: @unchecked Sendable {
     ///   - memoryLimit: bytes of address space (`RLIMIT_AS`).
     ///   - sandbox: the sandbox the process enters before the task (nil:
     ///     none); throws `systemError` at once if this kernel can't.
+    ///   - shared: shared objects made for this process, name to spec (as
+    ///     `PluginHost.share`): they live as long as this `WorkerProcess`.
     public init(host: PluginHost, task: some TaskReference, arguments: [Value] = [], taskOutput: TaskOutput = .stdout,
-                timeout: Double? = nil, memoryLimit: UInt64? = nil, sandbox: Sandbox? = nil) throws {
+                timeout: Double? = nil, memoryLimit: UInt64? = nil, sandbox: Sandbox? = nil,
+                shared: [String: String] = [:]) throws {
         let sandbox = try Sandbox.checked(sandbox)
+        self.shared = try host.share(scoped: shared)
         self.task = try task.resolve(in: host)
         self.arguments = try self.task.checkArguments(arguments).get()
         self.host = host

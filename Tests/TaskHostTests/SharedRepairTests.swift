@@ -20,6 +20,7 @@ struct SharedRepairTests {
         let late = try WorkerProcess(host: host, task: "ipcfaults.join_and_nap", arguments: [.string(barrier), .string(ready.name), 60.0])
         try late.start()
         #expect(ready.wait(timeout: 30), "the late party never found the barrier")
+        #expect(TestSupport.eventually(within: 30) { late.pid != nil })  // the host learns it a little after the task began
         return late
     }
 

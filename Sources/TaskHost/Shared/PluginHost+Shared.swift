@@ -19,6 +19,14 @@ extension PluginHost {
         try sharing.create(SharedObject.self, host: self, name: name, spec: spec)
     }
 
+    /// The objects of a pool's or a process's `shared:` (name to spec), in
+    /// name order; none is left if one fails.
+    func share(scoped specs: [String: String]) throws -> [String: SharedObject] {
+        var made: [String: SharedObject] = [:]
+        for (name, spec) in specs.sorted(by: { $0.key < $1.key }) { made[name] = try share(name, spec) }
+        return made
+    }
+
     /// A lock only its holder releases (`reentrant`: an `rlock`).
     public func lock(_ name: String, reentrant: Bool = false) throws -> SharedLock {
         try sharing.create(SharedLock.self, host: self, name: name, spec: reentrant ? "rlock" : "lock")
