@@ -22,6 +22,18 @@ struct SharedCLITests {
         #expect(result.status == 0, "\(result.stderr)")
     }
 
+    /// Views of a buffer made for the run, as `shared_bytes` arguments.
+    @Test func aBuffersViewsAreTaskArguments() throws {
+        let sums = try TestSupport.run(TestSupport.taskhost, ["map", "ipc.bytes_sum", "big:0:32M", "big:32M", "-p", "2",
+                                                              "--shared", "big=buffer:64M"])
+        #expect(sums.stdout == "[0, 0]\n")
+        #expect(sums.status == 0, "\(sums.stderr)")
+        let outside = try TestSupport.run(TestSupport.taskhost, ["map", "ipc.bytes_sum", "big:0:65M", "--shared", "big=buffer:64M"])
+        #expect(outside.stderr.contains(
+            "taskhost: item 0 failed (invalidArgument): ipc.bytes_sum: parameter 'data': view 'big:0:65M' is outside shared buffer 'big' of 67108864 bytes\n"))
+        #expect(outside.status == 1)
+    }
+
     @Test func aBadSharedOptionIsOneLineAndExitStatus2() throws {
         let noSpec = try TestSupport.run(TestSupport.taskhost, ["run", "ipc.consumer", "--shared", "jobs"])
         #expect(noSpec.stderr == "taskhost: --shared expects NAME=SPEC (e.g. jobs=queue:1024), got 'jobs'\n")
