@@ -72,14 +72,24 @@ final class SharedObjects: @unchecked Sendable { // `names` is guarded by `lock`
 
     /// Repairs for workers that went with their fork server (no one reports
     /// their deaths): they die of SIGKILL as their parent does; once they
-    /// are gone (or after a second, for one left a zombie), as `repair`.
+    /// are gone or zombies (or after a second at most), as `repair`.
     static func repair(afterLossOf pids: [pid_t]) {
         var waited = 0
-        while waited < 1000, pids.contains(where: { kill($0, 0) == 0 }) {
+        while waited < 1000, pids.contains(where: isRunning) {
             usleep(1000)
             waited += 1
         }
         for pid in pids { _ = th__shared_repair_all(pid) }
+    }
+
+    /// Whether process `pid` exists and is not a zombie (its state in
+    /// /proc/PID/stat, the letter after the command's closing parenthesis).
+    private static func isRunning(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        let state = stat[close...].dropFirst(2).first
+        return state != "Z" && state != "X"
     }
 
     /// Called when an object goes: the fork server unmaps it (workers keep
