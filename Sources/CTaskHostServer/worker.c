@@ -1,4 +1,7 @@
-/* The worker loop (see th_worker.h). */
+/* The worker loop (see th_worker.h).
+ * Over 400 lines: the loop, the context a task sees and both chunk formats
+ * (item by item, packed) share the result buffers and the exit path; the
+ * packed section is the one to move out when it grows again. */
 #include "th_worker.h"
 #include "th_ipc.h"
 #include "th_shared_core.h"
