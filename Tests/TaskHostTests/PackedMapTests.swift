@@ -226,6 +226,33 @@ struct PackedMapTests {
         #expect(scaled == rowByRow)
     }
 
+    @Test func starmapRowsPackInPlaceUntilOneDoesNotFitAndThatOneFailsAlone() throws {
+        let pool = try Pool(host: Self.host, processes: 2)
+        defer { pool.terminate() }
+        // Exact rows around a long row, a row whose first value fits and second doesn't,
+        // and one whose second value converts (int32 -> int64): each decided on its own.
+        var rows: [[Value]] = (0..<40).map { [.double(Double($0)), .int64(2)] }
+        rows[7] = [.double(1), .int64(2), .int64(3)]
+        rows[8] = [.double(2), .string("k")]
+        rows[9] = [.double(3), .int32(5)]
+        let scaled = try pool.starmap("mathx.scale", rows, chunksize: 16)
+        #expect(scaled.count == 40)
+        if case .failure(let error) = scaled[7] {
+            #expect(error.kind == .invalidArgument)
+            #expect(error.message == "mathx.scale takes 2 arguments (x: double, k: int64), got 3")
+        } else {
+            Issue.record("row 7 should have failed: \(scaled[7])")
+        }
+        if case .failure(let error) = scaled[8] {
+            #expect(error.message == "mathx.scale: parameter 'k' expects int64, got string \"k\"")
+            #expect(error.item == 8)
+        } else {
+            Issue.record("row 8 should have failed: \(scaled[8])")
+        }
+        #expect(try scaled[9].get() == .double(15))
+        for i in (0..<40) where ![7, 8, 9].contains(i) { #expect(try scaled[i].get() == .double(Double(i) * 2)) }
+    }
+
     @Test func aDeadlineCancelsWhatHasNotRun() throws {
         let pool = try Pool(host: Self.host, processes: 1)
         defer { pool.terminate() }
