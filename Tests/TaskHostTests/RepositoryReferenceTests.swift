@@ -30,7 +30,8 @@ import TestSupport
         for folder in folders + [".ci"] {
             guard let walker = manager.enumerator(atPath: root + "/" + folder) else { continue }
             while let path = walker.nextObject() as? String {
-                if path.hasPrefix(".build") || path.contains("/.build/") { continue }
+                // Hidden folders are build output or tools' (.build, bench/.venv), not ours.
+                if path.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
                 paths.append(folder + "/" + path)
             }
         }
