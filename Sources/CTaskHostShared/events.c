@@ -87,7 +87,7 @@ int th__barrier_init(handle *h) {
     barrier_body *b = h->body;
     b->parties = (uint32_t)h->header->count;
     atomic_store(&b->passed_round, UINT32_MAX);
-    return th__mutex_init(&b->mutex, MUTEX_PLAIN);
+    return th__mutex_init(&b->mutex);
 }
 
 static barrier_body *barrier_of(th_shared *o) {

@@ -104,7 +104,7 @@ uint64_t th__semaphore_body_size(const th_shared_spec *spec) {
 int th__semaphore_init(handle *h) {
     semaphore_body *b = h->body;
     b->value = b->base = h->header->initial;
-    return th__mutex_init(&b->mutex, MUTEX_PLAIN);
+    return th__mutex_init(&b->mutex);
 }
 
 static semaphore_body *semaphore_of(th_shared *o) {

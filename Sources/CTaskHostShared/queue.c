@@ -70,7 +70,7 @@ static int ring_init(ring *r, const region_header *header) {
     r->stride = ring_stride(header->item_size);
     r->slots = sizeof(ring);
     for (uint64_t i = 0; i < r->capacity; i++) atomic_store(&slot_at(r, i)->seq, i);
-    return th__mutex_init(&r->put_mutex, MUTEX_PLAIN) || th__mutex_init(&r->get_mutex, MUTEX_PLAIN) ? -1 : 0;
+    return th__mutex_init(&r->put_mutex) || th__mutex_init(&r->get_mutex) ? -1 : 0;
 }
 
 int th__queue_init(handle *h) {

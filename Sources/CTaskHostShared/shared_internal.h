@@ -1,10 +1,11 @@
 /*
  * shared_internal.h — the layout of shared regions and the helpers every
- * kind uses (deadlines, futexes, robust mutexes). Private to this target.
+ * kind uses (deadlines, futexes, owned locks, robust mutexes). Private to
+ * this target.
  *
  * A region is a header, then the kind's body at `body` bytes from the
- * start. Fields other processes change are atomics or live under a
- * process-shared robust mutex; nothing in a region is a pointer.
+ * start. Fields other processes change are atomics or live under an owned
+ * lock or a process-shared robust mutex; nothing in a region is a pointer.
  */
 #ifndef TH_SHARED_INTERNAL_H
 #define TH_SHARED_INTERNAL_H
@@ -85,13 +86,10 @@ typedef struct waitpoint {
 int th__waitpoint_wait(waitpoint *w, int (*ready)(void *arg), void *arg, const deadline *d);
 void th__waitpoint_wake(waitpoint *w, int count);
 
-/* ---- robust process-shared mutexes ----------------------------------- */
+/* ---- robust process-shared mutexes: the objects' inner ones ---------- */
 
-typedef enum { MUTEX_PLAIN, MUTEX_ERRORCHECK, MUTEX_RECURSIVE } mutex_type;
-
-int th__mutex_init(pthread_mutex_t *m, mutex_type type);
-/* TH_SHARED_OK, TH_SHARED_OWNER_DIED (made consistent), TH_SHARED_TIMEOUT,
- * TH_SHARED_WOULD_DEADLOCK. */
+int th__mutex_init(pthread_mutex_t *m);
+/* TH_SHARED_OK, TH_SHARED_OWNER_DIED (made consistent), TH_SHARED_TIMEOUT. */
 int th__mutex_lock(pthread_mutex_t *m, const deadline *d);
 /* TH_SHARED_OK or TH_SHARED_NOT_OWNER. */
 int th__mutex_unlock(pthread_mutex_t *m);

@@ -88,15 +88,11 @@ void th__waitpoint_wake(waitpoint *w, int count) {
     th__futex_wake(&w->seq, count);
 }
 
-int th__mutex_init(pthread_mutex_t *m, mutex_type type) {
+int th__mutex_init(pthread_mutex_t *m) {
     pthread_mutexattr_t attr;
     if (pthread_mutexattr_init(&attr) != 0) return -1;
-    int kind = type == MUTEX_RECURSIVE ? PTHREAD_MUTEX_RECURSIVE
-               : type == MUTEX_ERRORCHECK ? PTHREAD_MUTEX_ERRORCHECK
-                                          : PTHREAD_MUTEX_NORMAL;
     int rc = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) ||
-             pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST) || pthread_mutexattr_settype(&attr, kind) ||
-             pthread_mutex_init(m, &attr);
+             pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST) || pthread_mutex_init(m, &attr);
     pthread_mutexattr_destroy(&attr);
     return rc ? -1 : 0;
 }
@@ -108,7 +104,6 @@ static int lock_result(pthread_mutex_t *m, int rc) {
         /* We own it now; the state it guards is the caller's to repair. */
         pthread_mutex_consistent(m);
         return TH_SHARED_OWNER_DIED;
-    case EDEADLK: return TH_SHARED_WOULD_DEADLOCK;
     default: return TH_SHARED_TIMEOUT;
     }
 }
