@@ -107,14 +107,26 @@ static int can_go(void *arg) {
     return atomic_load(&slot_at(p->r, position)->seq) == position + (p->putting ? 0 : 1);
 }
 
+/* The deadline of a call, read from the clock only once it has to wait:
+ * most puts and gets never do, and the clock costs as much as they do. */
+static const deadline first_look = {{0, 0}, 0, 1};
+
+static void start_clock(deadline *d, double timeout) {
+    if (d->try_only && !d->forever && d->at.tv_sec == 0 && d->at.tv_nsec == 0) *d = th__deadline_in(timeout);
+}
+
 int th__op_put_begin(th_shared *o, int end, uint32_t type, size_t length, th_queue_slot *out, double timeout) {
     ring *r = ring_for(o, end, 1);
     if (!r) return TH_SHARED_WRONG_KIND;
     if (length > r->item_size) return TH_SHARED_TOO_BIG;
-    deadline d = th__deadline_in(timeout);
+    deadline d = first_look;
     probe p = {r, 1};
-    for (;;) {
+    for (int looked = 0;; looked = 1) {
         int rc = lock_ring(&r->put_mutex, &d);
+        if (rc == TH_SHARED_TIMEOUT && !looked) {
+            start_clock(&d, timeout);
+            continue;
+        }
         if (rc != TH_SHARED_OK) return rc;
         uint64_t position = r->tail;
         slot *s = slot_at(r, position);
@@ -128,6 +140,7 @@ int th__op_put_begin(th_shared *o, int end, uint32_t type, size_t length, th_que
             return TH_SHARED_OK;
         }
         th__mutex_unlock(&r->put_mutex);
+        start_clock(&d, timeout);
         rc = th__waitpoint_wait(&r->space, can_go, &p, &d);
         if (rc != TH_SHARED_OK) return rc;
     }
@@ -144,10 +157,14 @@ int th__op_put_commit(th_shared *o, th_queue_slot *in) {
 int th__op_get_begin(th_shared *o, int end, th_queue_slot *out, double timeout) {
     ring *r = ring_for(o, end, 0);
     if (!r) return TH_SHARED_WRONG_KIND;
-    deadline d = th__deadline_in(timeout);
+    deadline d = first_look;
     probe p = {r, 0};
-    for (;;) {
+    for (int looked = 0;; looked = 1) {
         int rc = lock_ring(&r->get_mutex, &d);
+        if (rc == TH_SHARED_TIMEOUT && !looked) {
+            start_clock(&d, timeout);
+            continue;
+        }
         if (rc != TH_SHARED_OK) return rc;
         uint64_t position = r->head;
         slot *s = slot_at(r, position);
@@ -164,6 +181,7 @@ int th__op_get_begin(th_shared *o, int end, th_queue_slot *out, double timeout) 
             return TH_SHARED_OK;
         }
         th__mutex_unlock(&r->get_mutex);
+        start_clock(&d, timeout);
         rc = th__waitpoint_wait(&r->items, can_go, &p, &d);
         if (rc != TH_SHARED_OK) return rc;
     }
