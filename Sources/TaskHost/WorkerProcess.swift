@@ -58,7 +58,7 @@ public final class WorkerProcess: @unchecked Sendable {
         defer { lock.unlock() }
         guard !started else { throw TaskHostError(.invalidArgument, "process \(task.qualifiedName) was already started") }
         started = true
-        let core = self.core, task = self.task, arguments = self.arguments
+        let core = self.core, task = self.task, arguments = self.arguments, finished = self.finished
         core.onWorkerStart = { [weak self] pid in self?.set { $0._pid = pid } }
         core.onWorkerExit = { [weak self] _, status in self?.set { $0._status = status } }
         // Chunks of 2 for one item: the source's end is seen with it, so the
@@ -66,9 +66,12 @@ public final class WorkerProcess: @unchecked Sendable {
         let job = Job(task: task, chunksize: 2, source: SequenceSource(AnyIterator([arguments].makeIterator())), deadline: nil,
                       deliver: { [weak self] _, result in self?.set { $0._result = result } }, finished: {})
         host.supervisor.perform { [supervisor = host.supervisor] in
-            supervisor.startProcess(core, job: job, whenDone: { [weak self] in
+            // The semaphore is captured itself: `self?.finished.signal()` would hold
+            // this process through the signal, so the joiner's last reference could
+            // go first and the deinit (which releases `shared:` objects) run here, late.
+            supervisor.startProcess(core, job: job, whenDone: { [weak self, finished] in
                 self?.set { $0.done = true }
-                self?.finished.signal()
+                finished.signal()
             })
         }
     }
