@@ -53,8 +53,8 @@ typedef struct server {
     /* A generic worker forked ahead, while the last process runs or just
      * after it ended, for the next unsandboxed single process (pid 0: none).
      * Wanted while `singles` is not 0 or `spare_until` (monotonic ns) is
-     * ahead; not made again after one failed (`spare_blocked`) until the
-     * next single process. */
+     * ahead; not made again after one failed, died, or a shared object
+     * came or went (`spare_blocked`), until the next single process. */
     th__fresh_worker spare;
     uint64_t spare_until;
     uint64_t newest_single; /* monotonic ns when the newest single process was handed over */
@@ -320,6 +320,7 @@ static int handle_frame(server *s, const uint8_t *frame, size_t length) {
         if (th__msg_share_get(&r, &m) != 0) return -1;
         th__shared_adopt(m.id, s->receiver.fd_count == 1 ? s->receiver.fds[0] : -1);
         discard_spare(s); /* forked before: it lacks the object */
+        s->spare_blocked = 1; /* objects may come and go with each process (shared:): none till the next */
         return 0;
     }
     case TH_MSG_UNSHARE: {
@@ -327,6 +328,7 @@ static int handle_frame(server *s, const uint8_t *frame, size_t length) {
         if (th__msg_share_get(&r, &m) != 0) return -1;
         th__shared_close(th__shared_unregister(m.id));
         discard_spare(s); /* forked before: it still has the object */
+        s->spare_blocked = 1;
         return 0;
     }
     default: return -1;
