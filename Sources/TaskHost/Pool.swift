@@ -199,9 +199,10 @@ public final class Pool: @unchecked Sendable {
 
     /// Streams `task` over argument lists, in input order, as results arrive
     /// (Python's `imap`). The sequence is read lazily on the pool's supervisor
-    /// thread, never materialised — hence `Sendable`: a `lazy.map` closure
-    /// written on the main actor or in an actor runs on that thread, so it
-    /// must not touch isolated state. At most `backlog` results wait for you
+    /// thread, never materialised — hence `Sendable`. (A `lazy.map` with a
+    /// closure is not `Sendable`: Swift picks the eager `map` for it and passes
+    /// an array, materialised. Pass a range or a `Sendable` sequence of your
+    /// own to stream.) At most `backlog` results wait for you
     /// before the pool pauses. With no `chunksize`, chunks adapt: they grow
     /// while items are quick and shrink when they are slow.
     @inlinable

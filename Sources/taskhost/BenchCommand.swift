@@ -134,8 +134,9 @@ struct Benchmarks {
             let before = statusBytes("VmRSS")
             var sum: Int64 = 0
             let seconds = try measure {
-                let stream = try pool.imap("square.square", values: (1...Int64(count)).lazy.map { Value.int64($0) },
-                                           chunksize: 8192)
+                // A range, not `lazy.map { … }`: that one isn't Sendable, so Swift would pick
+                // the eager `map` and hand imap a materialised array.
+                let stream = try pool.imap("square.square", values: 1...Int64(count), chunksize: 8192)
                 for item in stream { if case .success(.int64(let v)) = item.result { sum &+= v } }
             }
             guard sum == expected else { throw TaskHostError(.systemError, "square map checksum mismatch") }
