@@ -55,14 +55,11 @@ fi
 
 python3 - "$WORK" <<'PY'
 import sys
+sys.path.insert(0, "bench")
+import tsv
 work = sys.argv[1]
 def load(name):
-    rows = {}
-    for line in open(f"{work}/{name}.tsv"):
-        parts = line.rstrip("\n").split("\t")
-        if len(parts) >= 3:
-            rows[parts[0]] = (float(parts[1]), parts[2])
-    return rows
+    return tsv.load(f"{work}/{name}.tsv")
 th, raw, py, vips = load("taskhost"), load("raw"), load("python"), load("vips")
 print(f"{'workload':44} {'TaskHost':>14} {'baseline':>14}  TaskHost's speed / the baseline's")
 def line(name, key, base, base_key, higher_better=True, label="Python"):
@@ -165,14 +162,11 @@ if command -v mpirun >/dev/null && pkg-config --exists ompi-c; then
     done
     python3 - "$WORK" <<'PY'
 import sys
+sys.path.insert(0, "bench")
+import tsv
 work = sys.argv[1]
 def load(name):
-    rows = {}
-    for line in open(f"{work}/{name}.tsv"):
-        parts = line.rstrip("\n").split("\t")
-        if len(parts) >= 3:
-            rows[parts[0]] = (float(parts[1]), parts[2])
-    return rows
+    return tsv.load(f"{work}/{name}.tsv")
 print()
 print(f"{'scale-out (Open MPI, this machine)':44} {'TaskHost':>14} {'mpi4py':>14}  TaskHost's speed / mpi4py.futures's")
 for ranks in (1, 2, 3):
