@@ -246,6 +246,17 @@ static void timeouts(th_host *host) {
     drop(error);
 }
 
+/* th_pool_new refuses `options` as invalidArgument, its message containing `needle` (if any). */
+static void expect_pool_refused(th_host *host, const th_pool_options *options, const char *needle, const char *name) {
+    th_error *error = NULL;
+    th_pool *pool = th_pool_new(host, options, &error);
+    check(pool == NULL && th_error_kind_of(error) == TH_ERR_INVALID_ARGUMENT &&
+              (needle == NULL || strstr(th_error_message(error), needle) != NULL),
+          name, th_error_message(error));
+    th_pool_free(pool);
+    th_error_free(error);
+}
+
 static void options_checks(th_host *host) {
     /* A caller built against an older header: a smaller size, defaults for the rest. */
     th_pool_options options;
@@ -268,17 +279,11 @@ static void options_checks(th_host *host) {
     th_pool_free(pool);
 
     options.size = 0;
-    check(th_pool_new(host, &options, &error) == NULL && th_error_kind_of(error) == TH_ERR_INVALID_ARGUMENT,
-          "options without size are refused", NULL);
-    th_error_free(error);
-    error = NULL;
+    expect_pool_refused(host, &options, NULL, "options without size are refused");
 
     th_pool_options_init(&options);
     options.task_timeout = -1;
-    check(th_pool_new(host, &options, &error) == NULL && th_error_kind_of(error) == TH_ERR_INVALID_ARGUMENT,
-          "a negative timeout is refused", NULL);
-    th_error_free(error);
-    error = NULL;
+    expect_pool_refused(host, &options, NULL, "a negative timeout is refused");
 
     th_host_options host_options;
     th_host_options_init(&host_options);
@@ -417,31 +422,20 @@ static void lifetimes(const char *faulty) {
 /* Numbers the C API refuses before anything starts, and infinity as "none". */
 static void limits(th_host *host) {
     th_pool_options options;
-    th_error *error = NULL;
     th_pool_options_init(&options);
     options.processes = 100000;
-    check(th_pool_new(host, &options, &error) == NULL && th_error_kind_of(error) == TH_ERR_INVALID_ARGUMENT &&
-              strstr(th_error_message(error), "100000 processes") != NULL,
-          "100000 processes are refused before anything starts", th_error_message(error));
-    th_error_free(error);
-    error = NULL;
+    expect_pool_refused(host, &options, "100000 processes", "100000 processes are refused before anything starts");
     th_pool_options_init(&options);
     options.processes = SIZE_MAX;
-    check(th_pool_new(host, &options, &error) == NULL && th_error_kind_of(error) == TH_ERR_INVALID_ARGUMENT &&
-              strstr(th_error_message(error), "18446744073709551615") != NULL,
-          "SIZE_MAX processes are refused as SIZE_MAX", th_error_message(error));
-    th_error_free(error);
-    error = NULL;
+    expect_pool_refused(host, &options, "18446744073709551615", "SIZE_MAX processes are refused as SIZE_MAX");
     th_pool_options_init(&options);
     options.task_timeout = NAN;
-    check(th_pool_new(host, &options, &error) == NULL && th_error_kind_of(error) == TH_ERR_INVALID_ARGUMENT,
-          "a NaN task timeout is refused", th_error_message(error));
-    th_error_free(error);
-    error = NULL;
+    expect_pool_refused(host, &options, NULL, "a NaN task timeout is refused");
     th_pool_options_init(&options);
     options.processes = 1;
     options.deadline = INFINITY;
     options.task_timeout = INFINITY;
+    th_error *error = NULL;
     th_pool *pool = th_pool_new(host, &options, &error);
     check(pool && square_sum(pool, 1, 10) == 385, "an infinite deadline and timeout are none", th_error_message(error));
     th_error_free(error);
