@@ -254,8 +254,9 @@ import TestSupport
         let install = try TestSupport.run("/usr/bin/make", ["-C", Self.root, "install", "PREFIX=" + prefix,
                                                             "PRODUCTS=" + Self.products])
         try #require(install.status == 0, "make install failed: \(install.stderr)")
-        for file in ["bin/taskhost", "lib/libTaskHost.so", "lib/taskhost/taskhost-forkserver",
-                     "lib/taskhost/plugins/libsquare.so", "include/taskhost/taskhost.h", "include/taskhost/plugin.h"] {
+        for file in ["bin/taskhost", "lib/libTaskHost.so", "lib/libTaskHostCluster.so", "lib/taskhost/taskhost-forkserver",
+                     "lib/taskhost/plugins/libsquare.so", "lib/taskhost/plugins/libipc.so", "include/taskhost/taskhost.h",
+                     "include/taskhost/plugin.h", "include/taskhost/shared.h", "include/taskhost/cluster.h"] {
             #expect(FileManager.default.fileExists(atPath: prefix + "/" + file), "\(file) is not installed")
         }
         let flags = try TestSupport.run("/usr/bin/pkg-config", ["--cflags", "--libs", "taskhost"],
@@ -272,10 +273,31 @@ import TestSupport
         #expect(run.stdout == "[1, 4, 9, 16, 25]\n")
         #expect(run.status == 0, "\(run.stderr)")
 
+        try Self.expectTheInstalledClusterLibrary(prefix: prefix, outside: outside)
+
         let plugins = try TestSupport.run(prefix + "/bin/taskhost", ["plugins", "--verbose"], environment: ["TASKHOST_PLUGIN_PATH": ""])
         #expect(plugins.stdout.contains("from \(prefix)/lib/taskhost/plugins/libsquare.so"))
         let map = try TestSupport.run(prefix + "/bin/taskhost", ["map", "square", "1", "2", "3"])
         #expect(map.stdout == "[1, 4, 9]\n")
+    }
+
+    /// The cluster library installed beside libTaskHost.so: a C program links it
+    /// through `pkg-config taskhost-cluster`. Built without the trait MPI (as
+    /// the tests are, but for MPITests), `th_cluster_pool_new` says how to get it.
+    static func expectTheInstalledClusterLibrary(prefix: String, outside: String) throws {
+        let flags = try TestSupport.run("/usr/bin/pkg-config", ["--cflags", "--libs", "taskhost-cluster"],
+                                        environment: ["PKG_CONFIG_PATH": prefix + "/lib/pkgconfig"])
+        #expect(flags.stdout == "-I\(prefix)/include -L\(prefix)/lib -Wl,-rpath,\(prefix)/lib -lTaskHostCluster \n")
+        let cc = try TestSupport.run("/usr/bin/env", ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-DCLUSTER",
+                                                      root + "/Tests/MPITests/cluster_pool.c", "-o", outside + "/cluster"]
+                                                      + flags.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
+        try #require(cc.status == 0, "cc failed: \(cc.stderr)")
+        #if !MPI
+        let run = try TestSupport.run(outside + "/cluster", [TestSupport.faultyPlugin], environment: ["TASKHOST_PLUGIN_PATH": ""])
+        #expect(run.stderr == "th_cluster_pool_new: systemError: th_cluster_pool_new needs TaskHost built with Open MPI: "
+                              + "swift build --traits MPI (README: Running on a cluster)\n")
+        #expect(run.status == 1)
+        #endif
     }
 
     /// The end-to-end program under valgrind: no invalid reads or writes, no
