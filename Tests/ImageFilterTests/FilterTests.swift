@@ -114,19 +114,20 @@ import imagefilter
         return nil
     }
 
-    /// Every case twice: with the AVX2 versions (when the CPU has AVX2) and with the SSE2/portable baseline.
-    /// One test runs both in turn because the SIMD level is process-wide.
+    /// Every case three times: with the widest versions the CPU has (AVX-512 where a filter has one), with AVX2
+    /// at most, and with the SSE2/portable baseline. One test runs them in turn because the SIMD level is
+    /// process-wide.
     @Test func everyCaseMatchesPillow() throws {
         let all = try Self.cases()
         #expect(all.count > 1500)
         defer { if_filter_set_simd(Int32(IF_SIMD_AUTO)) }
-        for level in [IF_SIMD_AUTO, IF_SIMD_BASELINE] {
+        for level in [IF_SIMD_AUTO, IF_SIMD_AVX2, IF_SIMD_BASELINE] {
             if_filter_set_simd(Int32(level))
             var failures = 0
             for c in all {
                 if let problem = try Self.check(c) {
                     failures += 1
-                    Issue.record("\(level == IF_SIMD_AUTO ? "auto" : "baseline") SIMD: \(c): \(problem)")
+                    Issue.record("\(level == IF_SIMD_AUTO ? "auto" : level == IF_SIMD_AVX2 ? "AVX2" : "baseline") SIMD: \(c): \(problem)")
                     if failures >= 30 { break }
                 }
             }

@@ -27,6 +27,19 @@ int if_filter_use_avx2(void) {
         __builtin_cpu_init();
         cpu = __builtin_cpu_supports("avx2") ? 1 : 0;
     }
+    return cpu == 1 && simd_level != IF_SIMD_BASELINE;
+#else
+    return 0;
+#endif
+}
+
+int if_filter_use_avx512(void) {
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(IF_FILTER_NO_AVX2)
+    static _Atomic int cpu = -1;
+    if (cpu < 0) {
+        __builtin_cpu_init();
+        cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? 1 : 0;
+    }
     return cpu == 1 && simd_level == IF_SIMD_AUTO;
 #else
     return 0;

@@ -13,6 +13,10 @@
    integer values, scale and offset take the integer path of filter_rational.c instead when its error bound
    holds (SMOOTH, SMOOTH_MORE).
 
+   Two shapes have their own files: DETAIL's equal-armed cross in binary32 (filter_kernel_cross.c) and
+   SMOOTH_MORE's concentric rings on the rational path (filter_kernel_ring.c), each with AVX2 and AVX-512
+   versions; without them (or at the baseline level) the paths here run.
+
    Over 400 lines on purpose: the float and dyadic paths and their SSE2 and AVX2 row kernels share one kernel
    plan (filter_kernel.h); the row-at-a-time filter for the JPEG pipeline is filter_kernel_rows.c. */
 #pragma STDC FP_CONTRACT OFF /* a * b + c rounds twice, as in Pillow: never fused into an FMA */
@@ -499,6 +503,10 @@ void if_kernel_plan_make(const if_filter *f, size_t sample_size, kernel_plan *pl
                         if_rational_setup(f->kvalues, n, f->scale, f->offset, plan->k, plan->off, &plan->rk) &&
                         (!plan->rk.ties || plan->rk.den >= RATIONAL_MIN_TIE_DEN);
     plan->rrow = if_rational_row(n);
+    if (plan->is_rational) {
+        const if_rational_row_fn ring = if_kernel_ring_row(&plan->rk);
+        if (ring) plan->rrow = ring;
+    }
     if (plan->is_dyadic && n == 3 && symmetric3(&plan->dy)) {
         plan->drow = dsym3_base;
 #ifdef IF_X86
@@ -539,6 +547,14 @@ int if_kernel_apply(const if_filter *f, const if_image *in, if_image *out, char 
         return 0;
     }
 
+    if (ss == 1 && if_kernel_cross_applies(&plan)) {
+        const int done = if_kernel_cross_apply(&plan, in->pixels, out->pixels, W, H, B);
+        if (done < 0) {
+            if_filter_seterr(err, err_size, "out of memory");
+            return -1;
+        }
+        if (done) return 0;
+    }
     krow_fn fn = plan.krow;
     float *buf = malloc(sizeof(float) * rowlen * (size_t)(n + 1));
     if (!buf) {

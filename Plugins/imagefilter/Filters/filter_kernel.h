@@ -51,6 +51,18 @@ static inline void if_kernel_int_row(const kernel_plan *plan, const uint8_t *con
     else plan->rrow(rows, &plan->rk, B, lo, hi, d8);
 }
 
+/* filter_kernel_cross.c: 1 if the plan is a 3x3 kernel of zero corners and four equal edge weights (DETAIL). */
+int if_kernel_cross_applies(const kernel_plan *plan);
+/* The whole W x H 8-bit image of B bands through such a plan (borders left to the caller): 1 when done, 0 when
+   this CPU or level has no version for it or the image is too small (the caller runs the general path), -1 when
+   out of memory. */
+int if_kernel_cross_apply(const kernel_plan *plan, const uint8_t *in, uint8_t *out, uint32_t W, uint32_t H,
+                          uint32_t B);
+
+/* filter_kernel_ring.c: the row function for a 5x5 rational kernel of concentric rings (SMOOTH_MORE) on this CPU
+   and level (filling rk's ring_products), or NULL (not such a kernel, or no version here). */
+if_rational_row_fn if_kernel_ring_row(if_rational_kernel *rk);
+
 #pragma GCC visibility pop
 
 #endif

@@ -83,8 +83,7 @@ static inline uint8_t clip8(float v) {
     return (uint8_t)(int)v;
 }
 
-/* Sample j in Pillow's binary32 order (as filter_kernel.c's float path). */
-static uint8_t binary32_sample(const uint8_t *const *rows, const if_rational_kernel *rk, size_t B, size_t j) {
+uint8_t if_rational_binary32(const uint8_t *const *rows, const if_rational_kernel *rk, size_t B, size_t j) {
     const int n = rk->n;
     float a = rk->off;
     for (int r = 0; r < n; r++) {
@@ -105,7 +104,7 @@ static uint8_t one_sample(const uint8_t *const *rows, const if_rational_kernel *
     }
     if (N <= 0) return 0;
     const int32_t q = N / rk->den;
-    if (rk->ties && q >= 1 && q <= 255 && q * rk->den == N) return binary32_sample(rows, rk, B, j);
+    if (rk->ties && q >= 1 && q <= 255 && q * rk->den == N) return if_rational_binary32(rows, rk, B, j);
     return (uint8_t)(q > 255 ? 255 : q);
 }
 
@@ -153,7 +152,7 @@ static uint8_t one_sample(const uint8_t *const *rows, const if_rational_kernel *
                     for (unsigned bits = (unsigned)MOVEMASK(tie[e]); bits; bits &= bits - 1) {               \
                         const size_t l = (size_t)__builtin_ctz(bits) / 2 * 2 + (size_t)e; /* 2 bits a lane */ \
                         bits &= bits - 1;                                                                    \
-                        d8[j + l] = binary32_sample(rows, rk, B, j + l);                                     \
+                        d8[j + l] = if_rational_binary32(rows, rk, B, j + l);                                     \
                     }                                                                                        \
         }                                                                                                    \
         if (hi - lo < 2 * LANES)                                                                             \

@@ -24,12 +24,18 @@ typedef struct if_rational_kernel {
     int ties;       /* 1 if some N / den can be an integer in 1..255 (even D): those samples take binary32 */
     float k[25];    /* Pillow's binary32 weights and offset, for the ties */
     float off;
+    /* filter_kernel_ring.c, for a kernel of concentric rings: fl(p * k) for every sample p and the outer, inner
+       and centre weights (its ties' products, looked up) */
+    float ring_products[3][256];
 } if_rational_kernel;
 
 /** 1 and fills rk when the kernel qualifies (8-bit samples, integer values, scale and offset, the error bound
  *  and 16-bit range hold), else 0. k and off are the binary32 weights and offset Pillow uses. */
 int if_rational_setup(const double *values, int n, double scale, double offset, const float *k, float off,
                       if_rational_kernel *rk);
+
+/** Sample j of one row in Pillow's binary32 order (for the ties); rows[r] is the 8-bit image row y + h - r. */
+uint8_t if_rational_binary32(const uint8_t *const *rows, const if_rational_kernel *rk, size_t B, size_t j);
 
 /* Output samples [lo, hi) of one row; rows[r] is the 8-bit image row y + h - r. */
 typedef void (*if_rational_row_fn)(const uint8_t *const *rows, const if_rational_kernel *rk, size_t B, size_t lo,

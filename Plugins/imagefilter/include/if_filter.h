@@ -48,10 +48,11 @@ uint32_t if_row_filter_margin(const if_row_filter *rf);
 void if_row_filter_row(if_row_filter *rf, uint32_t y, const uint8_t *const *rows, uint8_t *out);
 void if_row_filter_free(if_row_filter *rf);
 
-/* Which code if_filter_apply runs: IF_SIMD_AUTO (the default: AVX2 versions when the CPU has AVX2) or
-   IF_SIMD_BASELINE (SSE2 / portable versions only). Results are identical; this exists so that tests and
-   benchmarks can check and time both. Process-wide. */
-enum { IF_SIMD_AUTO = 0, IF_SIMD_BASELINE = 1 };
+/* Which code if_filter_apply runs: IF_SIMD_AUTO (the default: the widest versions the CPU has, AVX-512 where a
+   filter has one, else AVX2), IF_SIMD_AVX2 (AVX2 at most) or IF_SIMD_BASELINE (SSE2 / portable versions only).
+   Results are identical; this exists so that tests and benchmarks can check and time every level.
+   Process-wide. */
+enum { IF_SIMD_AUTO = 0, IF_SIMD_BASELINE = 1, IF_SIMD_AVX2 = 2 };
 void if_filter_set_simd(int level);
 
 #ifdef IF_FILTER_INTERNAL
@@ -92,6 +93,8 @@ int if_mode_apply(const if_filter *f, const if_image *in, if_image *out, char *e
 void if_filter_seterr(char *err, size_t err_size, const char *fmt, ...);
 /* 1 if the AVX2 versions should run (CPU support, not forced to the baseline). */
 int if_filter_use_avx2(void);
+/* 1 if the AVX-512 versions (AVX512F and AVX512BW) should run (CPU support, level IF_SIMD_AUTO). */
+int if_filter_use_avx512(void);
 #endif
 
 #pragma GCC visibility pop
