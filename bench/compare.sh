@@ -36,8 +36,6 @@ echo "== TaskHost" >&2
 .build/release/taskhost bench $QUICK --tsv --workdir "$WORK/images" > "$WORK/taskhost.tsv"
 echo "== raw C fork + pipe" >&2
 "$WORK/raw_pipe" "$ITEMS" 2 > "$WORK/raw.tsv" 2>/dev/null
-echo "== raw C fork + exit + waitpid" >&2
-"$WORK/raw_fork" 300 .build/release/lib{square,print,text,imagefilter}.so >> "$WORK/raw.tsv"
 echo "== Python multiprocessing + Pillow" >&2
 bench/.venv/bin/python bench/python_baseline.py $QUICK --images "$WORK/images" > "$WORK/python.tsv"
 : > "$WORK/vips.tsv"
@@ -75,7 +73,6 @@ line("square map as Values items/s", "square_values", py, "square_map")
 line("square imap, Values streamed, items/s", "square_stream", py, "square_map")
 line("apply round trip", "apply_us", py, "apply_us", higher_better=False)
 line("process start + join", "process_ms", py, "process_ms", higher_better=False)
-line("process start + join", "process_ms", raw, "raw_fork_ms", higher_better=False, label="raw C fork+exit+wait")
 line("CONTOUR, photo JPEGs, images/s", "contour_images", py, "contour_images", label="Pillow + Pool")
 line("CONTOUR, photo JPEGs, images/s", "contour_images", vips, "contour_images", label="vips conv, xargs -P 2")
 line("ipc_queue: producer process -> host, items/s", "ipc_queue", py, "ipc_queue")
@@ -123,6 +120,29 @@ if ratios:
           f"items/s, Python {statistics.median(rounds['square_map']):.4g})")
 if rounds["values_result_array"]:
     print(f"  its [TaskResult] alone, written, read and freed: median {statistics.median(rounds['values_result_array']):.4g} items/s")
+PY
+
+# Process start + join against its floor, a raw C fork + _exit + waitpid loop
+# with the same plugins loaded, alternating, the same rounds: the median of the
+# rounds' ratios (TaskHost's time per process / the raw loop's).
+echo "== process start + join and the raw C fork loop, alternating, $ROUNDS rounds" >&2
+for _ in $(seq "$ROUNDS"); do
+    .build/release/taskhost bench --only process --tsv | grep '^process_ms' >> "$WORK/process_rounds.tsv"
+    "$WORK/raw_fork" 300 .build/release/lib{square,print,text,imagefilter}.so >> "$WORK/process_rounds.tsv"
+done
+python3 - "$WORK/process_rounds.tsv" <<'PY'
+import statistics, sys
+rounds = {"process_ms": [], "raw_fork_ms": []}
+for line in open(sys.argv[1]):
+    key, value, _ = line.rstrip("\n").split("\t")
+    rounds.setdefault(key, []).append(float(value))
+ratios = [a / b for a, b in zip(rounds["process_ms"], rounds["raw_fork_ms"])]
+if ratios:
+    print()
+    print(f"process start + join, {len(ratios)} rounds alternating with the raw C fork + _exit + waitpid loop: "
+          f"median {statistics.median(ratios):.2f}x the raw loop's time "
+          f"(rounds: {', '.join(f'{r:.2f}x' for r in ratios)}; TaskHost median {statistics.median(rounds['process_ms']):.4g} ms, "
+          f"raw loop {statistics.median(rounds['raw_fork_ms']):.4g} ms)")
 PY
 
 # Each filter alone on one core, TaskHost's and Pillow's runs alternating, the same

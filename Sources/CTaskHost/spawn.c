@@ -32,7 +32,7 @@ static char **server_environment(void) {
     return env;
 }
 
-pid_t th__spawn_server(const char *path, int socket_fd, int output_fd) {
+pid_t th__spawn_server(const char *path, int socket_fd, int output_fd, int exits_by_waitpid) {
     char **env = server_environment();
     if (!env) {
         errno = ENOMEM;
@@ -67,7 +67,7 @@ pid_t th__spawn_server(const char *path, int socket_fd, int output_fd) {
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     char host[24];
     snprintf(host, sizeof host, "%ld", (long)getpid());
-    char *argv[] = {(char *)path, host, NULL};
+    char *argv[] = {(char *)path, host, exits_by_waitpid ? "--exits-by-waitpid" : NULL, NULL};
     pid_t pid;
     int rc = posix_spawn(&pid, path, &actions, &attr, argv, env);
     free(env);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,6 +67,12 @@ pid_t th__any_child(void) {
 }
 
 void th__kill_descendants(void) {
+    /* Children reaped by the kernel (SA_NOCLDWAIT) would make waitpid wait
+     * for all of them at once, orphans that come back included: reap here. */
+    struct sigaction reap;
+    memset(&reap, 0, sizeof reap);
+    reap.sa_handler = SIG_DFL;
+    sigaction(SIGCHLD, &reap, NULL);
     for (;;) {
         for_each_child(kill_with_group);
         /* Each death may hand us its orphans (we are their subreaper): list again. */

@@ -17,140 +17,27 @@
 #include "th_descendants.h"
 #include "th_ipc.h"
 #include "th_loader.h"
+#include "th_pidfd.h"
 #include "th_sandbox.h"
+#include "th_server.h"
 #include "th_shared_core.h"
 #include "th_worker.h"
 #include "th_worker_fork.h"
 
-/* A spare is kept while an unsandboxed single process runs, and this long
- * after the last one ended: a caller starting processes one after another
- * finds the next one forked already; one that stops starting them is left
- * nothing behind. */
-#define SPARE_KEEP_NS (100u * 1000000u)
-
-/* The spare is forked once the newest single process has run this long, or
- * has ended: forked beside a process that lives a few hundred microseconds,
- * it would only hold up that process's exit report (the server reaps after
- * the fork) on a busy machine. */
-#define SPARE_DELAY_NS 1000000u
-
-/* A worker handed to the host: its pid, and whether it is a single
- * process that could have taken the spare. */
-typedef struct live_worker {
-    pid_t pid;
-    int single;
-} live_worker;
-
-typedef struct server {
-    int socket_fd;
-    int signal_fd;
-    th__plugin_set plugins;
-    live_worker *workers;
-    size_t worker_count;
-    size_t worker_capacity;
-    size_t singles; /* workers[] with `single` set */
-    th__frame_receiver receiver;
-    /* A generic worker forked ahead, while the last process runs or just
-     * after it ended, for the next unsandboxed single process (pid 0: none).
-     * Wanted while `singles` is not 0 or `spare_until` (monotonic ns) is
-     * ahead; not made again after one failed, died, or a shared object
-     * came or went (`spare_blocked`), until the next single process. */
-    th__fresh_worker spare;
-    uint64_t spare_until;
-    uint64_t newest_single; /* monotonic ns when the newest single process was handed over */
-    int spare_blocked;
-    int loaded;    /* the plugins are in: TH_MSG_LOAD came and went */
-    int host_gone; /* a send failed: stop serving, clean up, exit */
-} server;
-
-static uint64_t monotonic_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Sends a frame to the host. When the host is gone the server doesn't exit
  * here: it notes it, and the main loop ends by killing everything below it. */
-static void send_frame(server *s, th__buf *buf, const int *fds, int fd_count) {
+static void send_frame(th__server *s, th__buf *buf, const int *fds, int fd_count) {
     if (s->host_gone) return;
     if (buf->failed || th__send_frame(s->socket_fd, buf->data, buf->length, fds, fd_count) != 0) s->host_gone = 1;
 }
 
-/* ---- workers --------------------------------------------------------- */
-
-static void remember_worker(server *s, pid_t pid, int single) {
-    if (s->worker_count == s->worker_capacity) {
-        size_t capacity = s->worker_capacity ? s->worker_capacity * 2 : 16;
-        live_worker *grown = realloc(s->workers, capacity * sizeof(live_worker));
-        if (!grown) _exit(71);
-        s->workers = grown;
-        s->worker_capacity = capacity;
-    }
-    s->workers[s->worker_count++] = (live_worker){pid, single};
-    if (single) s->singles++;
-}
-
-/* Forgets a worker that ended: 1, or 0 when `pid` was none of them. */
-static int forget_worker(server *s, pid_t pid) {
-    for (size_t i = 0; i < s->worker_count; i++) {
-        if (s->workers[i].pid == pid) {
-            if (s->workers[i].single) {
-                s->singles--;
-                s->spare_until = monotonic_ns() + SPARE_KEEP_NS;
-            }
-            s->workers[i] = s->workers[--s->worker_count];
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static void reply_spawned(server *s, uint32_t request, pid_t pid, const char *error, const int *fds, int fd_count) {
+static void reply_spawned(th__server *s, uint32_t request, pid_t pid, const char *error, const int *fds, int fd_count) {
     th__buf reply;
     th__buf_init(&reply);
     th__msg_spawned m = {request, pid, error, (uint32_t)strlen(error)};
     th__msg_spawned_put(&reply, &m);
     send_frame(s, &reply, fds, fd_count);
     th__buf_free(&reply);
-}
-
-/* ---- the spare ------------------------------------------------------- */
-
-/* Kills the spare (reaped, and ignored, with the workers). */
-static void discard_spare(server *s) {
-    if (s->spare.pid > 0) {
-        kill(-s->spare.pid, SIGKILL);
-        kill(s->spare.pid, SIGKILL);
-    }
-    th__fresh_worker_close(&s->spare);
-}
-
-/* Forks the spare. */
-static void make_spare(server *s) {
-    char error[256];
-    if (th__fork_worker(&s->plugins, &s->spare, NULL, NULL, 0, error, sizeof error) != 0)
-        s->spare_blocked = 1; /* no retrying in a loop: the next process forks its own */
-}
-
-/* Milliseconds from `now` until `then` (at least 1). */
-static int ms_until(uint64_t then, uint64_t now) {
-    return then > now ? (int)((then - now + 999999u) / 1000000u) : 1;
-}
-
-/* The main loop's poll timeout for the spare: 0 when one should be made
- * now, else -1 or the milliseconds until that may change. Kills the spare
- * once it is no longer wanted. */
-static int spare_poll_timeout(server *s) {
-    uint64_t now = monotonic_ns();
-    if (s->spare_until && now >= s->spare_until) s->spare_until = 0;
-    if ((s->singles == 0 && s->spare_until == 0) || s->spare_blocked) {
-        discard_spare(s);
-        return -1;
-    }
-    if (s->spare.pid > 0) return s->singles > 0 ? -1 : ms_until(s->spare_until, now);
-    if (s->singles > 0 && now - s->newest_single < SPARE_DELAY_NS)
-        return ms_until(s->newest_single + SPARE_DELAY_NS, now);
-    return 0;
 }
 
 /* Whether `first` (whole frames) ends with QUIT: then the host sends this
@@ -166,30 +53,9 @@ static int ends_with_quit(const uint8_t *first, size_t length) {
     return type == TH_MSG_QUIT;
 }
 
-/* Takes the spare as the worker for `start`: 1, or 0 when there is none
- * alive (a dead one is dropped). With `late` the caller writes `start`
- * itself, after the reply: woken at once, the spare would run its task on
- * the server's CPU before the host even knows its pid. */
-static int take_spare(server *s, th__fresh_worker *w, const th__buf *start, int late) {
-    if (s->spare.pid <= 0) return 0;
-    siginfo_t info;
-    memset(&info, 0, sizeof info);
-    int dead = waitid(P_PID, (id_t)s->spare.pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid != 0;
-    if (dead) {
-        discard_spare(s); /* reaped, and ignored, with the workers */
-        return 0;
-    }
-    *w = s->spare;
-    th__fresh_worker_clear(&s->spare);
-    if (late || th__write_all(w->request, start->data, start->length) == 0) return 1;
-    kill(w->pid, SIGKILL);
-    th__fresh_worker_close(w);
-    return 0;
-}
-
 /* ---- spawning -------------------------------------------------------- */
 
-static int spawn_worker(server *s, th__reader *r) {
+static int spawn_worker(th__server *s, th__reader *r) {
     th__msg_spawn spawn;
     if (th__msg_spawn_get(r, &spawn) != 0) return -1;
     uint32_t request = spawn.request;
@@ -224,13 +90,13 @@ static int spawn_worker(server *s, th__reader *r) {
     th__fresh_worker_clear(&w);
     char error[1200] = "";
     int late = spare_fits && ends_with_quit(first, first_length);
-    int ready = spare_fits && take_spare(s, &w, &start, late);
+    int ready = spare_fits && th__spare_take(s, &w, &start, late);
     late = late && ready;
     if (!ready) {
         th__sandbox_prepared prepared;
         int prepare = sandbox.sandboxed ? th__sandbox_prepare(&sandbox.rules, &prepared, error, sizeof error) : 0;
         ready = prepare == 0 && th__fork_worker(&s->plugins, &w, sandbox.sandboxed ? &prepared : NULL, start.data,
-                                                start.length, error, sizeof error) == 0;
+                                                start.length, s->exits_by_pidfd, error, sizeof error) == 0;
     }
     th__sandbox_request_free(&sandbox);
     if (!ready) {
@@ -239,30 +105,26 @@ static int spawn_worker(server *s, th__reader *r) {
         th__buf_free(&start);
         return 0;
     }
-    remember_worker(s, w.pid, spare_fits);
-    if (spare_fits) s->newest_single = monotonic_ns();
-    int fds[3] = {w.request, w.result, w.page_fd};
-    reply_spawned(s, request, w.pid, "", fds, 3);
+    if (spare_fits) s->newest_single = th__monotonic_ns();
+    /* With exits by pidfd the host gets the worker's pidfd too, and learns its end from it. */
+    int fds[4] = {w.request, w.result, w.page_fd, w.pidfd};
+    reply_spawned(s, request, w.pid, "", fds, w.pidfd >= 0 ? 4 : 3);
     /* Handed over: if this fails the spare has just died, and its exit is reported as any worker's. */
-    if (late && th__write_all(w.request, start.data, start.length) != 0) kill(w.pid, SIGKILL);
+    if (late && th__write_all(w.request, start.data, start.length) != 0) th__kill_process(w.pid, w.pidfd);
+    th__remember_worker(s, w.pid, w.pidfd, spare_fits);
+    w.pidfd = -1; /* the server's copy now lives in workers[] */
     th__buf_free(&start);
     th__fresh_worker_close(&w);
     return 0;
 }
 
-static void kill_worker(server *s, pid_t pid) {
-    for (size_t i = 0; i < s->worker_count; i++) {
-        if (s->workers[i].pid == pid) {
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-            return;
-        }
-    }
-}
-
-static void reap_workers(server *s) {
+static void reap_workers(th__server *s) {
     struct signalfd_siginfo info;
     while (read(s->signal_fd, &info, sizeof info) > 0) {
+    }
+    if (s->exits_by_pidfd) {
+        th__forget_ended_workers(s);
+        return;
     }
     for (;;) {
         int status;
@@ -273,7 +135,7 @@ static void reap_workers(server *s) {
             th__fresh_worker_close(&s->spare);
             s->spare_blocked = 1;
         }
-        if (!forget_worker(s, pid)) continue;
+        if (!th__forget_worker(s, pid)) continue;
         kill(-pid, SIGKILL); /* whatever the worker left behind in its group */
         th__buf note;
         th__buf_init(&note);
@@ -285,7 +147,7 @@ static void reap_workers(server *s) {
 }
 
 /* Handles one frame from the host. Returns 0, or -1 when it is malformed. */
-static int handle_frame(server *s, const uint8_t *frame, size_t length) {
+static int handle_frame(th__server *s, const uint8_t *frame, size_t length) {
     uint32_t body;
     uint8_t type;
     if (th__frame_header(frame, length, &body, &type) != 1 || body != length - TH_FRAME_HEADER_SIZE) return -1;
@@ -297,6 +159,15 @@ static int handle_frame(server *s, const uint8_t *frame, size_t length) {
         s->loaded = 1;
         int rc = th__load_plugins(&s->plugins, &r, s->socket_fd);
         th__loading_end();
+        if (s->pidfd_exits_usable) {
+            /* From now on (no child is left from loading) the kernel reaps workers at
+             * once; SIGCHLD still comes, through the signalfd, to say one ended. */
+            struct sigaction reap;
+            memset(&reap, 0, sizeof reap);
+            reap.sa_handler = SIG_DFL;
+            reap.sa_flags = SA_NOCLDWAIT;
+            s->exits_by_pidfd = sigaction(SIGCHLD, &reap, NULL) == 0;
+        }
         th__sandbox_forget_prepared(); /* the files mapped have changed */
         if (rc == TH__LOAD_HOST_GONE) s->host_gone = 1;
         if (rc == TH__LOAD_MUST_RESTART) {
@@ -311,7 +182,7 @@ static int handle_frame(server *s, const uint8_t *frame, size_t length) {
     case TH_MSG_KILL: {
         th__msg_kill m;
         if (th__msg_kill_get(&r, &m) != 0) return -1;
-        kill_worker(s, m.pid);
+        th__kill_worker(s, m.pid);
         return 0;
     }
     case TH_MSG_SHARE: {
@@ -319,7 +190,7 @@ static int handle_frame(server *s, const uint8_t *frame, size_t length) {
         th__msg_share m;
         if (th__msg_share_get(&r, &m) != 0) return -1;
         th__shared_adopt(m.id, s->receiver.fd_count == 1 ? s->receiver.fds[0] : -1);
-        discard_spare(s); /* forked before: it lacks the object */
+        th__spare_discard(s); /* forked before: it lacks the object */
         s->spare_blocked = 1; /* objects may come and go with each process (shared:): none till the next */
         return 0;
     }
@@ -327,7 +198,7 @@ static int handle_frame(server *s, const uint8_t *frame, size_t length) {
         th__msg_share m;
         if (th__msg_share_get(&r, &m) != 0) return -1;
         th__shared_close(th__shared_unregister(m.id));
-        discard_spare(s); /* forked before: it still has the object */
+        th__spare_discard(s); /* forked before: it still has the object */
         s->spare_blocked = 1;
         return 0;
     }
@@ -335,10 +206,11 @@ static int handle_frame(server *s, const uint8_t *frame, size_t length) {
     }
 }
 
-_Noreturn void th__forkserver_main(int socket_fd, pid_t host, int output_fd) {
-    server s;
+_Noreturn void th__forkserver_main(int socket_fd, pid_t host, int output_fd, int exits_by_waitpid) {
+    th__server s;
     memset(&s, 0, sizeof s);
     s.socket_fd = socket_fd;
+    s.pidfd_exits_usable = !exits_by_waitpid && th__pidfd_exit_supported();
     if (th__frame_receiver_init(&s.receiver) != 0) _exit(71);
 
     /* A runtime linked into this executable may have installed crash
@@ -361,7 +233,7 @@ _Noreturn void th__forkserver_main(int socket_fd, pid_t host, int output_fd) {
     th__fresh_worker_clear(&s.spare);
     while (!s.host_gone) {
         /* The spare is made when nothing else waits, and killed when no longer wanted. */
-        int timeout = s.loaded ? spare_poll_timeout(&s) : -1;
+        int timeout = s.loaded ? th__spare_poll_timeout(&s) : -1;
         struct pollfd fds[2] = {{s.socket_fd, POLLIN, 0}, {s.signal_fd, POLLIN, 0}};
         int ready = poll(fds, 2, timeout);
         if (ready < 0) {
@@ -369,7 +241,7 @@ _Noreturn void th__forkserver_main(int socket_fd, pid_t host, int output_fd) {
             break;
         }
         if (ready == 0) {
-            if (timeout == 0) make_spare(&s);
+            if (timeout == 0) th__spare_make(&s);
             continue;
         }
         if (fds[1].revents) reap_workers(&s);

@@ -43,8 +43,18 @@ public final class PluginHost: @unchecked Sendable {
     ///   - includeBuiltin: also load the shipped plugins.
     ///   - loadTimeout: the longest one plugin file may take to load, in
     ///     seconds (positive; infinity for no limit).
-    public init(pluginFiles: [String] = [], pluginPath: String? = nil, includeBuiltin: Bool = true,
-                loadTimeout: Double = PluginHost.defaultLoadTimeout) throws {
+    public convenience init(pluginFiles: [String] = [], pluginPath: String? = nil, includeBuiltin: Bool = true,
+                            loadTimeout: Double = PluginHost.defaultLoadTimeout) throws {
+        try self.init(pluginFiles: pluginFiles, pluginPath: pluginPath, includeBuiltin: includeBuiltin,
+                      loadTimeout: loadTimeout, exitsByWaitpid: false)
+    }
+
+    /// As the public initializer; `exitsByWaitpid` makes the fork server
+    /// reap workers and report their exits itself even where this kernel
+    /// hands the host their statuses through pidfds — the path of kernels
+    /// before 6.15, for the tests of that path.
+    init(pluginFiles: [String], pluginPath: String?, includeBuiltin: Bool, loadTimeout: Double,
+         exitsByWaitpid: Bool) throws {
         guard loadTimeout > 0 else {
             throw TaskHostError(.invalidArgument, "the load timeout must be a positive number of seconds, not \(loadTimeout)")
         }
@@ -53,14 +63,15 @@ public final class PluginHost: @unchecked Sendable {
             explicitFiles: pluginFiles, searchPath: searchPath,
             builtin: includeBuiltin ? PluginDiscovery.builtinFolders() : [])
         let (server, verdicts) = try PluginLoading(executable: try HostLocation.forkServerPath(), candidates: candidates,
-                                                   timeout: loadTimeout).run()
+                                                   timeout: loadTimeout, exitsByWaitpid: exitsByWaitpid).run()
         let catalog = try PluginCatalog.build(candidates, verdicts: verdicts,
                                               notes: PluginDiscovery.searchPathNotes(searchPath))
         self.catalog = catalog
         let executable = try HostLocation.forkServerPath()
         // A replacement server loads the same files and must offer the same tasks at the same places.
         supervisor = Supervisor(server: server, startServer: {
-            let (server, verdicts) = try PluginLoading(executable: executable, candidates: candidates, timeout: loadTimeout).run()
+            let (server, verdicts) = try PluginLoading(executable: executable, candidates: candidates, timeout: loadTimeout,
+                                                       exitsByWaitpid: exitsByWaitpid).run()
             guard try PluginCatalog.build(candidates, verdicts: verdicts).plugins == catalog.plugins else {
                 throw TaskHostError(.systemError, "the plugin files changed since the host started")
             }

@@ -12,6 +12,7 @@
 #include "th_ipc.h"
 #include "th_spawn.h"
 #include "th_wait_status.h"
+#include "th_pidfd.h"
 #include "th_sandbox_support.h"
 
 #endif /* CTASKHOST_H */

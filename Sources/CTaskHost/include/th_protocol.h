@@ -46,9 +46,12 @@
  *                                    after the settings
  *   TH_MSG_SPAWNED  server -> host  u32 request, i32 pid (0 on failure), str
  *                                    error; SCM_RIGHTS: request pipe's write
- *                                    end, result pipe's read end, page memfd
+ *                                    end, result pipe's read end, page memfd,
+ *                                    and the worker's pidfd where the server
+ *                                    reports exits that way (th_pidfd.h)
  *   TH_MSG_KILL     host -> server  i32 pid: SIGKILL its process group
- *   TH_MSG_EXITED   server -> host  i32 pid, i32 wait status
+ *   TH_MSG_EXITED   server -> host  i32 pid, i32 wait status (only for a
+ *                                    worker whose SPAWNED came without a pidfd)
  *   TH_MSG_SHARE    host -> server  u32 object id; SCM_RIGHTS: the object's
  *                                    memfd, which the server maps (and
  *                                    closes) so workers forked later inherit

@@ -23,6 +23,7 @@ typedef struct th__fresh_worker {
     int request; /**< write end of its request pipe */
     int result;  /**< read end of its result pipe */
     int page_fd; /**< its shared page (a memfd) */
+    int pidfd;   /**< its pidfd, when the server watches exits through pidfds; else -1 */
 } th__fresh_worker;
 
 /** A worker with no process and no descriptors. */
@@ -35,11 +36,14 @@ void th__fresh_worker_close(th__fresh_worker *w);
  * Forks a worker running `plugins` that sets itself up, enters `sandbox`
  * (NULL: none), and waits on its request pipe for its settings. `start`
  * (its settings and first requests; NULL: none yet) is written into the
- * pipe before the fork when the pipe holds it, else right after. Returns
+ * pipe before the fork when the pipe holds it, else right after. With
+ * `with_pidfd` (the server's children are reaped by the kernel) its pidfd
+ * is opened right after the fork, before `start` is written: a worker can't
+ * end before it has been given its requests, unless its setup fails. Returns
  * 0, or -1 with `error` filled in and nothing left behind.
  */
 int th__fork_worker(th__plugin_set *plugins, th__fresh_worker *w, const th__sandbox_prepared *sandbox,
-                    const uint8_t *start, size_t start_length, char *error, size_t error_size);
+                    const uint8_t *start, size_t start_length, int with_pidfd, char *error, size_t error_size);
 
 TH__INTERNAL_END
 

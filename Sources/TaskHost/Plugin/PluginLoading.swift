@@ -24,6 +24,8 @@ struct PluginLoading {
     let candidates: [PluginCandidate]
     /// The longest one file may take to load, in seconds.
     let timeout: Double
+    /// Servers reap and report exits themselves (see `ForkServer.init`).
+    var exitsByWaitpid = false
 
     /// Starts servers until one has every file's verdict; returns it, ready to fork workers.
     func run() throws -> (ForkServer, [LoadVerdict]) {
@@ -32,7 +34,7 @@ struct PluginLoading {
         // Each failed attempt refuses one more file, so this ends.
         while true {
             let active = candidates.indices.filter { misbehaved[$0] == nil }
-            let server = try ForkServer(executable: executable)
+            let server = try ForkServer(executable: executable, exitsByWaitpid: exitsByWaitpid)
             var attempt = Attempt(server: server, active: active, timeout: timeout, printed: printed)
             let outcome = try attempt.load(paths: active.map { candidates[$0].path })
             printed = attempt.printed

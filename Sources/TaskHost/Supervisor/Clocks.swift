@@ -11,6 +11,9 @@ enum SupervisorLimits {
     static let finiGrace: UInt64 = 5_000_000_000
     /// How often poll() wakes while a grace above runs.
     static let graceCheckMilliseconds: Int32 = 100
+    /// How often poll() wakes while a worker's pidfd says it ended but the
+    /// kernel has not filled in its wait status yet (it does so right after).
+    static let exitStatusRetryMilliseconds: Int32 = 1
     /// How often poll() wakes while a task timeout runs: a tenth of the
     /// timeout, within these bounds.
     static let timeoutCheckMilliseconds: ClosedRange<Int32> = 5...100
@@ -54,6 +57,7 @@ extension Supervisor {
                 }
             }
         }
+        if workers.values.contains(where: \.exitPending) { consider(SupervisorLimits.exitStatusRetryMilliseconds) }
         if workers.values.contains(where: {
             ($0.link.resultEOF && !$0.killRequested) || ($0.link.hasUnparsedInput && $0.chunk != nil)
                 || ($0.quitAt != nil && !$0.killRequested)

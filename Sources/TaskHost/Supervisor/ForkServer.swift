@@ -23,8 +23,11 @@ final class ForkServer {
     /// Set by `setNonBlocking()`.
     private var nonBlocking = false
 
-    /// Starts the server executable and connects to it.
-    init(executable: String) throws {
+    /// Starts the server executable and connects to it. `exitsByWaitpid`:
+    /// the server reaps workers and reports their exits even where the
+    /// kernel could hand the host their statuses through pidfds (the path of
+    /// kernels before 6.15, chosen for tests of that path).
+    init(executable: String, exitsByWaitpid: Bool = false) throws {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw TaskHostError(.systemError, "cannot create the fork server's socket: \(Errno.current)")
@@ -35,7 +38,7 @@ final class ForkServer {
             close(pair[0]); close(pair[1])
             throw TaskHostError(.systemError, "cannot create the fork server's output pipe: \(error)")
         }
-        let child = th__spawn_server(executable, pair[1], output[1])
+        let child = th__spawn_server(executable, pair[1], output[1], exitsByWaitpid ? 1 : 0)
         let spawnError = Errno.current
         close(pair[1])
         close(output[1])
@@ -191,9 +194,10 @@ final class ForkServer {
     /// What the server reports.
     enum Event {
         /// A spawn request's answer: the worker's pid (0 on failure, with
-        /// `error`), and its request pipe, result pipe and page memfd.
+        /// `error`), and its request pipe, result pipe and page memfd, and
+        /// its pidfd where the server reports exits that way (th_pidfd.h).
         case spawned(request: UInt32, pid: pid_t, error: String, descriptors: [Int32])
-        /// A worker exited, with its wait status.
+        /// A worker without a pidfd exited, with its wait status.
         case exited(pid: pid_t, status: Int32)
     }
 

@@ -4,11 +4,16 @@ import Glibc
 
 /// The descriptors one turn of the supervisor's loop waits on: the wake-up
 /// eventfd, the fork server's socket, and per worker its result pipe (until
-/// its end) and its request pipe (while requests wait for room), each entry
-/// with the worker it belongs to.
+/// its end), its request pipe (while requests wait for room) and its pidfd
+/// (until its end is seen), each entry with the worker it belongs to.
 struct PollSet {
+    /// What of a worker is ready.
+    enum Readiness {
+        case results, requests, exit
+    }
+
     private var entries: [pollfd]
-    private var owners: [(worker: Worker, readable: Bool)?]
+    private var owners: [(worker: Worker, readiness: Readiness)?]
 
     /// `serverOutput`: frames wait for room in the server's socket.
     init(wake: Int32, server: Int32, serverOutput: Bool) {
@@ -21,12 +26,19 @@ struct PollSet {
     mutating func watch(_ worker: Worker) {
         if !worker.link.resultEOF {
             entries.append(pollfd(fd: worker.link.resultFD, events: Int16(POLLIN), revents: 0))
-            owners.append((worker, true))
+            owners.append((worker, .results))
         }
         if worker.link.hasPendingOutput {
             entries.append(pollfd(fd: worker.link.requestFD, events: Int16(POLLOUT), revents: 0))
-            owners.append((worker, false))
+            owners.append((worker, .requests))
         }
+    }
+
+    /// Adds `worker`'s pidfd, readable once it has ended (lent or not: the
+    /// borrower has its pipes, never its end).
+    mutating func watchExit(_ worker: Worker) {
+        entries.append(pollfd(fd: worker.exitDescriptor, events: Int16(POLLIN), revents: 0))
+        owners.append((worker, .exit))
     }
 
     /// Waits up to `timeout` ms (-1: no limit); whether anything is ready.
@@ -40,8 +52,8 @@ struct PollSet {
     var wakeReady: Bool { entries[0].revents != 0 }
     var serverReady: Bool { entries[1].revents != 0 }
 
-    /// The workers whose pipes are ready: `readable` for the result pipe, else the request pipe.
-    func readyWorkers() -> [(worker: Worker, readable: Bool)] {
+    /// The workers whose descriptors are ready, and which of them.
+    func readyWorkers() -> [(worker: Worker, readiness: Readiness)] {
         entries.indices.compactMap { entries[$0].revents != 0 ? owners[$0] : nil }
     }
 }

@@ -22,7 +22,8 @@ extension Supervisor {
                 spawned(request: request, pid: pid, error: error, descriptors: descriptors)
             case .exited(let pid, let status)?:
                 SharedObjects.repair(afterDeathOf: pid)
-                if let worker = workers[pid] { workerDied(worker, status: status) }
+                // A worker with a pidfd has its end read from it (never reported here).
+                if let worker = workers[pid], worker.exitDescriptor < 0 { workerDied(worker, status: status) }
             }
         }
     }

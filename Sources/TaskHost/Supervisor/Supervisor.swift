@@ -98,12 +98,23 @@ final class Supervisor: @unchecked Sendable {
     private func pollOnce() {
         thread.assertConfined()
         var set = PollSet(wake: thread.wakeDescriptor, server: server.socket, serverOutput: server.hasPendingOutput)
-        for worker in workers.values where !worker.lent { set.watch(worker) }
-        guard set.wait(timeout: pollTimeout()) else { return }
-        if set.wakeReady { thread.acknowledgeWake() }
-        for (worker, readable) in set.readyWorkers() where workers[worker.pid] === worker {
-            if readable { readResults(worker) } else { worker.link.flush() }
+        for worker in workers.values {
+            if !worker.lent { set.watch(worker) }
+            if worker.exitDescriptor >= 0 && !worker.exitPending && !worker.exitTaken { set.watchExit(worker) }
         }
+        guard set.wait(timeout: pollTimeout()) else {
+            checkPendingExits()
+            return
+        }
+        if set.wakeReady { thread.acknowledgeWake() }
+        for (worker, readiness) in set.readyWorkers() where workers[worker.pid] === worker {
+            switch readiness {
+            case .results: readResults(worker)
+            case .requests: worker.link.flush()
+            case .exit: exitSeen(worker)
+            }
+        }
+        checkPendingExits()
         if set.serverReady {
             do { try server.flush() } catch { serverDied(error as? TaskHostError ?? TaskHostError(.systemError, "\(error)")) }
             readServer()

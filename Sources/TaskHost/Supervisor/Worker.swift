@@ -58,6 +58,14 @@ final class Worker: @unchecked Sendable {
     let pid: pid_t
     let link: WorkerLink
     let page: WorkerPage
+    /// Its pidfd, where the fork server reports exits that way: readable once
+    /// it has ended, then it gives the wait status (`ExitWatch`). -1: its exit
+    /// comes from the fork server (TH_MSG_EXITED).
+    let exitDescriptor: Int32
+    /// Its pidfd turned readable but the kernel had not filled in the status yet.
+    var exitPending = false
+    /// Its wait status was read from the pidfd (it may wait for its borrower to hand it over).
+    var exitTaken = false
     unowned let pool: PoolCore
     var chunk: Chunk?
     /// The page's `started` count when the current chunk was sent.
@@ -83,10 +91,11 @@ final class Worker: @unchecked Sendable {
     /// neither dispatches to it nor reads its pipes until it reclaims it.
     var lent = false
 
-    init(pid: pid_t, link: WorkerLink, page: WorkerPage, pool: PoolCore) {
+    init(pid: pid_t, link: WorkerLink, page: WorkerPage, exitDescriptor: Int32 = -1, pool: PoolCore) {
         self.pid = pid
         self.link = link
         self.page = page
+        self.exitDescriptor = exitDescriptor
         self.pool = pool
     }
 
@@ -107,9 +116,10 @@ final class Worker: @unchecked Sendable {
         observedAt = now
     }
 
-    /// Unmaps the page and closes the pipes: the worker is buried.
+    /// Unmaps the page and closes the pipes (and the pidfd): the worker is buried.
     func release() {
         page.release()
         link.close()
+        if exitDescriptor >= 0 { Glibc.close(exitDescriptor) }
     }
 }

@@ -65,7 +65,8 @@ extension Supervisor {
         }
         pool.starting -= 1
         let first = firstChunks.removeValue(forKey: request)
-        guard pid > 0, fds.count == 3 else {
+        // A pidfd comes fourth where the server reports exits through pidfds.
+        guard pid > 0, fds.count == 3 || fds.count == 4 else {
             for fd in fds { Glibc.close(fd) }
             if let first { requeueUnstarted(first.chunk) }
             spawnFailed(pool, error.isEmpty ? "the fork server could not start a worker" : error)
@@ -76,11 +77,13 @@ extension Supervisor {
         Glibc.close(fds[2])
         guard let page else {
             Glibc.close(fds[0]); Glibc.close(fds[1])
+            if fds.count == 4 { Glibc.close(fds[3]) }
             server.kill(pid)
             if let first { requeueUnstarted(first.chunk) }
             return
         }
-        let worker = Worker(pid: pid, link: WorkerLink(requestFD: fds[0], resultFD: fds[1]), page: page, pool: pool)
+        let worker = Worker(pid: pid, link: WorkerLink(requestFD: fds[0], resultFD: fds[1]), page: page,
+                            exitDescriptor: fds.count == 4 ? fds[3] : -1, pool: pool)
         workers[pid] = worker
         pool.workers.append(worker)
         if let first {
