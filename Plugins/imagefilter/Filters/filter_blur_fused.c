@@ -1,218 +1,352 @@
-/* Pillow's box blur (BoxBlur, GaussianBlur, UnsharpMask's blur) a row at a time, in 16-bit lanes.
+/* Pillow's box blur (BoxBlur, GaussianBlur, UnsharpMask's blur) in cache-sized strips, in 16-bit lanes.
 
-   Row y of the result needs rows y-ir-1 .. y+ir+1 of the previous vertical pass, so the passes run as a
-   pipeline over the image: input row t gets its horizontal passes (each one a whole row while it is in L1),
-   and vertical pass s produces its row t - s (ir + 1) from a ring of 2 ir + 3 rows of pass s - 1. Input and
-   output are each touched once; the rings stay in L2.
+   The image is cut into vertical strips whose working set fits in L1. In a strip, the passes run as a
+   pipeline down the rows: input row t is widened to 16-bit words and gets every horizontal pass while it is
+   in L1 (each pass over the strip plus the margin the later passes need, the image's edge pixels replicated
+   into a pad where the strip meets an edge), and vertical pass s produces its row t - s (ir + 1) from a
+   ring of 2 ir + 3 rows of pass s - 1. Samples stay 16-bit words, in their own order, from the input's
+   widening to the last vertical pass, which is narrowed back to bytes. Input and output are touched once.
 
-   Each output sample is computed directly from its 2 ir + 3 taps (the sums are exact integers, so their
-   order does not matter), 2 * LANES samples a step: a tap's bytes are loaded as 16-bit words whose low
-   bytes feed the even samples and high bytes the odd ones (an AND and a shift, no shuffles), and the two
-   halves are joined back by a shift and an OR. Pillow's (acc ww + sf fw + 2^23) >> 24 is taken in 16-bit
-   pieces, exactly: with ww = wh 2^16 + wl and fw = fh 2^16 + fl,
-       X >> 16 = acc wh + sf fh + 2^7 + hi(acc wl) + hi(sf fl) + carry(lo(acc wl) + lo(sf fl))
-   (hi/lo: the high and low 16 bits of a 32-bit product) is below 2^16, so 16-bit wrapping sums give it
-   exactly, and the result is (X >> 16) >> 8. When 2^24 - T ww - 2 fw (T = 2 ir + 1; 0 or 1 by fw's
-   rounding) is 0, as for GaussianBlur(2)'s radius, two products do: then 2 fw = 2^24 - T ww, ww is even, and
-       X >> 24 = (w2 D + 2^23 (sf + 1)) >> 24,   D = 2 acc - T sf (|D| < 2^15), w2 = ww / 2 = w2h 2^16 + w2l,
-   so X >> 24 = (w2h D + hi(D w2l) + 2^7 (sf + 1)) >> 8 with hi a signed multiply-high (w2l taken in
-   -2^15 .. 2^15 - 1, w2h raised by one when w2l had to be lowered), the sum again below 2^16. */
+   Each output sample is computed from its 2 ir + 3 taps (exact integer sums: the order does not matter),
+   LANES samples a step (8 SSE2, 16 AVX2, 32 AVX-512), by one of four exact ways of Pillow's
+   X = (acc ww + sf fw + 2^23) >> 24 (acc: the 2 ir + 1 inner taps, sf: the two outer ones), picked per radius:
+   - FAST, when 2^24 - T ww - 2 fw = 0 (T = 2 ir + 1; GaussianBlur(2)'s radius among them): then ww is even,
+     X = floor((w2 D + 2^23 (sf + 1)) / 2^24) with w2 = ww / 2 and D = 2 acc - T sf (|D| <= 510 T), and
+     with a 15-bit M, X = (mulhs(D, M) + sf + 1) >> 1 = floor((128 M D + 2^23 (sf + 1)) / 2^24). Both floors
+     split into floor((sf + 1) / 2) plus a term that depends on D and the parity of sf + 1 only, so M is
+     used only after both terms are compared for every D of the range and both parities (fast_multiplier).
+   - EVEN, the same class when no M passes: X >> 24 = (w2h D + hi(D w2l) + 2^7 (sf + 1)) >> 8, with
+     w2 = w2h 2^16 + w2l, hi a signed multiply-high (w2l taken in -2^15 .. 2^15 - 1, w2h raised by one when
+     w2l had to be lowered); every partial sum below 2^16.
+   - GENERAL: with ww = wh 2^16 + wl and fw = fh 2^16 + fl,
+       X >> 16 = acc wh + sf fh + 2^7 + hi(acc wl) + hi(sf fl) + carry(lo(acc wl) + lo(sf fl)),
+     below 2^16, so 16-bit wrapping sums give it exactly; the result is (X >> 16) >> 8.
+   - FW0 (integer radius, fw = 0): GENERAL without the outer taps. */
 #pragma STDC FP_CONTRACT OFF /* no floating point here; the pragma only keeps every filter file alike */
 #define IF_FILTER_INTERNAL 1
 #include "if_filter.h"
 #include "filter_box.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-/* Radii above this (box radius ir, integer part) take filter_blur.c's running sums instead of direct taps. */
+/* Radii above this (box radius ir, integer part) take filter_blur.c's whole-image passes instead. */
 #define FUSED_MAX_IR 6
+/* The strip's rings, row buffers and pads, in 16-bit words (on the stack, in L1 while the strip runs). */
+#define SCRATCH_WORDS 18432
+/* How far ahead a strip's input and output rows are fetched into the cache. */
+#define PREFETCH_ROWS 4
+
+enum { BOX_FAST, BOX_EVEN, BOX_GENERAL, BOX_FW0, BOX_KINDS };
+
+/* One pass's arithmetic: its kind and the 16-bit constants that kind uses. */
+typedef struct box16 {
+    box_params p;
+    int kind;
+    uint16_t c0, c1, c2, c3;
+} box16;
 
 static inline int64_t clampi(int64_t i, int64_t last) { return i < 0 ? 0 : (i > last ? last : i); }
 
-static inline uint8_t box_one(uint32_t acc, uint32_t sf, box_params p) {
-    return (uint8_t)((acc * p.ww + sf * p.fw + (1u << 23)) >> 24);
+static inline int64_t floor_shift24(int64_t x) { return x >= 0 ? x >> 24 : -((-x + 16777215) >> 24); }
+
+/* The M of FAST for this radius, or 0 when no 15-bit M agrees with Pillow's formula (see the top). */
+static uint16_t fast_multiplier(box_params p) {
+    const uint32_t T = (uint32_t)(2 * p.ir + 1);
+    if (p.fw == 0 || 16777216u - T * p.ww - 2 * p.fw != 0) return 0;
+    const int64_t w2 = p.ww / 2, dmax = (int64_t)T * 510;
+    for (int64_t m = w2 >> 7; m <= (w2 >> 7) + 1 && m <= 32767; m++) {
+        int ok = 1;
+        for (int64_t d = -dmax; d <= dmax && ok; d++)
+            for (int64_t par = 0; par < 2 && ok; par++)
+                ok = floor_shift24(d * w2 + (par << 23)) == floor_shift24(d * m * 128 + (par << 23));
+        if (ok) return (uint16_t)m;
+    }
+    return 0;
 }
 
-/* Horizontal pass, pixels [i0, i1) of a row of W pixels of B bytes, taps clamped: the row's ends. */
-static void hpass_scalar(const uint8_t *s, uint8_t *d, int64_t W, int64_t B, box_params p, int64_t i0, int64_t i1) {
-    const int64_t ir = p.ir, last = W - 1;
-    for (int64_t i = i0; i < i1; i++)
-        for (int64_t c = 0; c < B; c++) {
-            uint32_t acc = 0;
-            for (int64_t k = -ir; k <= ir; k++) acc += s[clampi(i + k, last) * B + c];
-            const uint32_t sf = (uint32_t)s[clampi(i - ir - 1, last) * B + c] + s[clampi(i + ir + 1, last) * B + c];
-            d[i * B + c] = box_one(acc, sf, p);
-        }
+static box16 box16_setup(box_params p) {
+    box16 b = {.p = p};
+    const uint32_t T = (uint32_t)(2 * p.ir + 1);
+    const uint16_t m = fast_multiplier(p);
+    if (m) {
+        b.kind = BOX_FAST;
+        b.c0 = (uint16_t)T;
+        b.c1 = m;
+    } else if (p.fw != 0 && 16777216u - T * p.ww - 2 * p.fw == 0) {
+        const uint32_t w2 = p.ww / 2, up = (w2 & 0x8000) ? 1 : 0;
+        b.kind = BOX_EVEN;
+        b.c0 = (uint16_t)T;
+        b.c1 = (uint16_t)((w2 >> 16) + up);
+        b.c2 = (uint16_t)(w2 & 0xFFFF); /* as int16: w2l - 2^16 when raised */
+    } else {
+        b.kind = p.fw == 0 ? BOX_FW0 : BOX_GENERAL;
+        b.c0 = (uint16_t)(p.ww >> 16);
+        b.c1 = (uint16_t)(p.ww & 0xFFFF);
+        b.c2 = (uint16_t)(p.fw >> 16);
+        b.c3 = (uint16_t)(p.fw & 0xFFFF);
+    }
+    return b;
 }
 
-/* Vertical pass, samples [j0, j1): rows[k] is row y - ir - 1 + k (clamped), k < 2 ir + 3. */
-static void vpass_scalar(const uint8_t *const *rows, uint8_t *d, box_params p, size_t j0, size_t j1) {
-    const int64_t taps = 2 * p.ir + 3;
-    for (size_t j = j0; j < j1; j++) {
+/* d[j], j < n, from taps tap[k][j], k = 0 .. 2 ir + 2 (tap 0 and 2 ir + 2 the outer ones): Pillow's formula. */
+static void pass_scalar(const uint16_t *const *tap, uint16_t *d, size_t n, const box16 *b) {
+    const int64_t taps = 2 * b->p.ir + 3;
+    for (size_t j = 0; j < n; j++) {
         uint32_t acc = 0;
-        for (int64_t k = 1; k < taps - 1; k++) acc += rows[k][j];
-        d[j] = box_one(acc, (uint32_t)rows[0][j] + rows[taps - 1][j], p);
+        for (int64_t k = 1; k < taps - 1; k++) acc += tap[k][j];
+        const uint32_t sf = (uint32_t)tap[0][j] + tap[taps - 1][j];
+        d[j] = (uint16_t)((acc * b->p.ww + sf * b->p.fw + (1u << 23)) >> 24);
     }
 }
+
+/* LANES samples a step over [0, n) (n >= LANES), two steps a turn, the last step moved back to end at n
+   (recomputing a few: the output never aliases the taps). IR < 0: the radius from b at run time. */
+#define PASS_STEP(VU, MULHU, MULHS, KIND, J)                                                                 \
+    do {                                                                                                     \
+        const size_t j_ = (J);                                                                               \
+        VU acc, x, y, sf = {0}, out;                                                                         \
+        memcpy(&acc, tp[1] + j_, sizeof acc);                                                                \
+        for (int k = 2; k < outer_; k++) {                                                                   \
+            memcpy(&x, tp[k] + j_, sizeof x);                                                                \
+            acc += x;                                                                                        \
+        }                                                                                                    \
+        if ((KIND) != BOX_FW0) {                                                                             \
+            memcpy(&x, tp[0] + j_, sizeof x);                                                                \
+            memcpy(&y, tp[outer_] + j_, sizeof y);                                                           \
+            sf = x + y;                                                                                      \
+        }                                                                                                    \
+        if ((KIND) == BOX_FAST) {                                                                            \
+            const VU d_ = acc + acc - sf * c0;                                                               \
+            out = (MULHS(d_, c1) + sf + one) >> 1;                                                           \
+        } else if ((KIND) == BOX_EVEN) {                                                                     \
+            const VU d_ = acc + acc - sf * c0;                                                               \
+            out = (d_ * c1 + MULHS(d_, c2) + (sf << 7) + v128) >> 8;                                         \
+        } else if ((KIND) == BOX_GENERAL) {                                                                  \
+            /* the carry is 1 + (s_ >= l_), a true compare being all ones (minus one) */                     \
+            const VU l_ = acc * c1, s_ = l_ + sf * c3;                                                       \
+            out = (acc * c0 + MULHU(acc, c1) + sf * c2 + MULHU(sf, c3) + v129 + (VU)(s_ >= l_)) >> 8;        \
+        } else {                                                                                             \
+            out = (acc * c0 + MULHU(acc, c1) + v128) >> 8;                                                   \
+        }                                                                                                    \
+        memcpy(d + j_, &out, sizeof out);                                                                    \
+    } while (0)
+#define PASS_BODY(VU, LANES, MULHU, MULHS, IR, KIND)                                                         \
+    do {                                                                                                     \
+        const int ir_ = (IR) >= 0 ? (IR) : (int)b->p.ir, outer_ = 2 * ir_ + 2;                               \
+        const VU c0 = b->c0 - (VU){0}, c1 = b->c1 - (VU){0}, c2 = b->c2 - (VU){0}, c3 = b->c3 - (VU){0};     \
+        const VU one = 1 - (VU){0}, v128 = 128 - (VU){0}, v129 = 129 - (VU){0};                              \
+        (void)c2, (void)c3, (void)one, (void)v128, (void)v129;                                               \
+        const uint16_t *tp[2 * FUSED_MAX_IR + 3];                                                            \
+        for (int k = 0; k <= outer_; k++) tp[k] = tap[k];                                                    \
+        size_t j = 0;                                                                                        \
+        for (; j + 2 * LANES <= n; j += 2 * LANES) {                                                         \
+            PASS_STEP(VU, MULHU, MULHS, KIND, j);                                                            \
+            PASS_STEP(VU, MULHU, MULHS, KIND, j + LANES);                                                    \
+        }                                                                                                    \
+        if (j + LANES <= n) {                                                                                \
+            PASS_STEP(VU, MULHU, MULHS, KIND, j);                                                            \
+            j += LANES;                                                                                      \
+        }                                                                                                    \
+        if (j < n) PASS_STEP(VU, MULHU, MULHS, KIND, n - LANES);                                             \
+    } while (0)
+
+typedef void (*pass_fn)(const uint16_t *const *tap, uint16_t *d, size_t n, const box16 *b);
+typedef void (*convert_fn)(const void *s, void *d, size_t n);
+
+/* One level's functions: a pass per (radius class, kind) and the widening / narrowing of a row. */
+#define PASS_FN(LEVEL, ATTR, VU, LANES, MULHU, MULHS, IRN, IR, KIND)                                         \
+    ATTR static void pass_##LEVEL##_##IRN##_##KIND(const uint16_t *const *tap, uint16_t *d, size_t n,         \
+                                                   const box16 *b) {                                         \
+        PASS_BODY(VU, LANES, MULHU, MULHS, IR, KIND);                                                        \
+    }
+#define PASS_KINDS(LEVEL, ATTR, VU, LANES, MULHU, MULHS, IRN, IR)                                            \
+    PASS_FN(LEVEL, ATTR, VU, LANES, MULHU, MULHS, IRN, IR, BOX_FAST)                                         \
+    PASS_FN(LEVEL, ATTR, VU, LANES, MULHU, MULHS, IRN, IR, BOX_EVEN)                                         \
+    PASS_FN(LEVEL, ATTR, VU, LANES, MULHU, MULHS, IRN, IR, BOX_GENERAL)                                      \
+    PASS_FN(LEVEL, ATTR, VU, LANES, MULHU, MULHS, IRN, IR, BOX_FW0)
+#define PASS_ROW(LEVEL, IRN) {pass_##LEVEL##_##IRN##_BOX_FAST, pass_##LEVEL##_##IRN##_BOX_EVEN,                \
+                              pass_##LEVEL##_##IRN##_BOX_GENERAL, pass_##LEVEL##_##IRN##_BOX_FW0}
+/* Widening (bytes -> words) and narrowing (words in 0..255 -> bytes) of n >= LANES samples. */
+#define CONVERT_FNS(LEVEL, ATTR, VU, LANES, WIDEN, NARROW)                                                   \
+    ATTR static void widen_##LEVEL(const void *sv, void *dv, size_t n) {                                     \
+        const uint8_t *s = sv;                                                                               \
+        uint16_t *d = dv;                                                                                    \
+        for (size_t j = 0, next; j + LANES <= n; j = next) {                                                 \
+            next = j + LANES < n && j + 2 * LANES > n ? n - LANES : j + LANES;                               \
+            const VU x = WIDEN(s + j);                                                                       \
+            memcpy(d + j, &x, sizeof x);                                                                     \
+        }                                                                                                    \
+    }                                                                                                        \
+    ATTR static void narrow_##LEVEL(const void *sv, void *dv, size_t n) {                                    \
+        const uint16_t *s = sv;                                                                              \
+        uint8_t *d = dv;                                                                                     \
+        for (size_t j = 0, next; j + LANES <= n; j = next) {                                                 \
+            next = j + LANES < n && j + 2 * LANES > n ? n - LANES : j + LANES;                               \
+            VU x;                                                                                            \
+            memcpy(&x, s + j, sizeof x);                                                                     \
+            NARROW(d + j, x);                                                                                \
+        }                                                                                                    \
+    }
+#define LEVEL_FNS(LEVEL, ATTR, VU, LANES, MULHU, MULHS, WIDEN, NARROW)                                       \
+    PASS_KINDS(LEVEL, ATTR, VU, LANES, MULHU, MULHS, 0, 0)                                                   \
+    PASS_KINDS(LEVEL, ATTR, VU, LANES, MULHU, MULHS, 1, 1)                                                   \
+    PASS_KINDS(LEVEL, ATTR, VU, LANES, MULHU, MULHS, 2, 2)                                                   \
+    PASS_KINDS(LEVEL, ATTR, VU, LANES, MULHU, MULHS, 3, 3)                                                   \
+    PASS_KINDS(LEVEL, ATTR, VU, LANES, MULHU, MULHS, any, -1)                                                \
+    CONVERT_FNS(LEVEL, ATTR, VU, LANES, WIDEN, NARROW)                                                       \
+    static const pass_fn passes_##LEVEL[5][BOX_KINDS] = {PASS_ROW(LEVEL, 0), PASS_ROW(LEVEL, 1),             \
+                                                         PASS_ROW(LEVEL, 2), PASS_ROW(LEVEL, 3),             \
+                                                         PASS_ROW(LEVEL, any)};
 
 typedef uint16_t v8u16 __attribute__((vector_size(16)));
 typedef uint16_t v16u16 __attribute__((vector_size(32)));
-#define MULHI_SSE2(a, b) ((v8u16)_mm_mulhi_epu16((__m128i)(a), (__m128i)(b)))
-#define MULHI_AVX2(a, b) ((v16u16)_mm256_mulhi_epu16((__m256i)(a), (__m256i)(b)))
-#define MULHIS_SSE2(a, b) ((v8u16)_mm_mulhi_epi16((__m128i)(a), (__m128i)(b)))
-#define MULHIS_AVX2(a, b) ((v16u16)_mm256_mulhi_epi16((__m256i)(a), (__m256i)(b)))
+typedef uint16_t v32u16 __attribute__((vector_size(64)));
 
-/* The constants of BOX16, in scope of the row functions. */
-#define BOX16_CONSTANTS(VU)                                                                                  \
-    const VU vwh = (uint16_t)(p.ww >> 16) - (VU){0}, vwl = (uint16_t)(p.ww & 0xFFFF) - (VU){0};              \
-    const VU vfh = (uint16_t)(p.fw >> 16) - (VU){0}, vfl = (uint16_t)(p.fw & 0xFFFF) - (VU){0};              \
-    const VU v128 = 128 - (VU){0}, v129 = 129 - (VU){0}, vlow = 255 - (VU){0};                               \
-    const uint32_t taps_ = (uint32_t)(2 * p.ir + 1), w2_ = p.ww / 2, w2up_ = (w2_ & 0x8000) ? 1 : 0;         \
-    const int fw0 = p.fw == 0, even = !fw0 && 16777216u - taps_ * p.ww - 2 * p.fw == 0;                      \
-    const VU vtaps = (uint16_t)taps_ - (VU){0}, vw2h = (uint16_t)((w2_ >> 16) + w2up_) - (VU){0};            \
-    const VU vw2l = (uint16_t)(w2_ & 0xFFFF) - (VU){0} /* as int16: w2l - 2^16 when raised */
+#define MULHU_SSE2(a, b) ((v8u16)_mm_mulhi_epu16((__m128i)(a), (__m128i)(b)))
+#define MULHS_SSE2(a, b) ((v8u16)_mm_mulhi_epi16((__m128i)(a), (__m128i)(b)))
+#define WIDEN_SSE2(p)                                                                                        \
+    ((v8u16)_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(const void *)(p)), _mm_setzero_si128()))
+#define NARROW_SSE2(p, x) _mm_storel_epi64((__m128i *)(void *)(p), _mm_packus_epi16((__m128i)(x), (__m128i)(x)))
+LEVEL_FNS(sse2, , v8u16, 8, MULHU_SSE2, MULHS_SSE2, WIDEN_SSE2, NARROW_SSE2)
 
-/* out = (acc ww + sf fw + 2^23) >> 24, 16-bit lanes (see the top of the file). */
-#define BOX16(VU, MULHI, MULHIS, acc, sf, out)                                                               \
-    do {                                                                                                     \
-        VU x_;                                                                                               \
-        if (even) {                                                                                          \
-            const VU d_ = ((acc) << 1) - (sf) * vtaps;                                                       \
-            x_ = d_ * vw2h + MULHIS(d_, vw2l) + ((sf) << 7) + v128;                                          \
-        } else if (!fw0) {                                                                                   \
-            /* the carry is 1 + (s_ >= l_), a true compare being all ones (minus one) */                     \
-            const VU l_ = (acc) * vwl, s_ = l_ + (sf) * vfl;                                                 \
-            x_ = (acc) * vwh + MULHI(acc, vwl) + (sf) * vfh + MULHI(sf, vfl) + v129 + (VU)(s_ >= l_);        \
-        } else {                                                                                             \
-            x_ = (acc) * vwh + MULHI(acc, vwl) + v128;                                                       \
-        }                                                                                                    \
-        (out) = x_ >> 8;                                                                                     \
-    } while (0)
+#define MULHU_AVX2(a, b) ((v16u16)_mm256_mulhi_epu16((__m256i)(a), (__m256i)(b)))
+#define MULHS_AVX2(a, b) ((v16u16)_mm256_mulhi_epi16((__m256i)(a), (__m256i)(b)))
+#define WIDEN_AVX2(p) ((v16u16)_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(p))))
+#define NARROW_AVX2(p, x)                                                                                    \
+    _mm_storeu_si128((__m128i *)(void *)(p),                                                                 \
+                     _mm256_castsi256_si128(_mm256_permute4x64_epi64(                                        \
+                         _mm256_packus_epi16((__m256i)(x), (__m256i)(x)), 0xD8)))
+LEVEL_FNS(avx2, __attribute__((target("avx2"))), v16u16, 16, MULHU_AVX2, MULHS_AVX2, WIDEN_AVX2, NARROW_AVX2)
 
-/* Steps of 2 * LANES samples over [j0, j1), the last one moved back to end at j1 (recomputing a few: the
-   output never aliases the input). TAP(k) is the address of tap k (k = 0 .. 2 IR + 2) for sample j. */
-#define PASS_BODY(VU, LANES, MULHI, MULHIS, IR, TAP)                                                         \
-    do {                                                                                                     \
-        BOX16_CONSTANTS(VU);                                                                                 \
-        for (size_t j = j0, next; j + 2 * LANES <= j1; j = next) {                                           \
-            next = j + 2 * LANES;                                                                            \
-            if (next < j1 && next + 2 * LANES > j1) next = j1 - 2 * LANES;                                   \
-            VU x, ae = {0}, ao = {0}, se = {0}, so = {0};                                                    \
-            for (int k = 1; k <= 2 * (IR) + 1; k++) {                                                        \
-                memcpy(&x, TAP(k), sizeof x);                                                                \
-                ae += x & vlow;                                                                              \
-                ao += x >> 8;                                                                                \
-            }                                                                                                \
-            if (!fw0) {                                                                                      \
-                VU y;                                                                                        \
-                memcpy(&x, TAP(0), sizeof x);                                                                \
-                memcpy(&y, TAP(2 * (IR) + 2), sizeof y);                                                     \
-                se = (x & vlow) + (y & vlow);                                                                \
-                so = (x >> 8) + (y >> 8);                                                                    \
-            }                                                                                                \
-            VU oe, oo;                                                                                       \
-            BOX16(VU, MULHI, MULHIS, ae, se, oe);                                                            \
-            BOX16(VU, MULHI, MULHIS, ao, so, oo);                                                            \
-            const VU bytes = oe | (oo << 8);                                                                 \
-            memcpy(d + j, &bytes, sizeof bytes);                                                             \
-        }                                                                                                    \
-    } while (0)
+#define MULHU_AVX512(a, b) ((v32u16)_mm512_mulhi_epu16((__m512i)(a), (__m512i)(b)))
+#define MULHS_AVX512(a, b) ((v32u16)_mm512_mulhi_epi16((__m512i)(a), (__m512i)(b)))
+#define WIDEN_AVX512(p) ((v32u16)_mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(p))))
+#define NARROW_AVX512(p, x) _mm256_storeu_si256((__m256i *)(void *)(p), _mm512_cvtepi16_epi8((__m512i)(x)))
+LEVEL_FNS(avx512, __attribute__((target("avx512f,avx512bw"))), v32u16, 32, MULHU_AVX512, MULHS_AVX512,
+          WIDEN_AVX512, NARROW_AVX512)
 
-#define IR_SWITCH(BODY)                                                                                      \
-    switch (p.ir) {                                                                                          \
-    case 0: BODY(0); break;                                                                                  \
-    case 1: BODY(1); break;                                                                                  \
-    case 2: BODY(2); break;                                                                                  \
-    case 3: BODY(3); break;                                                                                  \
-    case 4: BODY(4); break;                                                                                  \
-    case 5: BODY(5); break;                                                                                  \
-    default: BODY(6); break;                                                                                 \
-    }
+/* The functions of the widest level allowed, and its vector width in samples. */
+typedef struct level_fns {
+    const pass_fn (*passes)[BOX_KINDS];
+    convert_fn widen, narrow;
+    size_t lanes;
+} level_fns;
 
-/* Samples [j0, j1) of a horizontal pass, all of whose taps lie inside the row (s: the row, B bytes a pixel). */
-#define HTAP(k) (s + j + (size_t)B * (size_t)(k) - (size_t)B * (size_t)(p.ir + 1))
-#define HPASS_SSE2(IR) PASS_BODY(v8u16, 8, MULHI_SSE2, MULHIS_SSE2, IR, HTAP)
-#define HPASS_AVX2(IR) PASS_BODY(v16u16, 16, MULHI_AVX2, MULHIS_AVX2, IR, HTAP)
-/* Samples [j0, j1) of a vertical pass (rows as vpass_scalar's). */
-#define VTAP(k) (rows[k] + j)
-#define VPASS_SSE2(IR) PASS_BODY(v8u16, 8, MULHI_SSE2, MULHIS_SSE2, IR, VTAP)
-#define VPASS_AVX2(IR) PASS_BODY(v16u16, 16, MULHI_AVX2, MULHIS_AVX2, IR, VTAP)
-
-typedef void (*hpass_fn)(const uint8_t *s, uint8_t *d, size_t B, box_params p, size_t j0, size_t j1);
-typedef void (*vpass_fn)(const uint8_t *const *rows, uint8_t *d, box_params p, size_t j0, size_t j1);
-
-static void hpass_base(const uint8_t *s, uint8_t *d, size_t B, box_params p, size_t j0, size_t j1) {
-    IR_SWITCH(HPASS_SSE2)
-}
-static void vpass_base(const uint8_t *const *rows, uint8_t *d, box_params p, size_t j0, size_t j1) {
-    IR_SWITCH(VPASS_SSE2)
-}
-__attribute__((target("avx2"))) static void hpass_avx2(const uint8_t *s, uint8_t *d, size_t B, box_params p,
-                                                       size_t j0, size_t j1) {
-    IR_SWITCH(HPASS_AVX2)
-}
-__attribute__((target("avx2"))) static void vpass_avx2(const uint8_t *const *rows, uint8_t *d, box_params p,
-                                                       size_t j0, size_t j1) {
-    IR_SWITCH(VPASS_AVX2)
+static level_fns pick_level(void) {
+    if (if_filter_use_avx512()) return (level_fns){passes_avx512, widen_avx512, narrow_avx512, 32};
+    if (if_filter_use_avx2()) return (level_fns){passes_avx2, widen_avx2, narrow_avx2, 16};
+    return (level_fns){passes_sse2, widen_sse2, narrow_sse2, 8};
 }
 
-/* One horizontal pass over a whole row: SIMD inside, scalar at the ends (and for rows too short). */
-static void hpass_row(hpass_fn fn, const uint8_t *s, uint8_t *d, uint32_t W, uint32_t B, box_params p) {
-    const int64_t lo = p.ir + 1, hi = (int64_t)W - p.ir - 1; /* pixels whose taps are all inside */
-    if (hi - lo < 32) {
-        hpass_scalar(s, d, W, B, p, 0, W);
-        return;
-    }
-    hpass_scalar(s, d, W, B, p, 0, lo);
-    fn(s, d, B, p, (size_t)lo * B, (size_t)hi * B);
-    hpass_scalar(s, d, W, B, p, hi, W);
+static void run_pass(const level_fns *lv, const uint16_t *const *tap, uint16_t *d, size_t n, const box16 *b) {
+    if (n < lv->lanes) pass_scalar(tap, d, n, b);
+    else lv->passes[b->p.ir <= 3 ? b->p.ir : 4][b->kind](tap, d, n, b);
 }
 
-static void vpass_row(vpass_fn fn, const uint8_t *const *rows, uint8_t *d, box_params p, size_t n) {
-    if (n < 32) vpass_scalar(rows, d, p, 0, n);
-    else fn(rows, d, p, 0, n);
+static void widen_row(const level_fns *lv, const uint8_t *s, uint16_t *d, size_t n) {
+    if (n < lv->lanes) for (size_t j = 0; j < n; j++) d[j] = s[j];
+    else lv->widen(s, d, n);
 }
 
-int if_boxblur_fused(const if_image *in, if_image *out, box_params px, box_params py, int passes,
-                     if_blur_row_hook hook, void *ctx) {
-    if (px.ir > FUSED_MAX_IR || py.ir > FUSED_MAX_IR || passes < 1 || in->sample_size != 1) return 0;
-    const uint32_t W = in->width, H = in->height, B = in->bands;
-    const size_t n = (size_t)W * B;
-    const int64_t span = 2 * py.ir + 3; /* rows in each ring */
-    /* rings of passes - 1 intermediate vertical results and of the horizontal results; 2 scratch rows */
-    uint8_t *buf = malloc(n * ((size_t)span * (size_t)passes + 2) + 64);
-    if (!buf) return -1;
-    uint8_t *scratch[2] = {buf + n * (size_t)span * (size_t)passes, buf + n * ((size_t)span * (size_t)passes + 1)};
-    const int avx2 = if_filter_use_avx2();
-    const hpass_fn hfn = avx2 ? hpass_avx2 : hpass_base;
-    const vpass_fn vfn = avx2 ? vpass_avx2 : vpass_base;
-    const int64_t lag = py.ir + 1, last = (int64_t)H - 1;
-#define RING(s, y) (buf + n * ((size_t)(s) * (size_t)span + (size_t)((y) % span)))
+static void narrow_row(const level_fns *lv, const uint16_t *s, uint8_t *d, size_t n) {
+    if (n < lv->lanes) for (size_t j = 0; j < n; j++) d[j] = (uint8_t)s[j];
+    else lv->narrow(s, d, n);
+}
+
+/* The strip of pixels [x0, x1) of every row, all passes. seg[0], seg[1]: horizontal-pass buffers of the
+   strip with its margins and pads; rings: passes rings of span rows of the strip; fin: the last pass's row. */
+typedef struct strip_job {
+    const if_image *in;
+    if_image *out;
+    level_fns lv;
+    box16 bx, by;
+    int passes;
+    if_blur_row_hook hook;
+    void *ctx;
+    uint16_t *seg[2], *rings, *fin;
+} strip_job;
+
+/* Fills the pads of a horizontal buffer (buf: pixel a) whose pixels [ai, bi) are computed: the edge pixel
+   replicated into pad pixels where the range meets the image's edge. */
+static void fill_pads(uint16_t *buf, int64_t a, int64_t ai, int64_t bi, int64_t W, int64_t B, int64_t pad) {
+    const size_t bytes = (size_t)B * sizeof *buf;
+    if (ai == 0)
+        for (int64_t i = 1; i <= pad; i++) memcpy(buf - i * B, buf, bytes);
+    if (bi == W)
+        for (int64_t i = 0; i < pad; i++) memcpy(buf + (W - a + i) * B, buf + (W - 1 - a) * B, bytes);
+}
+
+static void run_strip(const strip_job *job, int64_t x0, int64_t x1) {
+    const int64_t W = job->in->width, B = job->in->bands, last = (int64_t)job->in->height - 1;
+    const size_t n = (size_t)W * (size_t)B, sw = (size_t)((x1 - x0) * B);
+    const int passes = job->passes;
+    const int64_t hpad = job->bx.p.ir + 1, lag = job->by.p.ir + 1, span = 2 * lag + 1;
+    const int64_t a = x0 - passes * hpad < 0 ? 0 : x0 - passes * hpad;
+    const int64_t b = x1 + passes * hpad > W ? W : x1 + passes * hpad;
+    uint16_t *seg[2] = {job->seg[0] + hpad * B, job->seg[1] + hpad * B}; /* pixel a of each */
+#define RING(s, y) (job->rings + sw * ((size_t)(s) * (size_t)span + (size_t)((y) % span)))
     for (int64_t t = 0; t <= last + passes * lag; t++) {
+        if (t + PREFETCH_ROWS <= last) { /* the strip's input and output a few rows ahead: rows a page apart */
+            const uint8_t *ahead = job->in->pixels + (size_t)(t + PREFETCH_ROWS) * n + (size_t)(a * B);
+            for (size_t o = 0; o < (size_t)((b - a) * B); o += 64) __builtin_prefetch(ahead + o);
+        }
+        if (t - passes * lag + PREFETCH_ROWS >= 0 && t - passes * lag + PREFETCH_ROWS <= last) {
+            uint8_t *ahead = job->out->pixels + (size_t)(t - passes * lag + PREFETCH_ROWS) * n + (size_t)(x0 * B);
+            for (size_t o = 0; o < sw; o += 64) __builtin_prefetch(ahead + o, 1);
+        }
         if (t <= last) { /* ring 0 gets input row t after every horizontal pass */
-            const uint8_t *src = in->pixels + (size_t)t * n;
-            for (int i = 0; i < passes; i++) {
-                uint8_t *dst = i == passes - 1 ? RING(0, t) : scratch[i & 1];
-                hpass_row(hfn, src, dst, W, B, px);
-                src = dst;
+            widen_row(&job->lv, job->in->pixels + (size_t)t * n + (size_t)(a * B), seg[0], (size_t)((b - a) * B));
+            fill_pads(seg[0], a, a, b, W, B, hpad);
+            for (int i = 1; i <= passes; i++) {
+                const int64_t m = (passes - i) * hpad; /* the margin later passes still need */
+                const int64_t ai = x0 - m < 0 ? 0 : x0 - m, bi = x1 + m > W ? W : x1 + m;
+                const uint16_t *src = seg[(i - 1) & 1] + (ai - a) * B;
+                const uint16_t *tap[2 * FUSED_MAX_IR + 3];
+                for (int64_t k = 0; k <= 2 * hpad; k++) tap[k] = src + (k - hpad) * B;
+                uint16_t *dst = i == passes ? RING(0, t) : seg[i & 1] + (ai - a) * B;
+                run_pass(&job->lv, tap, dst, (size_t)((bi - ai) * B), &job->bx);
+                if (i < passes) fill_pads(seg[i & 1], a, ai, bi, W, B, hpad);
             }
         }
         for (int s = 1; s <= passes; s++) { /* vertical pass s: row t - s * lag from ring s - 1 */
             const int64_t y = t - s * lag;
             if (y < 0 || y > last) continue;
-            const uint8_t *rows[2 * FUSED_MAX_IR + 3];
+            const uint16_t *rows[2 * FUSED_MAX_IR + 3];
             for (int64_t k = 0; k < span; k++) rows[k] = RING(s - 1, clampi(y - lag + k, last));
-            uint8_t *dst = s == passes ? out->pixels + (size_t)y * n : RING(s, y);
-            vpass_row(vfn, rows, dst, py, n);
-            if (s == passes && hook) hook(in->pixels + (size_t)y * n, dst, n, ctx);
+            uint16_t *dst = s == passes ? job->fin : RING(s, y);
+            run_pass(&job->lv, rows, dst, sw, &job->by);
+            if (s == passes) {
+                uint8_t *row = job->out->pixels + (size_t)y * n + (size_t)(x0 * B);
+                narrow_row(&job->lv, job->fin, row, sw);
+                if (job->hook) job->hook(job->in->pixels + (size_t)y * n + (size_t)(x0 * B), row, sw, job->ctx);
+            }
         }
     }
 #undef RING
-    free(buf);
+}
+
+int if_boxblur_fused(const if_image *in, if_image *out, box_params px, box_params py, int passes,
+                     if_blur_row_hook hook, void *ctx) {
+    if (px.ir > FUSED_MAX_IR || py.ir > FUSED_MAX_IR || passes < 1 || passes > 3 || in->sample_size != 1) return 0;
+    const int64_t W = in->width, B = in->bands;
+    const int64_t hpad = px.ir + 1, span = 2 * py.ir + 3;
+    /* words: rings passes * span * sw, fin sw, two segments (sw + 2 (passes + 1) hpad B) each */
+    const int64_t per_px = B * (passes * span + 3), fixed = 4 * (passes + 1) * hpad * B;
+    const int64_t most = (SCRATCH_WORDS - fixed) / per_px; /* pixels a strip can hold */
+    if (most < 1) return 0;
+    const int64_t strips = (W + most - 1) / most, width = (W + strips - 1) / strips;
+    _Alignas(64) uint16_t scratch[SCRATCH_WORDS];
+    const size_t sw = (size_t)(width * B), segw = (size_t)((width + 2 * (passes + 1) * hpad) * B);
+    strip_job job = {.in = in, .out = out, .lv = pick_level(), .bx = box16_setup(px), .by = box16_setup(py),
+                     .passes = passes, .hook = hook, .ctx = ctx};
+    job.rings = scratch;
+    job.fin = job.rings + (size_t)(passes * span) * sw;
+    job.seg[0] = job.fin + sw;
+    job.seg[1] = job.seg[0] + segw;
+    for (int64_t x0 = 0; x0 < W; x0 += width) run_strip(&job, x0, x0 + width < W ? x0 + width : W);
     return 1;
 }
 

@@ -34,6 +34,9 @@ typedef int16_t v16i16 __attribute__((vector_size(32)));
 typedef uint16_t v16u16 __attribute__((vector_size(32)));
 #define MULHI_SSE2(a, b) ((v8u16)_mm_mulhi_epu16((__m128i)(a), (__m128i)(b)))
 #define MULHI_AVX2(a, b) ((v16u16)_mm256_mulhi_epu16((__m256i)(a), (__m256i)(b)))
+typedef int16_t v32i16 __attribute__((vector_size(64)));
+typedef uint16_t v32u16 __attribute__((vector_size(64)));
+#define MULHI_AVX512(a, b) ((v32u16)_mm512_mulhi_epu16((__m512i)(a), (__m512i)(b)))
 
 /* 2 * LANES samples a step, as 16-bit words split into even samples (low bytes) and odd ones (high bytes);
    returns how many samples it did. */
@@ -75,6 +78,10 @@ __attribute__((target("avx2"))) static size_t unsharp_avx2(const uint8_t *s, uin
                                                            int32_t pc) {
     UNSHARP_BODY(v16i16, v16u16, 16, MULHI_AVX2);
 }
+__attribute__((target("avx512f,avx512bw"))) static size_t unsharp_avx512(const uint8_t *s, uint8_t *d, size_t n,
+                                                                         int32_t th, int32_t pc) {
+    UNSHARP_BODY(v32i16, v32u16, 32, MULHI_AVX512);
+}
 #endif
 
 /* The table over (input, blurred) pairs, for percents outside the vector's range. */
@@ -99,7 +106,8 @@ static void unsharp_run(const unsharp_step *u, const uint8_t *s, uint8_t *d, siz
     }
     size_t done = 0;
 #ifdef IF_X86
-    done = (if_filter_use_avx2() ? unsharp_avx2 : unsharp_base)(s, d, n, u->th, u->pc);
+    done = (if_filter_use_avx512() ? unsharp_avx512 : if_filter_use_avx2() ? unsharp_avx2 : unsharp_base)(s, d, n, u->th,
+                                                                                                      u->pc);
 #endif
     for (size_t i = done; i < n; i++) d[i] = unsharp_one(s[i], d[i], u->th, u->pc);
 }
