@@ -14,8 +14,8 @@
    holds (SMOOTH, SMOOTH_MORE).
 
    Two shapes have their own files: DETAIL's equal-armed cross in binary32 (filter_kernel_cross.c) and
-   SMOOTH_MORE's concentric rings on the rational path (filter_kernel_ring.c), each with AVX2 and AVX-512
-   versions; without them (or at the baseline level) the paths here run.
+   concentric rings on the rational and dyadic paths (filter_kernel_ring.c: SMOOTH, SMOOTH_MORE, BLUR), each
+   with AVX2 and AVX-512 versions; without them (or at the baseline level) the paths here run.
 
    Over 400 lines on purpose: the float and dyadic paths and their SSE2 and AVX2 row kernels share one kernel
    plan (filter_kernel.h); the row-at-a-time filter for the JPEG pipeline is filter_kernel_rows.c. */
@@ -506,6 +506,10 @@ void if_kernel_plan_make(const if_filter *f, size_t sample_size, kernel_plan *pl
     if (plan->is_rational) {
         const if_rational_row_fn ring = if_kernel_ring_row(&plan->rk);
         if (ring) plan->rrow = ring;
+    }
+    if (plan->is_dyadic) {
+        const drow_fn ring = if_kernel_ring_dyadic_row(&plan->dy, n);
+        if (ring) plan->drow = ring;
     }
     if (plan->is_dyadic && n == 3 && symmetric3(&plan->dy)) {
         plan->drow = dsym3_base;

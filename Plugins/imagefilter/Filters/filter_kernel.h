@@ -59,9 +59,11 @@ int if_kernel_cross_applies(const kernel_plan *plan);
 int if_kernel_cross_apply(const kernel_plan *plan, const uint8_t *in, uint8_t *out, uint32_t W, uint32_t H,
                           uint32_t B);
 
-/* filter_kernel_ring.c: the row function for a 5x5 rational kernel of concentric rings (SMOOTH_MORE) on this CPU
-   and level (filling rk's ring_products), or NULL (not such a kernel, or no version here). */
+/* filter_kernel_ring.c: the row function for a 3x3 or 5x5 rational kernel of concentric rings (SMOOTH,
+   SMOOTH_MORE) on this CPU and level (filling rk's ring_products), or NULL (not such a kernel, or no version
+   here); the same for an n x n dyadic kernel (5x5 only: BLUR). */
 if_rational_row_fn if_kernel_ring_row(if_rational_kernel *rk);
+drow_fn if_kernel_ring_dyadic_row(const dyadic *dy, int n);
 
 #pragma GCC visibility pop
 
