@@ -227,7 +227,7 @@ static void dyadic5_scalar(const uint8_t *const *rows, const dyadic *dy, size_t 
     __attribute__((target("avx2"))) static void ring##N##_avx2(const uint8_t *const *rows,                   \
                                                                const if_rational_kernel *rk, size_t B,       \
                                                                size_t lo, size_t hi, uint8_t *d8) {          \
-        RATIONAL_SETUP;                                                                   \
+        RATIONAL_SETUP;                                                                                      \
         const __m256i one = _mm256_set1_epi16(1), v255 = _mm256_set1_epi16(255);                             \
         const __m256i magic = _mm256_set1_epi16((int16_t)rk->magic), den = _mm256_set1_epi16((int16_t)rk->den); \
         RING_ROW_BODY(N, __m256i, 16, WIDEN_AVX2, STU_AVX2, _mm256_add_epi16, _mm256_mullo_epi16,            \
@@ -235,7 +235,7 @@ static void dyadic5_scalar(const uint8_t *const *rows, const dyadic *dy, size_t 
     }                                                                                                        \
     __attribute__((target("avx512f,avx512bw"))) static void ring##N##_avx512(                                \
         const uint8_t *const *rows, const if_rational_kernel *rk, size_t B, size_t lo, size_t hi, uint8_t *d8) { \
-        RATIONAL_SETUP;                                                                   \
+        RATIONAL_SETUP;                                                                                      \
         const __m512i one = _mm512_set1_epi16(1), v255 = _mm512_set1_epi16(255);                             \
         const __m512i magic = _mm512_set1_epi16((int16_t)rk->magic), den = _mm512_set1_epi16((int16_t)rk->den); \
         const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);        \
