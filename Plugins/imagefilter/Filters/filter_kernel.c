@@ -500,8 +500,8 @@ void if_kernel_plan_make(const if_filter *f, size_t sample_size, kernel_plan *pl
 #endif
     }
     plan->is_rational = !plan->is_dyadic && sample_size == 1 &&
-                        if_rational_setup(f->kvalues, n, f->scale, f->offset, plan->k, plan->off, &plan->rk) &&
-                        (!plan->rk.ties || plan->rk.den >= RATIONAL_MIN_TIE_DEN);
+                        if_rational_setup(f->kvalues, n, f->scale, f->offset, plan->k, plan->off,
+                                          RATIONAL_MIN_TIE_DEN, &plan->rk);
     plan->rrow = if_rational_row(n);
     if (plan->is_rational) {
         const if_rational_row_fn ring = if_kernel_ring_row(&plan->rk);

@@ -29,9 +29,10 @@
 #endif
 
 int if_rational_setup(const double *values, int n, double scale, double offset, const float *k, float off,
-                      if_rational_kernel *rk) {
+                      int min_tie_den, if_rational_kernel *rk) {
     const int nn = n * n;
     if (!(scale == floor(scale)) || scale == 0.0 || fabs(scale) > 16384.0) return 0;
+    if (fmod(scale, 2.0) == 0.0 && fabs(scale) < (double)min_tie_den) return 0; /* ties, den = |scale| too small */
     if (!(offset == floor(offset)) || fabs(offset) > 16384.0) return 0;
     const double sign = scale < 0 ? -1.0 : 1.0; /* v / D = (-v) / (-D) exactly */
     const long D = (long)(scale * sign), o = (long)offset;
@@ -54,13 +55,18 @@ int if_rational_setup(const double *values, int n, double scale, double offset, 
     const double g = 2.0 * n + 2.0, u = 1.0 / 16777216.0;
     const double bound = g * u / (1.0 - g * u) * (fabs((double)off) + 255.0 * ksum);
     if (!(2.0 * bound < 1.0 / (double)den)) return 0; /* a factor of 2 to spare */
-    /* floor(N / den) for 0 <= N <= 32767 as a 16-bit multiply-high and a shift, checked exhaustively */
+    /* floor(N / den) for 0 <= N <= 32767 as a 16-bit multiply-high and a shift, checked for every N: as
+       f(x) = (x m) >> (16 + shift) never decreases, it equals floor(x / den) everywhere when it does at both ends
+       of each quotient's run, x = q den and x = q den + den - 1 (or 32767) */
     int found = 0;
     for (int shift = 0; shift <= 15 && !found; shift++) {
         const uint64_t m = ((1ull << (16 + shift)) + (uint64_t)den - 1) / (uint64_t)den;
         if (m > 65535) break;
         int ok = 1;
-        for (uint32_t x = 0; x <= 32767 && ok; x++) ok = ((x * m) >> (16 + shift)) == x / (uint32_t)den;
+        for (uint32_t q = 0, x = 0; x <= 32767 && ok; q++, x += (uint32_t)den) {
+            const uint32_t last = x + (uint32_t)den - 1 < 32767 ? x + (uint32_t)den - 1 : 32767;
+            ok = ((x * m) >> (16 + shift)) == q && ((last * m) >> (16 + shift)) == q;
+        }
         if (ok) {
             rk->magic = (uint16_t)m;
             rk->shift = shift;

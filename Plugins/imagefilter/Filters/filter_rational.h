@@ -30,9 +30,10 @@ typedef struct if_rational_kernel {
 } if_rational_kernel;
 
 /** 1 and fills rk when the kernel qualifies (8-bit samples, integer values, scale and offset, the error bound
- *  and 16-bit range hold), else 0. k and off are the binary32 weights and offset Pillow uses. */
+ *  and 16-bit range hold, and an even scale, which has ties, is at least min_tie_den), else 0. k and off are the
+ *  binary32 weights and offset Pillow uses. */
 int if_rational_setup(const double *values, int n, double scale, double offset, const float *k, float off,
-                      if_rational_kernel *rk);
+                      int min_tie_den, if_rational_kernel *rk);
 
 /** Sample j of one row in Pillow's binary32 order (for the ties); rows[r] is the 8-bit image row y + h - r. */
 uint8_t if_rational_binary32(const uint8_t *const *rows, const if_rational_kernel *rk, size_t B, size_t j);
