@@ -3,8 +3,9 @@
 //   clang -std=c11 -O2 -D_GNU_SOURCE -I Plugins/imagefilter/include Plugins/imagefilter/if_image.c
 //      Plugins/imagefilter/Filters/*.c Tests/ImageFilterTests/Fixtures/bench/bench_filters.c -lm -o /tmp/bench_filters
 // (-O2 is what `swift build -c release` gives the plugin; the filter files turn FMA contraction off themselves.)
-// Run: /tmp/bench_filters [--baseline] [filter spec ...]   (prints "spec<TAB>best ms<TAB>Mpx/s" per filter;
-// --baseline times the SSE2/portable versions instead of the AVX2 ones).
+// Run: /tmp/bench_filters [--baseline | --avx2] [filter spec ...]   (prints "spec<TAB>best ms<TAB>Mpx/s" per
+// filter; by default the widest versions the CPU has run (AVX-512 where a filter has one), --avx2 caps them at
+// AVX2, --baseline times the SSE2/portable versions).
 // Tests/ImageFilterTests/Fixtures/bench/bench_pillow.py times Pillow on the same image and prints the ratios.
 #include "if_filter.h"
 
@@ -44,8 +45,8 @@ int main(int argc, char **argv) {
     if_image in;
     make_image(&in, W, H);
     int first = 1;
-    if (argc > 1 && strcmp(argv[1], "--baseline") == 0) {
-        if_filter_set_simd(IF_SIMD_BASELINE);
+    if (argc > 1 && (strcmp(argv[1], "--baseline") == 0 || strcmp(argv[1], "--avx2") == 0)) {
+        if_filter_set_simd(strcmp(argv[1], "--avx2") == 0 ? IF_SIMD_AVX2 : IF_SIMD_BASELINE);
         first = 2;
     }
     int nspec = argc > first ? argc - first : (int)(sizeof default_specs / sizeof *default_specs);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Times Pillow's filters on bench_filters.c's 1920x1080 RGB image and prints the ratios.
-usage: python3 bench_pillow.py /path/to/bench_filters [--baseline] [spec ...]
-(runs the C bench on the same specs; --baseline is passed on: SSE2/portable versions instead of AVX2)"""
+usage: python3 bench_pillow.py /path/to/bench_filters [--baseline | --avx2] [spec ...]
+(runs the C bench on the same specs; --baseline or --avx2 is passed on: SSE2/portable versions, or AVX2 at most,
+instead of the widest the CPU has)"""
 import re
 import subprocess
 import sys
@@ -36,8 +37,8 @@ def to_pillow(spec):
 
 def main():
     bench = sys.argv[1]
-    flags = [a for a in sys.argv[2:] if a == "--baseline"]
-    specs = [a for a in sys.argv[2:] if a != "--baseline"]
+    flags = [a for a in sys.argv[2:] if a in ("--baseline", "--avx2")]
+    specs = [a for a in sys.argv[2:] if a not in ("--baseline", "--avx2")]
     out = subprocess.run([bench] + flags + specs, check=True, capture_output=True, text=True).stdout
     ours = [line.split("\t") for line in out.strip().split("\n")]
     im = make_image()
