@@ -239,7 +239,7 @@ int if_boxblur_raw(const if_image *in, if_image *out, float xradius, float yradi
         return 0;
     }
     if (xradius != 0.0f && yradius != 0.0f) {
-        const int fused = if_boxblur_fused(in, out, box_setup(xradius), box_setup(yradius), passes, NULL, NULL);
+        const int fused = if_boxblur_fused(in, out, box_setup(xradius), box_setup(yradius), passes, NULL);
         if (fused < 0) if_filter_seterr(err, err_size, "out of memory");
         if (fused != 0) return fused < 0 ? -1 : 0;
     }

@@ -30,7 +30,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
+#include "filter_blur_lanes.h"
 
 /* Radii above this (box radius ir, integer part) take filter_blur.c's whole-image passes instead. */
 #define FUSED_MAX_IR 6
@@ -201,32 +201,9 @@ typedef void (*convert_fn)(const void *s, void *d, size_t n);
                                                          PASS_ROW(LEVEL, 2), PASS_ROW(LEVEL, 3),             \
                                                          PASS_ROW(LEVEL, any)};
 
-typedef uint16_t v8u16 __attribute__((vector_size(16)));
-typedef uint16_t v16u16 __attribute__((vector_size(32)));
-typedef uint16_t v32u16 __attribute__((vector_size(64)));
-
-#define MULHU_SSE2(a, b) ((v8u16)_mm_mulhi_epu16((__m128i)(a), (__m128i)(b)))
-#define MULHS_SSE2(a, b) ((v8u16)_mm_mulhi_epi16((__m128i)(a), (__m128i)(b)))
-#define WIDEN_SSE2(p)                                                                                        \
-    ((v8u16)_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(const void *)(p)), _mm_setzero_si128()))
-#define NARROW_SSE2(p, x) _mm_storel_epi64((__m128i *)(void *)(p), _mm_packus_epi16((__m128i)(x), (__m128i)(x)))
-LEVEL_FNS(sse2, , v8u16, 8, MULHU_SSE2, MULHS_SSE2, WIDEN_SSE2, NARROW_SSE2)
-
-#define MULHU_AVX2(a, b) ((v16u16)_mm256_mulhi_epu16((__m256i)(a), (__m256i)(b)))
-#define MULHS_AVX2(a, b) ((v16u16)_mm256_mulhi_epi16((__m256i)(a), (__m256i)(b)))
-#define WIDEN_AVX2(p) ((v16u16)_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(p))))
-#define NARROW_AVX2(p, x)                                                                                    \
-    _mm_storeu_si128((__m128i *)(void *)(p),                                                                 \
-                     _mm256_castsi256_si128(_mm256_permute4x64_epi64(                                        \
-                         _mm256_packus_epi16((__m256i)(x), (__m256i)(x)), 0xD8)))
-LEVEL_FNS(avx2, __attribute__((target("avx2"))), v16u16, 16, MULHU_AVX2, MULHS_AVX2, WIDEN_AVX2, NARROW_AVX2)
-
-#define MULHU_AVX512(a, b) ((v32u16)_mm512_mulhi_epu16((__m512i)(a), (__m512i)(b)))
-#define MULHS_AVX512(a, b) ((v32u16)_mm512_mulhi_epi16((__m512i)(a), (__m512i)(b)))
-#define WIDEN_AVX512(p) ((v32u16)_mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(p))))
-#define NARROW_AVX512(p, x) _mm256_storeu_si256((__m256i *)(void *)(p), _mm512_cvtepi16_epi8((__m512i)(x)))
-LEVEL_FNS(avx512, __attribute__((target("avx512f,avx512bw"))), v32u16, 32, MULHU_AVX512, MULHS_AVX512,
-          WIDEN_AVX512, NARROW_AVX512)
+LEVEL_FNS(sse2, , v8u16, 8, MULHU_SSE2, MULHS_SSE2, WIDEN16_SSE2, NARROW16_SSE2)
+LEVEL_FNS(avx2, AVX2_TARGET, v16u16, 16, MULHU_AVX2, MULHS_AVX2, WIDEN16_AVX2, NARROW16_AVX2)
+LEVEL_FNS(avx512, AVX512_TARGET, v32u16, 32, MULHU_AVX512, MULHS_AVX512, WIDEN16_AVX512, NARROW16_AVX512)
 
 /* The functions of the widest level allowed, and its vector width in samples. */
 typedef struct level_fns {
@@ -264,8 +241,7 @@ typedef struct strip_job {
     level_fns lv;
     box16 bx, by;
     int passes;
-    if_blur_row_hook hook;
-    void *ctx;
+    const if_sharpen *sharpen;
     uint16_t *seg[2], *rings, *fin;
 } strip_job;
 
@@ -320,8 +296,10 @@ static void run_strip(const strip_job *job, int64_t x0, int64_t x1) {
             run_pass(&job->lv, rows, dst, sw, &job->by);
             if (s == passes) {
                 uint8_t *row = job->out->pixels + (size_t)y * n + (size_t)(x0 * B);
-                narrow_row(&job->lv, job->fin, row, sw);
-                if (job->hook) job->hook(job->in->pixels + (size_t)y * n + (size_t)(x0 * B), row, sw, job->ctx);
+                if (job->sharpen)
+                    if_sharpen_words(job->sharpen, job->in->pixels + (size_t)y * n + (size_t)(x0 * B), job->fin, row, sw);
+                else
+                    narrow_row(&job->lv, job->fin, row, sw);
             }
         }
     }
@@ -329,7 +307,7 @@ static void run_strip(const strip_job *job, int64_t x0, int64_t x1) {
 }
 
 int if_boxblur_fused(const if_image *in, if_image *out, box_params px, box_params py, int passes,
-                     if_blur_row_hook hook, void *ctx) {
+                     const if_sharpen *sharpen) {
     if (px.ir > FUSED_MAX_IR || py.ir > FUSED_MAX_IR || passes < 1 || passes > 3 || in->sample_size != 1) return 0;
     const int64_t W = in->width, B = in->bands;
     const int64_t hpad = px.ir + 1, span = 2 * py.ir + 3;
@@ -341,7 +319,7 @@ int if_boxblur_fused(const if_image *in, if_image *out, box_params px, box_param
     _Alignas(64) uint16_t scratch[SCRATCH_WORDS];
     const size_t sw = (size_t)(width * B), segw = (size_t)((width + 2 * (passes + 1) * hpad) * B);
     strip_job job = {.in = in, .out = out, .lv = pick_level(), .bx = box16_setup(px), .by = box16_setup(py),
-                     .passes = passes, .hook = hook, .ctx = ctx};
+                     .passes = passes, .sharpen = sharpen};
     job.rings = scratch;
     job.fin = job.rings + (size_t)(passes * span) * sw;
     job.seg[0] = job.fin + sw;
@@ -352,8 +330,8 @@ int if_boxblur_fused(const if_image *in, if_image *out, box_params px, box_param
 
 #else
 int if_boxblur_fused(const if_image *in, if_image *out, box_params px, box_params py, int passes,
-                     if_blur_row_hook hook, void *ctx) {
-    (void)in, (void)out, (void)px, (void)py, (void)passes, (void)hook, (void)ctx;
+                     const if_sharpen *sharpen) {
+    (void)in, (void)out, (void)px, (void)py, (void)passes, (void)sharpen;
     return 0;
 }
 #endif

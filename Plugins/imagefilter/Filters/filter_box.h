@@ -1,6 +1,6 @@
 /*
- * Pillow's box blur constants and the fused row pipeline (filter_blur_fused.c), shared by filter_blur.c and
- * filter_unsharp.c. Private to Filters/.
+ * Pillow's box blur constants, the fused row pipeline (filter_blur_fused.c) and UnsharpMask's step
+ * (filter_unsharp.c), shared by filter_blur.c, filter_blur_fused.c and filter_unsharp.c. Private to Filters/.
  */
 #ifndef IF_FILTER_BOX_H
 #define IF_FILTER_BOX_H
@@ -28,15 +28,27 @@ static inline box_params box_setup(float r) {
     return p;
 }
 
-/* Called on each finished output row: `row` holds the blurred samples of input row `in_row` (n bytes). */
-typedef void (*if_blur_row_hook)(const uint8_t *in_row, uint8_t *row, size_t n, void *ctx);
+/* UnsharpMask's step (filter_unsharp.c): out = in + (in - blurred) * percent / 100 where |in - blurred| > threshold,
+   clamped; set up once per image. words / bytes: the vector step for blurred words / bytes (NULL: none), each
+   returning how many samples it did; lut: a table over (in, blurred) for percents outside the vector's range. */
+typedef struct if_sharpen if_sharpen;
+typedef size_t (*if_sharpen_fn)(const if_sharpen *u, const uint8_t *in, const void *blurred, uint8_t *out, size_t n);
+struct if_sharpen {
+    int32_t th, pc;
+    uint8_t *lut;
+    if_sharpen_fn words, bytes;
+};
+int if_sharpen_setup(if_sharpen *u, int32_t threshold, int32_t percent); /* -1: out of memory */
+void if_sharpen_free(if_sharpen *u);
+/* out[j] (j < n) sharpened from in[j] and its blurred value blurred[j]. */
+void if_sharpen_words(const if_sharpen *u, const uint8_t *in, const uint16_t *blurred, uint8_t *out, size_t n);
 
-/** Pillow's box blur (`passes` horizontal passes of px, then `passes` vertical ones of py) a row at a time,
- *  every pass of a row done while it is in cache; out gets the result, then hook (when set) each row of it.
+/** Pillow's box blur (`passes` horizontal passes of px, then `passes` vertical ones of py, passes <= 3) in
+ *  strips, every pass of a row done while it is in cache; out gets the result, sharpened by `sharpen` when set.
  *  Returns 1 when done, 0 when this image or radius is not for it (then nothing is written: use the
  *  whole-image passes), -1 when out of memory. */
 int if_boxblur_fused(const if_image *in, if_image *out, box_params px, box_params py, int passes,
-                     if_blur_row_hook hook, void *ctx);
+                     const if_sharpen *sharpen);
 
 #pragma GCC visibility pop
 

@@ -1,6 +1,7 @@
 /* UnsharpMask: GaussianBlur, then Pillow's fixed-point sharpening step per sample:
        diff = in - blurred;  out = in + diff * percent / 100 (C's truncating division) where |diff| > threshold
-   clamped to 0..255. The blur's rows are sharpened as they come out of it (filter_blur_fused.c), in cache. */
+   clamped to 0..255. The blur's rows are sharpened as its last pass narrows them to bytes (filter_blur_fused.c),
+   in 16-bit lanes in sample order. */
 #pragma STDC FP_CONTRACT OFF /* no floating point here; the pragma only keeps every filter file alike */
 #define IF_FILTER_INTERNAL 1
 #include "if_filter.h"
@@ -11,13 +12,14 @@
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
+#include "filter_blur_lanes.h"
 #define IF_X86 1
 #endif
 
 /* The vector step takes |percent| <= MAX_VECTOR_PERCENT: then |diff| * |percent| / 100 is, with
    |percent| = 100 q0 + r0, |diff| q0 + floor(|diff| r0 / 100), every term below 2^16 (|diff| r0 <= 25245),
-   and floor(x / 100) = (x * 41944) >> 22 for x < 43690; the quotient's sign is diff's times percent's. */
+   and floor(x / 100) = (x * 41944) >> 22 for x < 43690; the quotient's sign is diff's times percent's, and
+   in + quotient (-1310 .. 1565) is clamped by the narrowing to bytes. */
 #define MAX_VECTOR_PERCENT 514
 
 static inline uint8_t unsharp_one(int32_t a, int32_t b, int32_t th, int32_t pc) {
@@ -28,113 +30,100 @@ static inline uint8_t unsharp_one(int32_t a, int32_t b, int32_t th, int32_t pc) 
 }
 
 #ifdef IF_X86
-typedef int16_t v8i16 __attribute__((vector_size(16)));
-typedef uint16_t v8u16 __attribute__((vector_size(16)));
-typedef int16_t v16i16 __attribute__((vector_size(32)));
-typedef uint16_t v16u16 __attribute__((vector_size(32)));
-#define MULHI_SSE2(a, b) ((v8u16)_mm_mulhi_epu16((__m128i)(a), (__m128i)(b)))
-#define MULHI_AVX2(a, b) ((v16u16)_mm256_mulhi_epu16((__m256i)(a), (__m256i)(b)))
-typedef int16_t v32i16 __attribute__((vector_size(64)));
-typedef uint16_t v32u16 __attribute__((vector_size(64)));
-#define MULHI_AVX512(a, b) ((v32u16)_mm512_mulhi_epu16((__m512i)(a), (__m512i)(b)))
-
-/* 2 * LANES samples a step, as 16-bit words split into even samples (low bytes) and odd ones (high bytes);
-   returns how many samples it did. */
-#define UNSHARP_BODY(VH, VU, LANES, MULHI)                                                                   \
+/* LANES samples a step over whole vectors of [0, n), in 16-bit lanes in sample order; returns how many samples
+   it did. BLURRED(VU, WIDEN16, j): the blurred values of samples j .. as words. */
+#define SHARPEN_BODY(VU, VS, LANES, MULHU, WIDEN16, NARROW16S, BLURRED)                                      \
     do {                                                                                                     \
-        const int32_t ap = pc < 0 ? -pc : pc;                                                                \
+        const int32_t ap = u->pc < 0 ? -u->pc : u->pc, th = u->th;                                           \
         const VU vq0 = (uint16_t)(ap / 100) - (VU){0}, vr0 = (uint16_t)(ap % 100) - (VU){0};                 \
-        const VU vmagic = 41944 - (VU){0}, vlow = 255 - (VU){0};                                             \
-        const VH vth = (int16_t)(th < -1 ? -1 : th > 255 ? 255 : th) - (VH){0};                              \
-        const VH vneg = (int16_t)(pc < 0 ? -1 : 0) - (VH){0};                                                \
-        const VH vzero = {0}, v255 = 255 - (VH){0};                                                          \
-        size_t i = 0;                                                                                        \
-        for (; i + 2 * LANES <= n; i += 2 * LANES) {                                                         \
-            VU x, y;                                                                                         \
-            memcpy(&x, s + i, sizeof x);                                                                     \
-            memcpy(&y, d + i, sizeof y);                                                                     \
-            const VH a[2] = {(VH)(x & vlow), (VH)(x >> 8)}, b[2] = {(VH)(y & vlow), (VH)(y >> 8)};           \
-            VH o[2];                                                                                         \
-            for (int e = 0; e < 2; e++) {                                                                    \
-                const VH diff = a[e] - b[e], sg = diff >> 15, ad = (diff ^ sg) - sg;                         \
-                const VU q = (VU)ad * vq0 + (MULHI((VU)ad * vr0, vmagic) >> 6);                              \
-                const VH m = sg ^ vneg; /* all ones where the quotient is negative */                        \
-                VH v = a[e] + ((((VH)q ^ m) - m) & (ad > vth));                                              \
-                v &= v > vzero;                                                                              \
-                const VH big = v > v255;                                                                     \
-                o[e] = (v & ~big) | (v255 & big);                                                            \
-            }                                                                                                \
-            const VU bytes = (VU)o[0] | ((VU)o[1] << 8);                                                     \
-            memcpy(d + i, &bytes, sizeof bytes);                                                             \
+        const VU vmagic = 41944 - (VU){0};                                                                   \
+        const VS vth = (int16_t)(th < -1 ? -1 : th > 255 ? 255 : th) - (VS){0};                              \
+        const VS vneg = (int16_t)(u->pc < 0 ? -1 : 0) - (VS){0};                                             \
+        size_t j = 0;                                                                                        \
+        for (; j + LANES <= n; j += LANES) {                                                                 \
+            const VS a = (VS)WIDEN16(in + j), diff = a - (VS)BLURRED(VU, WIDEN16, j);                        \
+            const VS sg = diff >> 15, ad = (diff ^ sg) - sg;                                                 \
+            const VU q = (VU)ad * vq0 + (MULHU((VU)ad * vr0, vmagic) >> 6);                                  \
+            const VS m = sg ^ vneg; /* all ones where the quotient is negative */                            \
+            const VS v = a + ((((VS)q ^ m) - m) & (ad > vth));                                               \
+            NARROW16S(out + j, v);                                                                           \
         }                                                                                                    \
-        return i;                                                                                            \
+        return j;                                                                                            \
     } while (0)
 
-typedef size_t (*unsharp_fn)(const uint8_t *s, uint8_t *d, size_t n, int32_t th, int32_t pc);
-static size_t unsharp_base(const uint8_t *s, uint8_t *d, size_t n, int32_t th, int32_t pc) {
-    UNSHARP_BODY(v8i16, v8u16, 8, MULHI_SSE2);
-}
-__attribute__((target("avx2"))) static size_t unsharp_avx2(const uint8_t *s, uint8_t *d, size_t n, int32_t th,
-                                                           int32_t pc) {
-    UNSHARP_BODY(v16i16, v16u16, 16, MULHI_AVX2);
-}
-__attribute__((target("avx512f,avx512bw"))) static size_t unsharp_avx512(const uint8_t *s, uint8_t *d, size_t n,
-                                                                         int32_t th, int32_t pc) {
-    UNSHARP_BODY(v32i16, v32u16, 32, MULHI_AVX512);
-}
-#endif
-
-/* The table over (input, blurred) pairs, for percents outside the vector's range. */
-static uint8_t *unsharp_table(int32_t th, int32_t pc) {
-    uint8_t *lut = malloc(65536);
-    if (!lut) return NULL;
-    for (int32_t a = 0; a < 256; a++)
-        for (int32_t b = 0; b < 256; b++) lut[a << 8 | b] = unsharp_one(a, b, th, pc);
-    return lut;
-}
-
-typedef struct unsharp_step {
-    int32_t th, pc;
-    const uint8_t *lut; /* NULL: the vector step, then unsharp_one for the last samples */
-} unsharp_step;
-
-/* d[i] = the sharpened sample from s[i] and its blurred value d[i], i < n. */
-static void unsharp_run(const unsharp_step *u, const uint8_t *s, uint8_t *d, size_t n) {
-    if (u->lut) {
-        for (size_t i = 0; i < n; i++) d[i] = u->lut[(uint32_t)s[i] << 8 | d[i]];
-        return;
+#define BLURRED_WORDS(VU, WIDEN16, j)                                                                        \
+    (__extension__({                                                                                         \
+        VU w_;                                                                                               \
+        memcpy(&w_, (const uint16_t *)blurred + (j), sizeof w_);                                             \
+        w_;                                                                                                  \
+    }))
+#define BLURRED_BYTES(VU, WIDEN16, j) WIDEN16((const uint8_t *)blurred + (j))
+#define SHARPEN_FNS(LEVEL, ATTR, VU, VS, LANES)                                                              \
+    ATTR static size_t sharpen_words_##LEVEL(const if_sharpen *u, const uint8_t *in, const void *blurred,    \
+                                             uint8_t *out, size_t n) {                                       \
+        SHARPEN_BODY(VU, VS, LANES, MULHU_##LEVEL, WIDEN16_##LEVEL, NARROW16S_##LEVEL, BLURRED_WORDS);       \
+    }                                                                                                        \
+    ATTR static size_t sharpen_bytes_##LEVEL(const if_sharpen *u, const uint8_t *in, const void *blurred,    \
+                                             uint8_t *out, size_t n) {                                       \
+        SHARPEN_BODY(VU, VS, LANES, MULHU_##LEVEL, WIDEN16_##LEVEL, NARROW16S_##LEVEL, BLURRED_BYTES);       \
     }
-    size_t done = 0;
-#ifdef IF_X86
-    done = (if_filter_use_avx512() ? unsharp_avx512 : if_filter_use_avx2() ? unsharp_avx2 : unsharp_base)(s, d, n, u->th,
-                                                                                                      u->pc);
+SHARPEN_FNS(SSE2, , v8u16, v8i16, 8)
+SHARPEN_FNS(AVX2, AVX2_TARGET, v16u16, v16i16, 16)
+SHARPEN_FNS(AVX512, AVX512_TARGET, v32u16, v32i16, 32)
 #endif
-    for (size_t i = done; i < n; i++) d[i] = unsharp_one(s[i], d[i], u->th, u->pc);
+
+int if_sharpen_setup(if_sharpen *u, int32_t threshold, int32_t percent) {
+    *u = (if_sharpen){.th = threshold, .pc = percent};
+    if (percent < -MAX_VECTOR_PERCENT || percent > MAX_VECTOR_PERCENT) { /* a table over (input, blurred) */
+        uint8_t *lut = malloc(65536);
+        if (!lut) return -1;
+        for (int32_t a = 0; a < 256; a++)
+            for (int32_t b = 0; b < 256; b++) lut[a << 8 | b] = unsharp_one(a, b, threshold, percent);
+        u->lut = lut;
+        return 0;
+    }
+#ifdef IF_X86
+    if (if_filter_use_avx512()) u->words = sharpen_words_AVX512, u->bytes = sharpen_bytes_AVX512;
+    else if (if_filter_use_avx2()) u->words = sharpen_words_AVX2, u->bytes = sharpen_bytes_AVX2;
+    else u->words = sharpen_words_SSE2, u->bytes = sharpen_bytes_SSE2;
+#endif
+    return 0;
 }
 
-static void unsharp_row(const uint8_t *in_row, uint8_t *row, size_t n, void *ctx) {
-    unsharp_run(ctx, in_row, row, n);
+void if_sharpen_free(if_sharpen *u) {
+    free(u->lut);
+    u->lut = NULL;
+}
+
+void if_sharpen_words(const if_sharpen *u, const uint8_t *in, const uint16_t *blurred, uint8_t *out, size_t n) {
+    size_t j = u->words ? u->words(u, in, blurred, out, n) : 0;
+    if (u->lut)
+        for (; j < n; j++) out[j] = u->lut[(uint32_t)in[j] << 8 | blurred[j]];
+    for (; j < n; j++) out[j] = unsharp_one(in[j], blurred[j], u->th, u->pc);
+}
+
+/* out[j] from in[j] and its blurred value out[j]. */
+static void sharpen_bytes(const if_sharpen *u, const uint8_t *in, uint8_t *out, size_t n) {
+    size_t j = u->bytes ? u->bytes(u, in, out, out, n) : 0;
+    if (u->lut)
+        for (; j < n; j++) out[j] = u->lut[(uint32_t)in[j] << 8 | out[j]];
+    for (; j < n; j++) out[j] = unsharp_one(in[j], out[j], u->th, u->pc);
 }
 
 int if_unsharp_apply(const if_filter *f, const if_image *in, if_image *out, char *err, size_t err_size) {
     const float br = if_gaussian_box_radius((float)f->radius);
-    const size_t n = (size_t)in->width * in->bands * in->height;
-    unsharp_step u = {.th = f->threshold, .pc = f->percent, .lut = NULL};
-    uint8_t *lut = NULL;
-    if (u.pc < -MAX_VECTOR_PERCENT || u.pc > MAX_VECTOR_PERCENT) {
-        u.lut = lut = unsharp_table(u.th, u.pc);
-        if (!lut) {
-            if_filter_seterr(err, err_size, "out of memory");
-            return -1;
-        }
+    if_sharpen u;
+    if (if_sharpen_setup(&u, f->threshold, f->percent) < 0) {
+        if_filter_seterr(err, err_size, "out of memory");
+        return -1;
     }
-    int rc = br != 0.0f ? if_boxblur_fused(in, out, box_setup(br), box_setup(br), 3, unsharp_row, &u) : 0;
+    int rc = br != 0.0f ? if_boxblur_fused(in, out, box_setup(br), box_setup(br), 3, &u) : 0;
     if (rc == 0) { /* not for the fused blur: the whole blur first */
         rc = if_boxblur_raw(in, out, br, br, 3, err, err_size);
-        if (rc == 0) unsharp_run(&u, in->pixels, out->pixels, n);
+        if (rc == 0) sharpen_bytes(&u, in->pixels, out->pixels, (size_t)in->width * in->bands * in->height);
     } else if (rc < 0) {
         if_filter_seterr(err, err_size, "out of memory");
     }
-    free(lut);
+    if_sharpen_free(&u);
     return rc < 0 ? -1 : 0;
 }
