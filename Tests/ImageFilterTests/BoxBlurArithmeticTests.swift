@@ -84,6 +84,25 @@ import imagefilter
         }
     }
 
+    /// An image of 4.2 MB, at least the size whose output rows are written with non-temporal stores (whole
+    /// 64-byte lines only, the bytes around them made apart): every level as the baseline, which never streams
+    /// and which the model tests above check.
+    @Test func largeImagesAreTheSameAtEveryLevel() {
+        defer { if_filter_set_simd(Int32(IF_SIMD_AUTO)) }
+        let image = ReferenceModelTests.image(1497, 941, 3, seed: 7)
+        for spec in ["GaussianBlur(2)", "UnsharpMask(2, 150, 3)"] {
+            if_filter_set_simd(Int32(IF_SIMD_BASELINE))
+            guard let expected = ReferenceModelTests.filtered(spec, image) else { continue }
+            for level in [IF_SIMD_AUTO, IF_SIMD_AVX2] {
+                if_filter_set_simd(Int32(level))
+                if let got = ReferenceModelTests.filtered(spec, image) {
+                    let problem = ReferenceModelTests.difference(got, expected)
+                    #expect(problem == nil, "\(spec) level \(level): \(problem ?? "")")
+                }
+            }
+        }
+    }
+
     /// Pillow's sharpening step: in + (in - blurred) * percent / 100 (C division) where |diff| > threshold.
     static func unsharp(_ image: ReferenceModelTests.Image, radius: Float, percent: Int32, threshold: Int32) -> [UInt8] {
         let blurred = ReferenceModelTests.boxBlur(image, ReferenceModelTests.gaussianBoxRadius(radius), passes: 3)

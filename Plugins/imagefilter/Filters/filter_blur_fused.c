@@ -37,7 +37,7 @@
 /* The strip's rings, row buffers and pads, in 16-bit words (on the stack, in L1 while the strip runs). */
 #define SCRATCH_WORDS 18432
 /* How far ahead a strip's input and output rows are fetched into the cache. */
-#define PREFETCH_ROWS 4
+#define PREFETCH_ROWS 8
 
 enum { BOX_FAST, BOX_EVEN, BOX_GENERAL, BOX_FW0, BOX_KINDS };
 
@@ -154,7 +154,6 @@ static void pass_scalar(const uint16_t *const *tap, uint16_t *d, size_t n, const
     } while (0)
 
 typedef void (*pass_fn)(const uint16_t *const *tap, uint16_t *d, size_t n, const box16 *b);
-typedef void (*convert_fn)(const void *s, void *d, size_t n);
 
 /* One level's functions: a pass per (radius class, kind) and the widening / narrowing of a row. */
 #define PASS_FN(LEVEL, ATTR, VU, LANES, MULHU, MULHS, IRN, IR, KIND)                                         \
@@ -169,53 +168,54 @@ typedef void (*convert_fn)(const void *s, void *d, size_t n);
     PASS_FN(LEVEL, ATTR, VU, LANES, MULHU, MULHS, IRN, IR, BOX_FW0)
 #define PASS_ROW(LEVEL, IRN) {pass_##LEVEL##_##IRN##_BOX_FAST, pass_##LEVEL##_##IRN##_BOX_EVEN,                \
                               pass_##LEVEL##_##IRN##_BOX_GENERAL, pass_##LEVEL##_##IRN##_BOX_FW0}
-/* Widening (bytes -> words) and narrowing (words in 0..255 -> bytes) of n >= LANES samples. */
-#define CONVERT_FNS(LEVEL, ATTR, VU, LANES, WIDEN, NARROW)                                                   \
-    ATTR static void widen_##LEVEL(const void *sv, void *dv, size_t n) {                                     \
-        const uint8_t *s = sv;                                                                               \
-        uint16_t *d = dv;                                                                                    \
+/* Widening of n >= LANES bytes to words; narrowing of the whole vectors of n words in 0..255 to bytes (returns
+   how many it did; non-temporal stores when `stream`, d then aligned). */
+#define CONVERT_FNS(LEVEL, ATTR, VU, LANES)                                                                  \
+    ATTR static void widen_##LEVEL(const uint8_t *s, uint16_t *d, size_t n) {                                \
         for (size_t j = 0, next; j + LANES <= n; j = next) {                                                 \
             next = j + LANES < n && j + 2 * LANES > n ? n - LANES : j + LANES;                               \
-            const VU x = WIDEN(s + j);                                                                       \
+            const VU x = WIDEN16_##LEVEL(s + j);                                                             \
             memcpy(d + j, &x, sizeof x);                                                                     \
         }                                                                                                    \
     }                                                                                                        \
-    ATTR static void narrow_##LEVEL(const void *sv, void *dv, size_t n) {                                    \
-        const uint16_t *s = sv;                                                                              \
-        uint8_t *d = dv;                                                                                     \
-        for (size_t j = 0, next; j + LANES <= n; j = next) {                                                 \
-            next = j + LANES < n && j + 2 * LANES > n ? n - LANES : j + LANES;                               \
+    ATTR static size_t narrow_##LEVEL(const uint16_t *s, uint8_t *d, size_t n, int stream) {                 \
+        size_t j = 0;                                                                                        \
+        for (; j + LANES <= n; j += LANES) {                                                                 \
             VU x;                                                                                            \
             memcpy(&x, s + j, sizeof x);                                                                     \
-            NARROW(d + j, x);                                                                                \
+            PUT8(LEVEL, d + j, PACK16_##LEVEL(x), stream);                                                   \
         }                                                                                                    \
+        return j;                                                                                            \
     }
-#define LEVEL_FNS(LEVEL, ATTR, VU, LANES, MULHU, MULHS, WIDEN, NARROW)                                       \
-    PASS_KINDS(LEVEL, ATTR, VU, LANES, MULHU, MULHS, 0, 0)                                                   \
-    PASS_KINDS(LEVEL, ATTR, VU, LANES, MULHU, MULHS, 1, 1)                                                   \
-    PASS_KINDS(LEVEL, ATTR, VU, LANES, MULHU, MULHS, 2, 2)                                                   \
-    PASS_KINDS(LEVEL, ATTR, VU, LANES, MULHU, MULHS, 3, 3)                                                   \
-    PASS_KINDS(LEVEL, ATTR, VU, LANES, MULHU, MULHS, any, -1)                                                \
-    CONVERT_FNS(LEVEL, ATTR, VU, LANES, WIDEN, NARROW)                                                       \
-    static const pass_fn passes_##LEVEL[5][BOX_KINDS] = {PASS_ROW(LEVEL, 0), PASS_ROW(LEVEL, 1),             \
-                                                         PASS_ROW(LEVEL, 2), PASS_ROW(LEVEL, 3),             \
-                                                         PASS_ROW(LEVEL, any)};
+#define LEVEL_FNS(level, LEVEL, ATTR, VU, LANES)                                                              \
+    PASS_KINDS(level, ATTR, VU, LANES, MULHU_##LEVEL, MULHS_##LEVEL, 0, 0)                                   \
+    PASS_KINDS(level, ATTR, VU, LANES, MULHU_##LEVEL, MULHS_##LEVEL, 1, 1)                                   \
+    PASS_KINDS(level, ATTR, VU, LANES, MULHU_##LEVEL, MULHS_##LEVEL, 2, 2)                                   \
+    PASS_KINDS(level, ATTR, VU, LANES, MULHU_##LEVEL, MULHS_##LEVEL, 3, 3)                                   \
+    PASS_KINDS(level, ATTR, VU, LANES, MULHU_##LEVEL, MULHS_##LEVEL, any, -1)                                \
+    CONVERT_FNS(LEVEL, ATTR, VU, LANES)                                                                      \
+    static const pass_fn passes_##level[5][BOX_KINDS] = {PASS_ROW(level, 0), PASS_ROW(level, 1),             \
+                                                         PASS_ROW(level, 2), PASS_ROW(level, 3),             \
+                                                         PASS_ROW(level, any)};
 
-LEVEL_FNS(sse2, , v8u16, 8, MULHU_SSE2, MULHS_SSE2, WIDEN16_SSE2, NARROW16_SSE2)
-LEVEL_FNS(avx2, AVX2_TARGET, v16u16, 16, MULHU_AVX2, MULHS_AVX2, WIDEN16_AVX2, NARROW16_AVX2)
-LEVEL_FNS(avx512, AVX512_TARGET, v32u16, 32, MULHU_AVX512, MULHS_AVX512, WIDEN16_AVX512, NARROW16_AVX512)
+LEVEL_FNS(sse2, SSE2, , v8u16, 8)
+LEVEL_FNS(avx2, AVX2, AVX2_TARGET, v16u16, 16)
+LEVEL_FNS(avx512, AVX512, AVX512_TARGET, v32u16, 32)
 
-/* The functions of the widest level allowed, and its vector width in samples. */
+/* The functions of the widest level allowed, its vector width in samples and the alignment of its
+   non-temporal stores (1: none). */
 typedef struct level_fns {
     const pass_fn (*passes)[BOX_KINDS];
-    convert_fn widen, narrow;
-    size_t lanes;
+    void (*widen)(const uint8_t *s, uint16_t *d, size_t n);
+    size_t (*narrow)(const uint16_t *s, uint8_t *d, size_t n, int stream);
+    size_t lanes, align;
 } level_fns;
 
 static level_fns pick_level(void) {
-    if (if_filter_use_avx512()) return (level_fns){passes_avx512, widen_avx512, narrow_avx512, 32};
-    if (if_filter_use_avx2()) return (level_fns){passes_avx2, widen_avx2, narrow_avx2, 16};
-    return (level_fns){passes_sse2, widen_sse2, narrow_sse2, 8};
+    if (if_filter_use_avx512())
+        return (level_fns){passes_avx512, widen_AVX512, narrow_AVX512, 32, STREAM_ALIGN_AVX512};
+    if (if_filter_use_avx2()) return (level_fns){passes_avx2, widen_AVX2, narrow_AVX2, 16, STREAM_ALIGN_AVX2};
+    return (level_fns){passes_sse2, widen_SSE2, narrow_SSE2, 8, STREAM_ALIGN_SSE2};
 }
 
 static void run_pass(const level_fns *lv, const uint16_t *const *tap, uint16_t *d, size_t n, const box16 *b) {
@@ -228,11 +228,6 @@ static void widen_row(const level_fns *lv, const uint8_t *s, uint16_t *d, size_t
     else lv->widen(s, d, n);
 }
 
-static void narrow_row(const level_fns *lv, const uint16_t *s, uint8_t *d, size_t n) {
-    if (n < lv->lanes) for (size_t j = 0; j < n; j++) d[j] = (uint8_t)s[j];
-    else lv->narrow(s, d, n);
-}
-
 /* The strip of pixels [x0, x1) of every row, all passes. seg[0], seg[1]: horizontal-pass buffers of the
    strip with its margins and pads; rings: passes rings of span rows of the strip; fin: the last pass's row. */
 typedef struct strip_job {
@@ -242,8 +237,41 @@ typedef struct strip_job {
     box16 bx, by;
     int passes;
     const if_sharpen *sharpen;
+    int stream; /* non-temporal stores for the output */
     uint16_t *seg[2], *rings, *fin;
 } strip_job;
+
+/* Bytes [0, n) of a finished row from the last pass's words (sharpened when asked; in: the input there). */
+static void finish_part(const strip_job *job, const uint8_t *in, const uint16_t *fin, uint8_t *row, size_t n,
+                        int stream) {
+    if (job->sharpen) {
+        if_sharpen_words(job->sharpen, in, fin, row, n, stream);
+        return;
+    }
+    size_t j = n >= job->lv.lanes ? job->lv.narrow(fin, row, n, stream) : 0;
+    for (; j < n; j++) row[j] = (uint8_t)fin[j];
+}
+
+/* The last pass's words of a row's strip (job->fin) to bytes at row (in_row: the input's samples there). When
+   the job streams, the whole 64-byte lines in between take non-temporal stores (a partial line would cost a
+   read of the line in memory); the bytes before and after them are the first and last 64 made in a buffer. */
+static void finish_row(const strip_job *job, const uint8_t *in_row, uint8_t *row, size_t n) {
+    if (!job->stream || n < 128) {
+        finish_part(job, in_row, job->fin, row, n, 0);
+        return;
+    }
+    const size_t head = (size_t)(-(uintptr_t)row) & 63, lines = (n - head) & ~(size_t)63, tail = n - head - lines;
+    _Alignas(64) uint8_t ends[64];
+    if (head) {
+        finish_part(job, in_row, job->fin, ends, 64, 0);
+        memcpy(row, ends, head);
+    }
+    finish_part(job, in_row + head, job->fin + head, row + head, lines, 1);
+    if (tail) {
+        finish_part(job, in_row + n - 64, job->fin + n - 64, ends, 64, 0);
+        memcpy(row + n - tail, ends + 64 - tail, tail);
+    }
+}
 
 /* Fills the pads of a horizontal buffer (buf: pixel a) whose pixels [ai, bi) are computed: the edge pixel
    replicated into pad pixels where the range meets the image's edge. */
@@ -269,7 +297,7 @@ static void run_strip(const strip_job *job, int64_t x0, int64_t x1) {
             const uint8_t *ahead = job->in->pixels + (size_t)(t + PREFETCH_ROWS) * n + (size_t)(a * B);
             for (size_t o = 0; o < (size_t)((b - a) * B); o += 64) __builtin_prefetch(ahead + o);
         }
-        if (t - passes * lag + PREFETCH_ROWS >= 0 && t - passes * lag + PREFETCH_ROWS <= last) {
+        if (!job->stream && t - passes * lag + PREFETCH_ROWS >= 0 && t - passes * lag + PREFETCH_ROWS <= last) {
             uint8_t *ahead = job->out->pixels + (size_t)(t - passes * lag + PREFETCH_ROWS) * n + (size_t)(x0 * B);
             for (size_t o = 0; o < sw; o += 64) __builtin_prefetch(ahead + o, 1);
         }
@@ -295,11 +323,8 @@ static void run_strip(const strip_job *job, int64_t x0, int64_t x1) {
             uint16_t *dst = s == passes ? job->fin : RING(s, y);
             run_pass(&job->lv, rows, dst, sw, &job->by);
             if (s == passes) {
-                uint8_t *row = job->out->pixels + (size_t)y * n + (size_t)(x0 * B);
-                if (job->sharpen)
-                    if_sharpen_words(job->sharpen, job->in->pixels + (size_t)y * n + (size_t)(x0 * B), job->fin, row, sw);
-                else
-                    narrow_row(&job->lv, job->fin, row, sw);
+                const size_t at = (size_t)y * n + (size_t)(x0 * B);
+                finish_row(job, job->in->pixels + at, job->out->pixels + at, sw);
             }
         }
     }
@@ -324,7 +349,9 @@ int if_boxblur_fused(const if_image *in, if_image *out, box_params px, box_param
     job.fin = job.rings + (size_t)(passes * span) * sw;
     job.seg[0] = job.fin + sw;
     job.seg[1] = job.seg[0] + segw;
+    job.stream = job.lv.align > 1 && (size_t)W * (size_t)B * in->height >= STREAM_MIN_BYTES;
     for (int64_t x0 = 0; x0 < W; x0 += width) run_strip(&job, x0, x0 + width < W ? x0 + width : W);
+    if (job.stream) _mm_sfence(); /* the non-temporal stores ordered before whatever reads the image next */
     return 1;
 }
 

@@ -20,31 +20,47 @@ typedef int16_t v32i16 __attribute__((vector_size(64)));
 #define AVX512_TARGET __attribute__((target("avx512f,avx512bw")))
 
 /* MULHU / MULHS: the high 16 bits of each unsigned / signed 16 x 16 product (as the unsigned type). WIDEN16(p):
-   LANES bytes at p as words. NARROW16(p, x): words in 0..255 to LANES bytes at p. NARROW16S(p, x): signed
-   words to LANES bytes at p, clamped to 0..255. */
+   LANES bytes at p as words. PACK16(x): words in 0..255 as LANES bytes; PACK16S(x): signed words as LANES bytes
+   clamped to 0..255 (both in the low bytes of an integer vector). STORE8(p, v): those bytes to p; STREAM8(p, v):
+   the same with a non-temporal store, p aligned to STREAM_ALIGN (SSE2: an ordinary store). */
 #define MULHU_SSE2(a, b) ((v8u16)_mm_mulhi_epu16((__m128i)(a), (__m128i)(b)))
 #define MULHS_SSE2(a, b) ((v8u16)_mm_mulhi_epi16((__m128i)(a), (__m128i)(b)))
 #define WIDEN16_SSE2(p)                                                                                      \
     ((v8u16)_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(const void *)(p)), _mm_setzero_si128()))
-#define NARROW16S_SSE2(p, x)                                                                                 \
-    _mm_storel_epi64((__m128i *)(void *)(p), _mm_packus_epi16((__m128i)(x), (__m128i)(x)))
-#define NARROW16_SSE2 NARROW16S_SSE2
+#define PACK16S_SSE2(x) _mm_packus_epi16((__m128i)(x), (__m128i)(x))
+#define PACK16_SSE2 PACK16S_SSE2
+#define STORE8_SSE2(p, v) _mm_storel_epi64((__m128i *)(void *)(p), (v))
+#define STREAM8_SSE2 STORE8_SSE2
+#define STREAM_ALIGN_SSE2 1
 
 #define MULHU_AVX2(a, b) ((v16u16)_mm256_mulhi_epu16((__m256i)(a), (__m256i)(b)))
 #define MULHS_AVX2(a, b) ((v16u16)_mm256_mulhi_epi16((__m256i)(a), (__m256i)(b)))
 #define WIDEN16_AVX2(p) ((v16u16)_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(p))))
-#define NARROW16S_AVX2(p, x)                                                                                 \
-    _mm_storeu_si128((__m128i *)(void *)(p),                                                                 \
-                     _mm256_castsi256_si128(                                                                 \
-                         _mm256_permute4x64_epi64(_mm256_packus_epi16((__m256i)(x), (__m256i)(x)), 0xD8)))
-#define NARROW16_AVX2 NARROW16S_AVX2
+#define PACK16S_AVX2(x)                                                                                      \
+    _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packus_epi16((__m256i)(x), (__m256i)(x)), 0xD8))
+#define PACK16_AVX2 PACK16S_AVX2
+#define STORE8_AVX2(p, v) _mm_storeu_si128((__m128i *)(void *)(p), (v))
+#define STREAM8_AVX2(p, v) _mm_stream_si128((__m128i *)(void *)(p), (v))
+#define STREAM_ALIGN_AVX2 16
 
 #define MULHU_AVX512(a, b) ((v32u16)_mm512_mulhi_epu16((__m512i)(a), (__m512i)(b)))
 #define MULHS_AVX512(a, b) ((v32u16)_mm512_mulhi_epi16((__m512i)(a), (__m512i)(b)))
 #define WIDEN16_AVX512(p) ((v32u16)_mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(p))))
-#define NARROW16_AVX512(p, x) _mm256_storeu_si256((__m256i *)(void *)(p), _mm512_cvtepi16_epi8((__m512i)(x)))
-#define NARROW16S_AVX512(p, x)                                                                               \
-    _mm256_storeu_si256((__m256i *)(void *)(p),                                                              \
-                        _mm512_cvtusepi16_epi8(_mm512_max_epi16((__m512i)(x), _mm512_setzero_si512())))
+#define PACK16_AVX512(x) _mm512_cvtepi16_epi8((__m512i)(x))
+#define PACK16S_AVX512(x) _mm512_cvtusepi16_epi8(_mm512_max_epi16((__m512i)(x), _mm512_setzero_si512()))
+#define STORE8_AVX512(p, v) _mm256_storeu_si256((__m256i *)(void *)(p), (v))
+#define STREAM8_AVX512(p, v) _mm256_stream_si256((__m256i *)(void *)(p), (v))
+#define STREAM_ALIGN_AVX512 32
+
+/* Stores the bytes of v at p (LANES of them), non-temporally when `stream` (p then aligned). */
+#define PUT8(LEVEL, p, v, stream)                                                                            \
+    do {                                                                                                     \
+        if (stream) STREAM8_##LEVEL((p), (v));                                                               \
+        else STORE8_##LEVEL((p), (v));                                                                       \
+    } while (0)
+
+/* Output rows at least this large (bytes in all) are written with non-temporal stores where aligned: they
+   would not stay in L2 anyway, and the stores then read no line of the output first. */
+#define STREAM_MIN_BYTES ((size_t)4 << 20)
 
 #endif

@@ -31,8 +31,9 @@ static inline uint8_t unsharp_one(int32_t a, int32_t b, int32_t th, int32_t pc) 
 
 #ifdef IF_X86
 /* LANES samples a step over whole vectors of [0, n), in 16-bit lanes in sample order; returns how many samples
-   it did. BLURRED(VU, WIDEN16, j): the blurred values of samples j .. as words. */
-#define SHARPEN_BODY(VU, VS, LANES, MULHU, WIDEN16, NARROW16S, BLURRED)                                      \
+   it did, non-temporal stores when `stream` (out then aligned). BLURRED(VU, WIDEN16, j): the blurred values of
+   samples j .. as words. */
+#define SHARPEN_BODY(LEVEL, VU, VS, LANES, BLURRED)                                                         \
     do {                                                                                                     \
         const int32_t ap = u->pc < 0 ? -u->pc : u->pc, th = u->th;                                           \
         const VU vq0 = (uint16_t)(ap / 100) - (VU){0}, vr0 = (uint16_t)(ap % 100) - (VU){0};                 \
@@ -41,12 +42,12 @@ static inline uint8_t unsharp_one(int32_t a, int32_t b, int32_t th, int32_t pc) 
         const VS vneg = (int16_t)(u->pc < 0 ? -1 : 0) - (VS){0};                                             \
         size_t j = 0;                                                                                        \
         for (; j + LANES <= n; j += LANES) {                                                                 \
-            const VS a = (VS)WIDEN16(in + j), diff = a - (VS)BLURRED(VU, WIDEN16, j);                        \
+            const VS a = (VS)WIDEN16_##LEVEL(in + j), diff = a - (VS)BLURRED(VU, WIDEN16_##LEVEL, j);        \
             const VS sg = diff >> 15, ad = (diff ^ sg) - sg;                                                 \
-            const VU q = (VU)ad * vq0 + (MULHU((VU)ad * vr0, vmagic) >> 6);                                  \
+            const VU q = (VU)ad * vq0 + (MULHU_##LEVEL((VU)ad * vr0, vmagic) >> 6);                          \
             const VS m = sg ^ vneg; /* all ones where the quotient is negative */                            \
             const VS v = a + ((((VS)q ^ m) - m) & (ad > vth));                                               \
-            NARROW16S(out + j, v);                                                                           \
+            PUT8(LEVEL, out + j, PACK16S_##LEVEL(v), stream);                                                \
         }                                                                                                    \
         return j;                                                                                            \
     } while (0)
@@ -60,12 +61,12 @@ static inline uint8_t unsharp_one(int32_t a, int32_t b, int32_t th, int32_t pc) 
 #define BLURRED_BYTES(VU, WIDEN16, j) WIDEN16((const uint8_t *)blurred + (j))
 #define SHARPEN_FNS(LEVEL, ATTR, VU, VS, LANES)                                                              \
     ATTR static size_t sharpen_words_##LEVEL(const if_sharpen *u, const uint8_t *in, const void *blurred,    \
-                                             uint8_t *out, size_t n) {                                       \
-        SHARPEN_BODY(VU, VS, LANES, MULHU_##LEVEL, WIDEN16_##LEVEL, NARROW16S_##LEVEL, BLURRED_WORDS);       \
+                                             uint8_t *out, size_t n, int stream) {                           \
+        SHARPEN_BODY(LEVEL, VU, VS, LANES, BLURRED_WORDS);                                                   \
     }                                                                                                        \
     ATTR static size_t sharpen_bytes_##LEVEL(const if_sharpen *u, const uint8_t *in, const void *blurred,    \
-                                             uint8_t *out, size_t n) {                                       \
-        SHARPEN_BODY(VU, VS, LANES, MULHU_##LEVEL, WIDEN16_##LEVEL, NARROW16S_##LEVEL, BLURRED_BYTES);       \
+                                             uint8_t *out, size_t n, int stream) {                           \
+        SHARPEN_BODY(LEVEL, VU, VS, LANES, BLURRED_BYTES);                                                   \
     }
 SHARPEN_FNS(SSE2, , v8u16, v8i16, 8)
 SHARPEN_FNS(AVX2, AVX2_TARGET, v16u16, v16i16, 16)
@@ -95,8 +96,9 @@ void if_sharpen_free(if_sharpen *u) {
     u->lut = NULL;
 }
 
-void if_sharpen_words(const if_sharpen *u, const uint8_t *in, const uint16_t *blurred, uint8_t *out, size_t n) {
-    size_t j = u->words ? u->words(u, in, blurred, out, n) : 0;
+void if_sharpen_words(const if_sharpen *u, const uint8_t *in, const uint16_t *blurred, uint8_t *out, size_t n,
+                      int stream) {
+    size_t j = u->words ? u->words(u, in, blurred, out, n, stream) : 0;
     if (u->lut)
         for (; j < n; j++) out[j] = u->lut[(uint32_t)in[j] << 8 | blurred[j]];
     for (; j < n; j++) out[j] = unsharp_one(in[j], blurred[j], u->th, u->pc);
@@ -104,7 +106,7 @@ void if_sharpen_words(const if_sharpen *u, const uint8_t *in, const uint16_t *bl
 
 /* out[j] from in[j] and its blurred value out[j]. */
 static void sharpen_bytes(const if_sharpen *u, const uint8_t *in, uint8_t *out, size_t n) {
-    size_t j = u->bytes ? u->bytes(u, in, out, out, n) : 0;
+    size_t j = u->bytes ? u->bytes(u, in, out, out, n, 0) : 0;
     if (u->lut)
         for (; j < n; j++) out[j] = u->lut[(uint32_t)in[j] << 8 | out[j]];
     for (; j < n; j++) out[j] = unsharp_one(in[j], out[j], u->th, u->pc);
