@@ -37,6 +37,7 @@
 /* Columns per chunk: the three scratch arrays (2 bytes a column each) stay in L1. */
 #define RING_CHUNK 1024
 
+#ifdef IF_X86
 /* 1 if the n x n weights w are rings: for 5x5 the 16 outer ones equal and the 8 inner ones equal, for 3x3 the 8
    around the centre equal. */
 static int ring_shaped(int n, const int16_t *w) {
@@ -49,7 +50,6 @@ static int ring_shaped(int n, const int16_t *w) {
     return 1;
 }
 
-#ifdef IF_X86
 static uint8_t clip8(float v) {
     v = v > 0.0f ? v : 0.0f;
     v = v < 255.0f ? v : 255.0f;
