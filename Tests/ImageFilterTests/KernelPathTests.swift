@@ -39,12 +39,15 @@ import imagefilter
     }
 
     /// Zero corners, four equal edge weights, neither dyadic nor rational without ties: DETAIL, an even
-    /// integer scale under 64 with an offset, non-integer weights.
+    /// integer scale under 64 with an offset, non-integer weights, and weights whose sums leave the int32 range
+    /// both ways (Pillow clamps them to 255 and 0).
     @Test func equalArmedCrossKernelsMatchTheFloat32Model() {
         Self.check([
             (3, [0, -1, 0, -1, 10, -1, 0, -1, 0], 6, 0),
             (3, [0, 2, 0, 2, -3, 2, 0, 2, 0], 10, 7),
             (3, [0, -1.5, 0, -1.5, 9, -1.5, 0, -1.5, 0], 2.5, -3.25),
+            (3, [0, 1e18, 0, 1e18, -3e18, 1e18, 0, 1e18, 0], 1, 0),
+            (3, [0, -1e18, 0, -1e18, 5e18, -1e18, 0, -1e18, 0], 3, 1),
         ], seed: 300)
     }
 

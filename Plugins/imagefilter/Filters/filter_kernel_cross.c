@@ -9,7 +9,7 @@
    serves four outputs, so each is computed once, as its row first comes in (the row y + 1 of output row y), and
    kept in a ring of three rows of products; the rest is five additions per sample. The rows are taken in column
    strips that keep the ring in L1. The bytes are then the truncation of a clamped to [0, 255], taken by
-   saturating packs (a is finite and far from the int32 range).
+   saturating packs (the path is taken only when every sum is finite and far inside the int32 range).
 
    The AVX2 and AVX-512 versions are chosen at run time; without them the general binary32 path runs. */
 #pragma STDC FP_CONTRACT OFF /* a * b + c rounds twice, as in Pillow: never fused into an FMA */
@@ -17,6 +17,7 @@
 #include "if_filter.h"
 #include "filter_kernel.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,13 @@
 
 int if_kernel_cross_applies(const kernel_plan *plan) {
     const float *k = plan->k;
-    return plan->n == 3 && k[0] == 0.0f && k[2] == 0.0f && k[6] == 0.0f && k[8] == 0.0f && k[1] == k[3] &&
-           k[1] == k[5] && k[1] == k[7];
+    if (!(plan->n == 3 && k[0] == 0.0f && k[2] == 0.0f && k[6] == 0.0f && k[8] == 0.0f && k[1] == k[3] &&
+          k[1] == k[5] && k[1] == k[7]))
+        return 0;
+    /* the saturating packs need every sum far inside the int32 range (Pillow clamps a huge one to 255, a
+       truncation to int32 would not): |a| stays within a hair of this bound */
+    const double bound = fabs((double)plan->off) + 255.0 * (4.0 * fabs((double)k[1]) + fabs((double)k[4]));
+    return bound < 1e9;
 }
 
 #ifdef IF_X86
