@@ -15,6 +15,9 @@
      with a 15-bit M, X = (mulhs(D, M) + sf + 1) >> 1 = floor((128 M D + 2^23 (sf + 1)) / 2^24). Both floors
      split into floor((sf + 1) / 2) plus a term that depends on D and the parity of sf + 1 only, so M is
      used only after both terms are compared for every D of the range and both parities (fast_multiplier).
+     When M is a multiple of 4 (GaussianBlur(2)'s 17476), the words carry a bias from pass to pass and each
+     FAST pass takes one multiply-high and an average (FAST_BIASED, see bias_passes); the last pass's narrowing
+     takes the bias off.
    - EVEN, the same class when no M passes: X >> 24 = (w2h D + hi(D w2l) + 2^7 (sf + 1)) >> 8, with
      w2 = w2h 2^16 + w2l, hi a signed multiply-high (w2l taken in -2^15 .. 2^15 - 1, w2h raised by one when
      w2l had to be lowered); every partial sum below 2^16.
@@ -39,13 +42,13 @@
 /* How far ahead a strip's input and output rows are fetched into the cache. */
 #define PREFETCH_ROWS 8
 
-enum { BOX_FAST, BOX_EVEN, BOX_GENERAL, BOX_FW0, BOX_KINDS };
+enum { BOX_FAST, BOX_FAST_BIASED, BOX_EVEN, BOX_GENERAL, BOX_FW0, BOX_KINDS };
 
-/* One pass's arithmetic: its kind and the 16-bit constants that kind uses. */
+/* One pass's arithmetic: its kind, the 16-bit constants that kind uses, and (FAST_BIASED) the bias it adds. */
 typedef struct box16 {
     box_params p;
     int kind;
-    uint16_t c0, c1, c2, c3;
+    uint16_t c0, c1, c2, c3, step;
 } box16;
 
 static inline int64_t clampi(int64_t i, int64_t last) { return i < 0 ? 0 : (i > last ? last : i); }
@@ -91,20 +94,34 @@ static box16 box16_setup(box_params p) {
     return b;
 }
 
-/* d[j], j < n, from taps tap[k][j], k = 0 .. 2 ir + 2 (tap 0 and 2 ir + 2 the outer ones): Pillow's formula. */
-static void pass_scalar(const uint16_t *const *tap, uint16_t *d, size_t n, const box16 *b) {
+/* FAST passes whose M is a multiple of 4 (both ways) as FAST_BIASED when the words stay in range: each adds
+   step = M / 4 to what it outputs, its inputs' bias cancels in D = 2 acc - T sf, and
+       (mulhs(D, M) + sf + 1) >> 1 + bias + M / 4 = avg(mulhu(D + 2^15, M), sf + 2 bias)
+   (mulhu(D + 2^15, M) = mulhs(D, M) + M / 2, exactly: M is even). acc may wrap (D is taken mod 2^16); the outer
+   taps' sum 2 (255 + bias) must not: the bias before the last pass stays below 32512. */
+static void bias_passes(box16 *bx, box16 *by, int passes) {
+    if (bx->kind != BOX_FAST || by->kind != BOX_FAST || bx->c1 % 4 || by->c1 % 4) return;
+    if (passes * bx->c1 / 4 + (passes - 1) * by->c1 / 4 >= 32512) return;
+    bx->kind = by->kind = BOX_FAST_BIASED;
+    bx->step = bx->c1 / 4;
+    by->step = by->c1 / 4;
+}
+
+/* d[j], j < n, from taps tap[k][j], k = 0 .. 2 ir + 2 (tap 0 and 2 ir + 2 the outer ones) holding samples plus
+   `bias`: Pillow's formula, plus bias + step. */
+static void pass_scalar(const uint16_t *const *tap, uint16_t *d, size_t n, const box16 *b, uint16_t bias) {
     const int64_t taps = 2 * b->p.ir + 3;
     for (size_t j = 0; j < n; j++) {
         uint32_t acc = 0;
-        for (int64_t k = 1; k < taps - 1; k++) acc += tap[k][j];
-        const uint32_t sf = (uint32_t)tap[0][j] + tap[taps - 1][j];
-        d[j] = (uint16_t)((acc * b->p.ww + sf * b->p.fw + (1u << 23)) >> 24);
+        for (int64_t k = 1; k < taps - 1; k++) acc += (uint16_t)(tap[k][j] - bias);
+        const uint32_t sf = (uint32_t)(uint16_t)(tap[0][j] - bias) + (uint16_t)(tap[taps - 1][j] - bias);
+        d[j] = (uint16_t)(((acc * b->p.ww + sf * b->p.fw + (1u << 23)) >> 24) + bias + b->step);
     }
 }
 
 /* LANES samples a step over [0, n) (n >= LANES), two steps a turn, the last step moved back to end at n
    (recomputing a few: the output never aliases the taps). IR < 0: the radius from b at run time. */
-#define PASS_STEP(VU, MULHU, MULHS, KIND, J)                                                                 \
+#define PASS_STEP(VU, MULHU, MULHS, AVG, KIND, J)                                                            \
     do {                                                                                                     \
         const size_t j_ = (J);                                                                               \
         VU acc, x, y, sf = {0}, out;                                                                         \
@@ -121,6 +138,9 @@ static void pass_scalar(const uint16_t *const *tap, uint16_t *d, size_t n, const
         if ((KIND) == BOX_FAST) {                                                                            \
             const VU d_ = acc + acc - sf * c0;                                                               \
             out = (MULHS(d_, c1) + sf + one) >> 1;                                                           \
+        } else if ((KIND) == BOX_FAST_BIASED) {                                                              \
+            const VU d_ = acc + acc - sf * c0;                                                               \
+            out = AVG(MULHU(d_ ^ v8000, c1), sf);                                                            \
         } else if ((KIND) == BOX_EVEN) {                                                                     \
             const VU d_ = acc + acc - sf * c0;                                                               \
             out = (d_ * c1 + MULHS(d_, c2) + (sf << 7) + v128) >> 8;                                         \
@@ -133,43 +153,45 @@ static void pass_scalar(const uint16_t *const *tap, uint16_t *d, size_t n, const
         }                                                                                                    \
         memcpy(d + j_, &out, sizeof out);                                                                    \
     } while (0)
-#define PASS_BODY(VU, LANES, MULHU, MULHS, IR, KIND)                                                         \
+#define PASS_BODY(VU, LANES, MULHU, MULHS, AVG, IR, KIND)                                                    \
     do {                                                                                                     \
         const int ir_ = (IR) >= 0 ? (IR) : (int)b->p.ir, outer_ = 2 * ir_ + 2;                               \
         const VU c0 = b->c0 - (VU){0}, c1 = b->c1 - (VU){0}, c2 = b->c2 - (VU){0}, c3 = b->c3 - (VU){0};     \
-        const VU one = 1 - (VU){0}, v128 = 128 - (VU){0}, v129 = 129 - (VU){0};                              \
-        (void)c2, (void)c3, (void)one, (void)v128, (void)v129;                                               \
+        const VU one = 1 - (VU){0}, v128 = 128 - (VU){0}, v129 = 129 - (VU){0}, v8000 = 0x8000 - (VU){0};    \
+        (void)c2, (void)c3, (void)one, (void)v128, (void)v129, (void)v8000;                                  \
         const uint16_t *tp[2 * FUSED_MAX_IR + 3];                                                            \
         for (int k = 0; k <= outer_; k++) tp[k] = tap[k];                                                    \
         size_t j = 0;                                                                                        \
         for (; j + 2 * LANES <= n; j += 2 * LANES) {                                                         \
-            PASS_STEP(VU, MULHU, MULHS, KIND, j);                                                            \
-            PASS_STEP(VU, MULHU, MULHS, KIND, j + LANES);                                                    \
+            PASS_STEP(VU, MULHU, MULHS, AVG, KIND, j);                                                       \
+            PASS_STEP(VU, MULHU, MULHS, AVG, KIND, j + LANES);                                               \
         }                                                                                                    \
         if (j + LANES <= n) {                                                                                \
-            PASS_STEP(VU, MULHU, MULHS, KIND, j);                                                            \
+            PASS_STEP(VU, MULHU, MULHS, AVG, KIND, j);                                                       \
             j += LANES;                                                                                      \
         }                                                                                                    \
-        if (j < n) PASS_STEP(VU, MULHU, MULHS, KIND, n - LANES);                                             \
+        if (j < n) PASS_STEP(VU, MULHU, MULHS, AVG, KIND, n - LANES);                                        \
     } while (0)
 
 typedef void (*pass_fn)(const uint16_t *const *tap, uint16_t *d, size_t n, const box16 *b);
 
 /* One level's functions: a pass per (radius class, kind) and the widening / narrowing of a row. */
-#define PASS_FN(LEVEL, ATTR, VU, LANES, MULHU, MULHS, IRN, IR, KIND)                                         \
-    ATTR static void pass_##LEVEL##_##IRN##_##KIND(const uint16_t *const *tap, uint16_t *d, size_t n,         \
+#define PASS_FN(LEVEL, ATTR, VU, LANES, MULHU, MULHS, AVG, IRN, IR, KIND)                                    \
+    ATTR static void pass_##LEVEL##_##IRN##_##KIND(const uint16_t *const *tap, uint16_t *d, size_t n,        \
                                                    const box16 *b) {                                         \
-        PASS_BODY(VU, LANES, MULHU, MULHS, IR, KIND);                                                        \
+        PASS_BODY(VU, LANES, MULHU, MULHS, AVG, IR, KIND);                                                   \
     }
-#define PASS_KINDS(LEVEL, ATTR, VU, LANES, MULHU, MULHS, IRN, IR)                                            \
-    PASS_FN(LEVEL, ATTR, VU, LANES, MULHU, MULHS, IRN, IR, BOX_FAST)                                         \
-    PASS_FN(LEVEL, ATTR, VU, LANES, MULHU, MULHS, IRN, IR, BOX_EVEN)                                         \
-    PASS_FN(LEVEL, ATTR, VU, LANES, MULHU, MULHS, IRN, IR, BOX_GENERAL)                                      \
-    PASS_FN(LEVEL, ATTR, VU, LANES, MULHU, MULHS, IRN, IR, BOX_FW0)
-#define PASS_ROW(LEVEL, IRN) {pass_##LEVEL##_##IRN##_BOX_FAST, pass_##LEVEL##_##IRN##_BOX_EVEN,                \
+#define PASS_KINDS(LEVEL, ATTR, VU, LANES, MULHU, MULHS, AVG, IRN, IR)                                       \
+    PASS_FN(LEVEL, ATTR, VU, LANES, MULHU, MULHS, AVG, IRN, IR, BOX_FAST)                                    \
+    PASS_FN(LEVEL, ATTR, VU, LANES, MULHU, MULHS, AVG, IRN, IR, BOX_FAST_BIASED)                             \
+    PASS_FN(LEVEL, ATTR, VU, LANES, MULHU, MULHS, AVG, IRN, IR, BOX_EVEN)                                    \
+    PASS_FN(LEVEL, ATTR, VU, LANES, MULHU, MULHS, AVG, IRN, IR, BOX_GENERAL)                                 \
+    PASS_FN(LEVEL, ATTR, VU, LANES, MULHU, MULHS, AVG, IRN, IR, BOX_FW0)
+#define PASS_ROW(LEVEL, IRN) {pass_##LEVEL##_##IRN##_BOX_FAST, pass_##LEVEL##_##IRN##_BOX_FAST_BIASED,       \
+                              pass_##LEVEL##_##IRN##_BOX_EVEN,                                               \
                               pass_##LEVEL##_##IRN##_BOX_GENERAL, pass_##LEVEL##_##IRN##_BOX_FW0}
-/* Widening of n >= LANES bytes to words; narrowing of the whole vectors of n words in 0..255 to bytes (returns
-   how many it did; non-temporal stores when `stream`, d then aligned). */
+/* Widening of n >= LANES bytes to words; narrowing of the whole vectors of n words (samples plus bias) to bytes
+   (returns how many it did; non-temporal stores when `stream`, d then aligned). */
 #define CONVERT_FNS(LEVEL, ATTR, VU, LANES)                                                                  \
     ATTR static void widen_##LEVEL(const uint8_t *s, uint16_t *d, size_t n) {                                \
         for (size_t j = 0, next; j + LANES <= n; j = next) {                                                 \
@@ -178,21 +200,21 @@ typedef void (*pass_fn)(const uint16_t *const *tap, uint16_t *d, size_t n, const
             memcpy(d + j, &x, sizeof x);                                                                     \
         }                                                                                                    \
     }                                                                                                        \
-    ATTR static size_t narrow_##LEVEL(const uint16_t *s, uint8_t *d, size_t n, int stream) {                 \
+    ATTR static size_t narrow_##LEVEL(const uint16_t *s, uint8_t *d, size_t n, int stream, uint16_t bias) {  \
         size_t j = 0;                                                                                        \
         for (; j + LANES <= n; j += LANES) {                                                                 \
             VU x;                                                                                            \
             memcpy(&x, s + j, sizeof x);                                                                     \
-            PUT8(LEVEL, d + j, PACK16_##LEVEL(x), stream);                                                   \
+            PUT8(LEVEL, d + j, PACK16_##LEVEL(x - bias), stream);                                            \
         }                                                                                                    \
         return j;                                                                                            \
     }
-#define LEVEL_FNS(level, LEVEL, ATTR, VU, LANES)                                                              \
-    PASS_KINDS(level, ATTR, VU, LANES, MULHU_##LEVEL, MULHS_##LEVEL, 0, 0)                                   \
-    PASS_KINDS(level, ATTR, VU, LANES, MULHU_##LEVEL, MULHS_##LEVEL, 1, 1)                                   \
-    PASS_KINDS(level, ATTR, VU, LANES, MULHU_##LEVEL, MULHS_##LEVEL, 2, 2)                                   \
-    PASS_KINDS(level, ATTR, VU, LANES, MULHU_##LEVEL, MULHS_##LEVEL, 3, 3)                                   \
-    PASS_KINDS(level, ATTR, VU, LANES, MULHU_##LEVEL, MULHS_##LEVEL, any, -1)                                \
+#define LEVEL_FNS(level, LEVEL, ATTR, VU, LANES)                                                             \
+    PASS_KINDS(level, ATTR, VU, LANES, MULHU_##LEVEL, MULHS_##LEVEL, AVG_##LEVEL, 0, 0)                      \
+    PASS_KINDS(level, ATTR, VU, LANES, MULHU_##LEVEL, MULHS_##LEVEL, AVG_##LEVEL, 1, 1)                      \
+    PASS_KINDS(level, ATTR, VU, LANES, MULHU_##LEVEL, MULHS_##LEVEL, AVG_##LEVEL, 2, 2)                      \
+    PASS_KINDS(level, ATTR, VU, LANES, MULHU_##LEVEL, MULHS_##LEVEL, AVG_##LEVEL, 3, 3)                      \
+    PASS_KINDS(level, ATTR, VU, LANES, MULHU_##LEVEL, MULHS_##LEVEL, AVG_##LEVEL, any, -1)                   \
     CONVERT_FNS(LEVEL, ATTR, VU, LANES)                                                                      \
     static const pass_fn passes_##level[5][BOX_KINDS] = {PASS_ROW(level, 0), PASS_ROW(level, 1),             \
                                                          PASS_ROW(level, 2), PASS_ROW(level, 3),             \
@@ -207,7 +229,7 @@ LEVEL_FNS(avx512, AVX512, AVX512_TARGET, v32u16, 32)
 typedef struct level_fns {
     const pass_fn (*passes)[BOX_KINDS];
     void (*widen)(const uint8_t *s, uint16_t *d, size_t n);
-    size_t (*narrow)(const uint16_t *s, uint8_t *d, size_t n, int stream);
+    size_t (*narrow)(const uint16_t *s, uint8_t *d, size_t n, int stream, uint16_t bias);
     size_t lanes, align;
 } level_fns;
 
@@ -218,8 +240,10 @@ static level_fns pick_level(void) {
     return (level_fns){passes_sse2, widen_SSE2, narrow_SSE2, 8, STREAM_ALIGN_SSE2};
 }
 
-static void run_pass(const level_fns *lv, const uint16_t *const *tap, uint16_t *d, size_t n, const box16 *b) {
-    if (n < lv->lanes) pass_scalar(tap, d, n, b);
+/* A pass over n samples whose taps hold samples plus `bias` (FAST_BIASED; the vector code needs not know it). */
+static void run_pass(const level_fns *lv, const uint16_t *const *tap, uint16_t *d, size_t n, const box16 *b,
+                     uint16_t bias) {
+    if (n < lv->lanes) pass_scalar(tap, d, n, b, bias);
     else lv->passes[b->p.ir <= 3 ? b->p.ir : 4][b->kind](tap, d, n, b);
 }
 
@@ -237,7 +261,8 @@ typedef struct strip_job {
     box16 bx, by;
     int passes;
     const if_sharpen *sharpen;
-    int stream; /* non-temporal stores for the output */
+    int stream;    /* non-temporal stores for the output */
+    uint16_t bias; /* what the last pass's words hold above the samples (FAST_BIASED passes) */
     uint16_t *seg[2], *rings, *fin;
 } strip_job;
 
@@ -245,11 +270,11 @@ typedef struct strip_job {
 static void finish_part(const strip_job *job, const uint8_t *in, const uint16_t *fin, uint8_t *row, size_t n,
                         int stream) {
     if (job->sharpen) {
-        if_sharpen_words(job->sharpen, in, fin, row, n, stream);
+        if_sharpen_words(job->sharpen, in, fin, row, n, stream, job->bias);
         return;
     }
-    size_t j = n >= job->lv.lanes ? job->lv.narrow(fin, row, n, stream) : 0;
-    for (; j < n; j++) row[j] = (uint8_t)fin[j];
+    size_t j = n >= job->lv.lanes ? job->lv.narrow(fin, row, n, stream, job->bias) : 0;
+    for (; j < n; j++) row[j] = (uint8_t)(fin[j] - job->bias);
 }
 
 /* The last pass's words of a row's strip (job->fin) to bytes at row (in_row: the input's samples there). When
@@ -311,7 +336,7 @@ static void run_strip(const strip_job *job, int64_t x0, int64_t x1) {
                 const uint16_t *tap[2 * FUSED_MAX_IR + 3];
                 for (int64_t k = 0; k <= 2 * hpad; k++) tap[k] = src + (k - hpad) * B;
                 uint16_t *dst = i == passes ? RING(0, t) : seg[i & 1] + (ai - a) * B;
-                run_pass(&job->lv, tap, dst, (size_t)((bi - ai) * B), &job->bx);
+                run_pass(&job->lv, tap, dst, (size_t)((bi - ai) * B), &job->bx, (uint16_t)((i - 1) * job->bx.step));
                 if (i < passes) fill_pads(seg[i & 1], a, ai, bi, W, B, hpad);
             }
         }
@@ -321,7 +346,7 @@ static void run_strip(const strip_job *job, int64_t x0, int64_t x1) {
             const uint16_t *rows[2 * FUSED_MAX_IR + 3];
             for (int64_t k = 0; k < span; k++) rows[k] = RING(s - 1, clampi(y - lag + k, last));
             uint16_t *dst = s == passes ? job->fin : RING(s, y);
-            run_pass(&job->lv, rows, dst, sw, &job->by);
+            run_pass(&job->lv, rows, dst, sw, &job->by, (uint16_t)(passes * job->bx.step + (s - 1) * job->by.step));
             if (s == passes) {
                 const size_t at = (size_t)y * n + (size_t)(x0 * B);
                 finish_row(job, job->in->pixels + at, job->out->pixels + at, sw);
@@ -345,6 +370,8 @@ int if_boxblur_fused(const if_image *in, if_image *out, box_params px, box_param
     const size_t sw = (size_t)(width * B), segw = (size_t)((width + 2 * (passes + 1) * hpad) * B);
     strip_job job = {.in = in, .out = out, .lv = pick_level(), .bx = box16_setup(px), .by = box16_setup(py),
                      .passes = passes, .sharpen = sharpen};
+    bias_passes(&job.bx, &job.by, passes);
+    job.bias = (uint16_t)(passes * (job.bx.step + job.by.step));
     job.rings = scratch;
     job.fin = job.rings + (size_t)(passes * span) * sw;
     job.seg[0] = job.fin + sw;

@@ -19,12 +19,14 @@ typedef int16_t v32i16 __attribute__((vector_size(64)));
 #define AVX2_TARGET __attribute__((target("avx2")))
 #define AVX512_TARGET __attribute__((target("avx512f,avx512bw")))
 
-/* MULHU / MULHS: the high 16 bits of each unsigned / signed 16 x 16 product (as the unsigned type). WIDEN16(p):
+/* MULHU / MULHS: the high 16 bits of each unsigned / signed 16 x 16 product (as the unsigned type); AVG(a, b):
+   (a + b + 1) >> 1 unsigned, without overflow. WIDEN16(p):
    LANES bytes at p as words. PACK16(x): words in 0..255 as LANES bytes; PACK16S(x): signed words as LANES bytes
    clamped to 0..255 (both in the low bytes of an integer vector). STORE8(p, v): those bytes to p; STREAM8(p, v):
    the same with a non-temporal store, p aligned to STREAM_ALIGN (SSE2: an ordinary store). */
 #define MULHU_SSE2(a, b) ((v8u16)_mm_mulhi_epu16((__m128i)(a), (__m128i)(b)))
 #define MULHS_SSE2(a, b) ((v8u16)_mm_mulhi_epi16((__m128i)(a), (__m128i)(b)))
+#define AVG_SSE2(a, b) ((v8u16)_mm_avg_epu16((__m128i)(a), (__m128i)(b)))
 #define WIDEN16_SSE2(p)                                                                                      \
     ((v8u16)_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(const void *)(p)), _mm_setzero_si128()))
 #define PACK16S_SSE2(x) _mm_packus_epi16((__m128i)(x), (__m128i)(x))
@@ -35,6 +37,7 @@ typedef int16_t v32i16 __attribute__((vector_size(64)));
 
 #define MULHU_AVX2(a, b) ((v16u16)_mm256_mulhi_epu16((__m256i)(a), (__m256i)(b)))
 #define MULHS_AVX2(a, b) ((v16u16)_mm256_mulhi_epi16((__m256i)(a), (__m256i)(b)))
+#define AVG_AVX2(a, b) ((v16u16)_mm256_avg_epu16((__m256i)(a), (__m256i)(b)))
 #define WIDEN16_AVX2(p) ((v16u16)_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(p))))
 #define PACK16S_AVX2(x)                                                                                      \
     _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packus_epi16((__m256i)(x), (__m256i)(x)), 0xD8))
@@ -45,6 +48,7 @@ typedef int16_t v32i16 __attribute__((vector_size(64)));
 
 #define MULHU_AVX512(a, b) ((v32u16)_mm512_mulhi_epu16((__m512i)(a), (__m512i)(b)))
 #define MULHS_AVX512(a, b) ((v32u16)_mm512_mulhi_epi16((__m512i)(a), (__m512i)(b)))
+#define AVG_AVX512(a, b) ((v32u16)_mm512_avg_epu16((__m512i)(a), (__m512i)(b)))
 #define WIDEN16_AVX512(p) ((v32u16)_mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(p))))
 #define PACK16_AVX512(x) _mm512_cvtepi16_epi8((__m512i)(x))
 #define PACK16S_AVX512(x) _mm512_cvtusepi16_epi8(_mm512_max_epi16((__m512i)(x), _mm512_setzero_si512()))

@@ -33,7 +33,7 @@ static inline box_params box_setup(float r) {
    returning how many samples it did; lut: a table over (in, blurred) for percents outside the vector's range. */
 typedef struct if_sharpen if_sharpen;
 typedef size_t (*if_sharpen_fn)(const if_sharpen *u, const uint8_t *in, const void *blurred, uint8_t *out, size_t n,
-                                int stream);
+                                int stream, uint16_t bias);
 struct if_sharpen {
     int32_t th, pc;
     uint8_t *lut;
@@ -41,10 +41,10 @@ struct if_sharpen {
 };
 int if_sharpen_setup(if_sharpen *u, int32_t threshold, int32_t percent); /* -1: out of memory */
 void if_sharpen_free(if_sharpen *u);
-/* out[j] (j < n) sharpened from in[j] and its blurred value blurred[j]; stream: non-temporal stores, out aligned
-   to the level's STREAM_ALIGN (filter_blur_lanes.h). */
+/* out[j] (j < n) sharpened from in[j] and its blurred value blurred[j] - bias; stream: non-temporal stores, out
+   aligned to the level's STREAM_ALIGN (filter_blur_lanes.h). */
 void if_sharpen_words(const if_sharpen *u, const uint8_t *in, const uint16_t *blurred, uint8_t *out, size_t n,
-                      int stream);
+                      int stream, uint16_t bias);
 
 /** Pillow's box blur (`passes` horizontal passes of px, then `passes` vertical ones of py, passes <= 3) in
  *  strips, every pass of a row done while it is in cache; out gets the result, sharpened by `sharpen` when set.

@@ -33,7 +33,7 @@ static inline uint8_t unsharp_one(int32_t a, int32_t b, int32_t th, int32_t pc) 
 /* LANES samples a step over whole vectors of [0, n), in 16-bit lanes in sample order; returns how many samples
    it did, non-temporal stores when `stream` (out then aligned). BLURRED(VU, WIDEN16, j): the blurred values of
    samples j .. as words. */
-#define SHARPEN_BODY(LEVEL, VU, VS, LANES, BLURRED)                                                         \
+#define SHARPEN_BODY(LEVEL, VU, VS, LANES, BLURRED)                                                          \
     do {                                                                                                     \
         const int32_t ap = u->pc < 0 ? -u->pc : u->pc, th = u->th;                                           \
         const VU vq0 = (uint16_t)(ap / 100) - (VU){0}, vr0 = (uint16_t)(ap % 100) - (VU){0};                 \
@@ -56,16 +56,17 @@ static inline uint8_t unsharp_one(int32_t a, int32_t b, int32_t th, int32_t pc) 
     (__extension__({                                                                                         \
         VU w_;                                                                                               \
         memcpy(&w_, (const uint16_t *)blurred + (j), sizeof w_);                                             \
-        w_;                                                                                                  \
+        w_ - bias;                                                                                           \
     }))
 #define BLURRED_BYTES(VU, WIDEN16, j) WIDEN16((const uint8_t *)blurred + (j))
 #define SHARPEN_FNS(LEVEL, ATTR, VU, VS, LANES)                                                              \
     ATTR static size_t sharpen_words_##LEVEL(const if_sharpen *u, const uint8_t *in, const void *blurred,    \
-                                             uint8_t *out, size_t n, int stream) {                           \
+                                             uint8_t *out, size_t n, int stream, uint16_t bias) {            \
         SHARPEN_BODY(LEVEL, VU, VS, LANES, BLURRED_WORDS);                                                   \
     }                                                                                                        \
     ATTR static size_t sharpen_bytes_##LEVEL(const if_sharpen *u, const uint8_t *in, const void *blurred,    \
-                                             uint8_t *out, size_t n, int stream) {                           \
+                                             uint8_t *out, size_t n, int stream, uint16_t bias) {            \
+        (void)bias;                                                                                          \
         SHARPEN_BODY(LEVEL, VU, VS, LANES, BLURRED_BYTES);                                                   \
     }
 SHARPEN_FNS(SSE2, , v8u16, v8i16, 8)
@@ -97,16 +98,16 @@ void if_sharpen_free(if_sharpen *u) {
 }
 
 void if_sharpen_words(const if_sharpen *u, const uint8_t *in, const uint16_t *blurred, uint8_t *out, size_t n,
-                      int stream) {
-    size_t j = u->words ? u->words(u, in, blurred, out, n, stream) : 0;
+                      int stream, uint16_t bias) {
+    size_t j = u->words ? u->words(u, in, blurred, out, n, stream, bias) : 0;
     if (u->lut)
-        for (; j < n; j++) out[j] = u->lut[(uint32_t)in[j] << 8 | blurred[j]];
-    for (; j < n; j++) out[j] = unsharp_one(in[j], blurred[j], u->th, u->pc);
+        for (; j < n; j++) out[j] = u->lut[(uint32_t)in[j] << 8 | (uint16_t)(blurred[j] - bias)];
+    for (; j < n; j++) out[j] = unsharp_one(in[j], (uint16_t)(blurred[j] - bias), u->th, u->pc);
 }
 
 /* out[j] from in[j] and its blurred value out[j]. */
 static void sharpen_bytes(const if_sharpen *u, const uint8_t *in, uint8_t *out, size_t n) {
-    size_t j = u->bytes ? u->bytes(u, in, out, out, n, 0) : 0;
+    size_t j = u->bytes ? u->bytes(u, in, out, out, n, 0, 0) : 0;
     if (u->lut)
         for (; j < n; j++) out[j] = u->lut[(uint32_t)in[j] << 8 | out[j]];
     for (; j < n; j++) out[j] = unsharp_one(in[j], out[j], u->th, u->pc);
