@@ -241,6 +241,7 @@ size_t th__msg_spawn_begin(th__buf *buf, const th__msg_spawn *m) {
     th__buf_put_u32(buf, m->request);
     th__buf_put_u64(buf, m->memory_limit);
     th__buf_put_u8(buf, m->task_output);
+    th__buf_put_u8(buf, m->bare);
     return start;
 }
 
@@ -253,7 +254,8 @@ int th__msg_spawn_get(th__reader *r, th__msg_spawn *m) {
     m->request = th__get_u32(r);
     m->memory_limit = th__get_u64(r);
     m->task_output = th__get_u8(r);
-    return r->failed || m->task_output > TH_OUTPUT_STDOUT ? -1 : 0;
+    m->bare = th__get_u8(r);
+    return r->failed || m->task_output > TH_OUTPUT_STDOUT || m->bare > 1 ? -1 : 0;
 }
 
 int th__msg_spawn_get_first(th__reader *r, const uint8_t **first, uint32_t *length) {

@@ -68,12 +68,15 @@ static int spawn_worker(th__server *s, th__reader *r) {
         return -1;
     }
 
-    /* The worker's settings, then whatever requests came along. */
+    /* The worker's settings, then whatever requests came along; nothing
+     * for a bare worker (the host's spare: it writes them itself). */
     th__buf start;
     th__buf_init(&start);
-    th__msg_settings settings = {spawn.memory_limit, spawn.task_output};
-    th__msg_settings_put(&start, &settings);
-    th__buf_put(&start, first, first_length);
+    if (!spawn.bare) {
+        th__msg_settings settings = {spawn.memory_limit, spawn.task_output};
+        th__msg_settings_put(&start, &settings);
+        th__buf_put(&start, first, first_length);
+    }
     if (start.failed) {
         th__sandbox_request_free(&sandbox);
         th__buf_free(&start);
@@ -95,8 +98,9 @@ static int spawn_worker(th__server *s, th__reader *r) {
     if (!ready) {
         th__sandbox_prepared prepared;
         int prepare = sandbox.sandboxed ? th__sandbox_prepare(&sandbox.rules, &prepared, error, sizeof error) : 0;
-        ready = prepare == 0 && th__fork_worker(&s->plugins, &w, sandbox.sandboxed ? &prepared : NULL, start.data,
-                                                start.length, s->exits_by_pidfd, error, sizeof error) == 0;
+        ready = prepare == 0 && th__fork_worker(&s->plugins, &w, sandbox.sandboxed ? &prepared : NULL,
+                                                spawn.bare ? NULL : start.data, start.length, s->exits_by_pidfd,
+                                                error, sizeof error) == 0;
     }
     th__sandbox_request_free(&sandbox);
     if (!ready) {

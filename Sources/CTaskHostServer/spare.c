@@ -32,12 +32,13 @@ static int ms_until(uint64_t then, uint64_t now) {
 int th__spare_poll_timeout(th__server *s) {
     uint64_t now = th__monotonic_ns();
     if (s->spare_until && now >= s->spare_until) s->spare_until = 0;
-    if ((s->singles == 0 && s->spare_until == 0) || s->spare_blocked) {
+    /* With exits by pidfd the host keeps its own spare (bare workers). */
+    if ((s->singles == 0 && s->spare_until == 0) || s->spare_blocked || s->exits_by_pidfd) {
         th__spare_discard(s);
         return -1;
     }
     if (s->spare.pid > 0) return s->singles > 0 ? -1 : ms_until(s->spare_until, now);
-    if (s->singles > 0 && !s->exits_by_pidfd && now - s->newest_single < SPARE_DELAY_NS)
+    if (s->singles > 0 && now - s->newest_single < SPARE_DELAY_NS)
         return ms_until(s->newest_single + SPARE_DELAY_NS, now);
     return 0;
 }

@@ -107,6 +107,24 @@ struct ExitReportTests {
         #expect(Supervision.failure(timed.result!)?.kind == .timedOut)
     }
 
+    /// Processes started one after another start in spares on either path:
+    /// the host's (pidfd) or the fork server's (waitpid).
+    @Test(arguments: ExitPath.allCases)
+    func processesInARowStartInSpares(_ path: ExitPath) throws {
+        let host = Self.hosts[path]!
+        var inSpare = 0
+        for x in Int64(0)..<30 {
+            let before = Set(Supervision.liveWorkers(of: host))
+            let process = try WorkerProcess(host: host, task: "faulty.pid", arguments: [.int64(x)], taskOutput: .stderr)
+            try process.start()
+            process.join()
+            #expect(process.exitCode == 0)
+            #expect(process.result == .success(.int64(Int64(process.pid ?? -1))))
+            if let pid = process.pid, before.contains(pid) { inSpare += 1 }
+        }
+        #expect(inSpare > 0, "none of 30 processes started in a spare")
+    }
+
     @Test(arguments: ExitPath.allCases)
     func aPoolBlamesTheCrashingItemAndGoesOn(_ path: ExitPath) throws {
         let pool = try Pool(host: Self.hosts[path]!, processes: 2)

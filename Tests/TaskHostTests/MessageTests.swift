@@ -205,7 +205,7 @@ import Testing
         var buf = th__buf()
         th__buf_init(&buf)
         defer { th__buf_free(&buf) }
-        var m = th__msg_spawn(request: 9, memory_limit: 1 << 30, task_output: UInt8(TH_OUTPUT_STDERR))
+        var m = th__msg_spawn(request: 9, memory_limit: 1 << 30, task_output: UInt8(TH_OUTPUT_STDERR), bare: 1)
         let start = th__msg_spawn_begin(&buf, &m)
         th__buf_put_u8(&buf, 0xAB)  // stands for the sandbox's section, which lies between
         first.withUnsafeBufferPointer { th__msg_spawn_put_first(&buf, $0.baseAddress, 5) }
@@ -217,7 +217,7 @@ import Testing
         th__reader_init(&reader, buf.data + Int(TH_FRAME_HEADER_SIZE), Int(bodyLength))
         var got = th__msg_spawn()
         #expect(th__msg_spawn_get(&reader, &got) == 0)
-        #expect(got.request == 9 && got.memory_limit == 1 << 30 && got.task_output == UInt8(TH_OUTPUT_STDERR))
+        #expect(got.request == 9 && got.memory_limit == 1 << 30 && got.task_output == UInt8(TH_OUTPUT_STDERR) && got.bare == 1)
         #expect(th__get_u8(&reader) == 0xAB)
         var bytes: UnsafePointer<UInt8>?
         var length: UInt32 = 0
@@ -264,7 +264,7 @@ import Testing
         var buf = th__buf()
         th__buf_init(&buf)
         defer { th__buf_free(&buf) }
-        var m = th__msg_spawn(request: 1, memory_limit: 0, task_output: 0)
+        var m = th__msg_spawn(request: 1, memory_limit: 0, task_output: 0, bare: 0)
         let start = th__msg_spawn_begin(&buf, &m)
         payload.withUnsafeBufferPointer { th__msg_spawn_put_first(&buf, $0.baseAddress, UInt32($0.count)) }
         th__frame_end(&buf, start)

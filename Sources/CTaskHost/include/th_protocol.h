@@ -36,8 +36,9 @@
  *   TH_MSG_PLUGINS  server -> host  u32 count: every file has its PLUGIN,
  *                                    loading is over
  *   TH_MSG_SPAWN    host -> server  u32 request, u64 memory limit (0 none),
- *                                    u8 task output (TH_OUTPUT_*), the
- *                                    sandbox: u8 sandboxed, u32 count and str
+ *                                    u8 task output (TH_OUTPUT_*), u8 bare
+ *                                    (1: no settings written, the host
+ *                                    writes them: its spare), the sandbox: u8 sandboxed, u32 count and str
  *                                    paths to read, u32 count and str paths
  *                                    to write (th_sandbox.h); u32 length
  *                                    and bytes of the worker's first requests
@@ -296,6 +297,10 @@ typedef struct th__msg_spawn {
     uint32_t request;
     uint64_t memory_limit;
     uint8_t task_output;
+    /** 1: a bare worker, for the host to keep as the spare for its next
+     *  single process: no settings are written (memory_limit and
+     *  task_output are unused), the host writes them, then its requests. */
+    uint8_t bare;
 } th__msg_spawn;
 /** Begins a SPAWN frame; append the sandbox, then th__msg_spawn_put_first,
  *  then th__frame_end with the returned offset. */

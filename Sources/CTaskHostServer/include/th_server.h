@@ -19,18 +19,20 @@
 
 TH__INTERNAL_BEGIN
 
-/* A spare is kept while an unsandboxed single process runs, and this long
+/* The server's own spare exists only where it reaps workers itself (kernels
+ * before 6.15): where exits go to the host through pidfds, the host keeps its
+ * spares (bare workers, SpareWorker.swift) and the server forks none.
+ *
+ * A spare is kept while an unsandboxed single process runs, and this long
  * after the last one ended: a caller starting processes one after another
  * finds the next one forked already; one that stops starting them is left
  * nothing behind. */
 #define SPARE_KEEP_NS (100u * 1000000u)
 
-/* Where the server reaps its workers itself (kernels before 6.15), the spare
- * is forked once the newest single process has run this long, or has ended:
- * forked beside a process that lives a few hundred microseconds, it would
- * hold up that process's exit report (the server reaps after the fork). Where
- * exits go to the host through pidfds, the spare is forked right after the
- * handover, while the process runs: its end no longer waits for the server. */
+/* The spare is forked once the newest single process has run this long, or
+ * has ended: forked beside a process that lives a few hundred microseconds,
+ * it would hold up that process's exit report (the server reaps after the
+ * fork). */
 #define SPARE_DELAY_NS 1000000u
 
 /* A worker handed to the host: its pid, its pidfd (-1 when exits are reaped

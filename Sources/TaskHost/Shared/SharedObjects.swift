@@ -99,6 +99,7 @@ final class SharedObjects: @unchecked Sendable { // `names` is guarded by `lock`
         supervisor.perform { [self, supervisor] in
             if let fd = memfds.removeValue(forKey: id) { close(fd) }
             _ = Self.send(TH_MSG_UNSHARE, id, fd: nil, to: supervisor.server)
+            supervisor.discardSpare()  // forked before: it still has the object
         }
         th__shared_close(object.handle)
         forget(object.name)
@@ -112,6 +113,7 @@ final class SharedObjects: @unchecked Sendable { // `names` is guarded by `lock`
         supervisor.perform { [self, supervisor] in
             memfds[id] = memfd
             _ = Self.send(TH_MSG_SHARE, id, fd: memfd, to: supervisor.server)
+            supervisor.discardSpare()  // forked before: it lacks the object
             done.signal()
         }
         done.wait()

@@ -11,6 +11,12 @@ enum SupervisorLimits {
     static let finiGrace: UInt64 = 5_000_000_000
     /// How often poll() wakes while a grace above runs.
     static let graceCheckMilliseconds: Int32 = 100
+    /// How long the host keeps a spare worker after the last single process
+    /// ended (`SpareWorker`): a caller starting processes one after another
+    /// finds the next one forked already; one that stops is left nothing.
+    static let spareKeep: UInt64 = 100_000_000
+    /// Spare workers parked or on their way, at most.
+    static let spares = 2
     /// How often poll() wakes while a worker's pidfd says it ended but the
     /// kernel has not filled in its wait status yet (it does so right after).
     static let exitStatusRetryMilliseconds: Int32 = 1
@@ -58,6 +64,7 @@ extension Supervisor {
             }
         }
         if workers.values.contains(where: \.exitPending) { consider(SupervisorLimits.exitStatusRetryMilliseconds) }
+        if let ms = spareCheckMilliseconds(at: now) { consider(ms) }
         if workers.values.contains(where: {
             ($0.link.resultEOF && !$0.killRequested) || ($0.link.hasUnparsedInput && $0.chunk != nil)
                 || ($0.quitAt != nil && !$0.killRequested)
@@ -70,6 +77,7 @@ extension Supervisor {
     func checkClocks() {
         thread.assertConfined()
         let now = monotonicNanoseconds()
+        checkSpare(at: now)
         for worker in Array(workers.values) {
             if worker.link.resultEOF && !worker.killRequested && now - worker.link.eofAt > SupervisorLimits.exitGraceAfterEOF {
                 // It closed its result pipe but didn't exit: finish it.

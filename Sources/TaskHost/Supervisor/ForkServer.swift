@@ -108,12 +108,14 @@ final class ForkServer {
 
     /// Asks for a worker, in `sandbox` if not nil. `firstRequests` (a single
     /// process's RUN and QUIT) are written into its request pipe by the
-    /// server, after the settings.
+    /// server, after the settings. A `bare` worker gets no settings: the
+    /// host writes them (its spare, `SpareWorker.swift`).
     func spawn(request: UInt32, memoryLimit: UInt64?, taskOutput: TaskOutput, sandbox: Sandbox?,
-               firstRequests: UnsafeRawBufferPointer?) throws {
+               firstRequests: UnsafeRawBufferPointer?, bare: Bool = false) throws {
         let frame = FrameBuilder()
         var message = th__msg_spawn(request: request, memory_limit: memoryLimit ?? 0,
-                                    task_output: UInt8(taskOutput == .stdout ? TH_OUTPUT_STDOUT : TH_OUTPUT_STDERR))
+                                    task_output: UInt8(taskOutput == .stdout ? TH_OUTPUT_STDOUT : TH_OUTPUT_STDERR),
+                                    bare: bare ? 1 : 0)
         var start = 0
         frame.withBuffer { start = th__msg_spawn_begin($0, &message) }
         frame.put(sandbox)  // the sandbox's own section (Sandbox.swift)

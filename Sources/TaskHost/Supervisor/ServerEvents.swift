@@ -38,6 +38,7 @@ extension Supervisor {
         guard broken == nil, !serverDown else { return }
         serverDown = true
         let cause = server.reapAfterDeath(error.message)
+        forgetSpare()
         SharedObjects.repair(afterLossOf: Array(workers.keys))
         for worker in Array(workers.values) {
             worker.killRequested = true  // no KILL for it goes to the next server

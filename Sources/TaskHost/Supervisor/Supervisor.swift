@@ -46,6 +46,17 @@ final class Supervisor: @unchecked Sendable {
     var dispatchAgain = false
     /// Set when the fork server is gone: nothing can run any more.
     var broken: TaskHostError?
+    /// The spare workers kept for the next single processes (`SpareWorker`),
+    /// the spawn requests bringing more (true: stale, let it go when it
+    /// comes), the processes waiting for one of those, and until when
+    /// spares are wanted (monotonic ns).
+    var parkedSpares: [ParkedSpare] = []
+    var spareRequests: [UInt32: Bool] = [:]
+    var spareWaiters: [PoolCore] = []
+    var spareWantedUntil: UInt64 = 0
+    /// Set once a worker came with a pidfd: exits come through pidfds here,
+    /// so the host may keep a spare (`SpareWorker`).
+    var exitsByPidfd = false
     /// Where result pipes are read into.
     var readBuffer = [UInt8](repeating: 0, count: 1 << 18)
     /// Every chunk request is encoded here: its buffer keeps its capacity,
@@ -84,6 +95,7 @@ final class Supervisor: @unchecked Sendable {
             checkClocks()
         }
         for pool in pools { terminate(pool) }
+        discardSpare()
         // The host is going: kill every worker and let go of its pipes and
         // page now (no exit report will be read for it; the fork server
         // reaps it once its socket closes).

@@ -92,6 +92,7 @@ extension Supervisor {
                 for job in pool.jobs { job.failUnsent(error) }
             }
         }
+        if fitsSpare(pool) { keepSpareWanted() }
         pool.onWorkerExit?(worker.pid, status)
         fillPool(pool)
         checkJoined(pool)

@@ -17,6 +17,11 @@ extension Supervisor {
             }
             return
         }
+        // A single process starts in the host's spare when there is one.
+        if !pool.config.respawn && fitsSpare(pool) {
+            keepSpareWanted()
+            if startInSpare(pool) { return }
+        }
         // In batches: a few hundred requests at once would only wait in the socket.
         while pool.activeWorkerCount < pool.config.processes && spawns.count < SupervisorLimits.spawnRequestsInFlight {
             let request = nextSpawnRequest
@@ -40,7 +45,7 @@ extension Supervisor {
     /// A single process gets its work with the spawn request: it starts on
     /// it at once, and quits after it when nothing else can come. The
     /// requests are left in `requestBuilder`.
-    private func firstRequests(for pool: PoolCore) -> (chunk: Chunk, quits: Bool)? {
+    func firstRequests(for pool: PoolCore) -> (chunk: Chunk, quits: Bool)? {
         guard !pool.config.respawn, pool.config.initializer == nil,
               let (job, plan) = pool.nextItems(tasksSent: 0), let chunk = encode(plan, of: job) else { return nil }
         // The fork server writes these into the new worker's request pipe before
@@ -59,6 +64,7 @@ extension Supervisor {
 
     func spawned(request: UInt32, pid: pid_t, error: String, descriptors fds: [Int32]) {
         thread.assertConfined()
+        if spareSpawned(request: request, pid: pid, descriptors: fds) { return }
         guard let pool = spawns.removeValue(forKey: request) else {
             for fd in fds { Glibc.close(fd) }
             return
@@ -86,6 +92,8 @@ extension Supervisor {
                             exitDescriptor: fds.count == 4 ? fds[3] : -1, pool: pool)
         workers[pid] = worker
         pool.workers.append(worker)
+        if fds.count == 4 { exitsByPidfd = true }
+        if fitsSpare(pool) { requestSpare() }
         if let first {
             attach(first.chunk, to: worker)
             worker.retiring = first.quits
