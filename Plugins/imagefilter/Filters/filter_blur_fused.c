@@ -1,4 +1,6 @@
 /* Pillow's box blur (BoxBlur, GaussianBlur, UnsharpMask's blur) in cache-sized strips, in 16-bit lanes.
+   (A little over 400 lines: the four ways of the pass arithmetic, their instances per SIMD level and the strip
+   pipeline that runs them are one unit; the lanes themselves are in filter_blur_lanes.h.)
 
    The image is cut into vertical strips whose working set fits in L1. In a strip, the passes run as a
    pipeline down the rows: input row t is widened to 16-bit words and gets every horizontal pass while it is
@@ -190,8 +192,9 @@ typedef void (*pass_fn)(const uint16_t *const *tap, uint16_t *d, size_t n, const
 #define PASS_ROW(LEVEL, IRN) {pass_##LEVEL##_##IRN##_BOX_FAST, pass_##LEVEL##_##IRN##_BOX_FAST_BIASED,       \
                               pass_##LEVEL##_##IRN##_BOX_EVEN,                                               \
                               pass_##LEVEL##_##IRN##_BOX_GENERAL, pass_##LEVEL##_##IRN##_BOX_FW0}
-/* Widening of n >= LANES bytes to words; narrowing of the whole vectors of n words (samples plus bias) to bytes
-   (returns how many it did; non-temporal stores when `stream`, d then aligned). */
+/* Widening of n >= LANES bytes to words; narrowing of the whole vectors of n words (samples plus bias) to bytes,
+   two a store (returns how many it did; non-temporal stores when `stream`, d then aligned and n a multiple of
+   2 LANES). */
 #define CONVERT_FNS(LEVEL, ATTR, VU, LANES)                                                                  \
     ATTR static void widen_##LEVEL(const uint8_t *s, uint16_t *d, size_t n) {                                \
         for (size_t j = 0, next; j + LANES <= n; j = next) {                                                 \
@@ -202,10 +205,17 @@ typedef void (*pass_fn)(const uint16_t *const *tap, uint16_t *d, size_t n, const
     }                                                                                                        \
     ATTR static size_t narrow_##LEVEL(const uint16_t *s, uint8_t *d, size_t n, int stream, uint16_t bias) {  \
         size_t j = 0;                                                                                        \
-        for (; j + LANES <= n; j += LANES) {                                                                 \
+        for (; j + 2 * LANES <= n; j += 2 * LANES) {                                                         \
+            VU x, y;                                                                                         \
+            memcpy(&x, s + j, sizeof x);                                                                     \
+            memcpy(&y, s + j + LANES, sizeof y);                                                             \
+            PUT2(LEVEL, d + j, PACK2_##LEVEL(x - bias, y - bias), stream);                                   \
+        }                                                                                                    \
+        if (j + LANES <= n) {                                                                                \
             VU x;                                                                                            \
             memcpy(&x, s + j, sizeof x);                                                                     \
-            PUT8(LEVEL, d + j, PACK16_##LEVEL(x - bias), stream);                                            \
+            STORE8_##LEVEL(d + j, PACK16_##LEVEL(x - bias));                                                 \
+            j += LANES;                                                                                      \
         }                                                                                                    \
         return j;                                                                                            \
     }
@@ -224,20 +234,21 @@ LEVEL_FNS(sse2, SSE2, , v8u16, 8)
 LEVEL_FNS(avx2, AVX2, AVX2_TARGET, v16u16, 16)
 LEVEL_FNS(avx512, AVX512, AVX512_TARGET, v32u16, 32)
 
-/* The functions of the widest level allowed, its vector width in samples and the alignment of its
-   non-temporal stores (1: none). */
+/* The functions of the widest level allowed, its vector width in samples and whether it has non-temporal
+   stores. */
 typedef struct level_fns {
     const pass_fn (*passes)[BOX_KINDS];
     void (*widen)(const uint8_t *s, uint16_t *d, size_t n);
     size_t (*narrow)(const uint16_t *s, uint8_t *d, size_t n, int stream, uint16_t bias);
-    size_t lanes, align;
+    size_t lanes;
+    int streams;
 } level_fns;
 
 static level_fns pick_level(void) {
     if (if_filter_use_avx512())
-        return (level_fns){passes_avx512, widen_AVX512, narrow_AVX512, 32, STREAM_ALIGN_AVX512};
-    if (if_filter_use_avx2()) return (level_fns){passes_avx2, widen_AVX2, narrow_AVX2, 16, STREAM_ALIGN_AVX2};
-    return (level_fns){passes_sse2, widen_SSE2, narrow_SSE2, 8, STREAM_ALIGN_SSE2};
+        return (level_fns){passes_avx512, widen_AVX512, narrow_AVX512, 32, 1};
+    if (if_filter_use_avx2()) return (level_fns){passes_avx2, widen_AVX2, narrow_AVX2, 16, 1};
+    return (level_fns){passes_sse2, widen_SSE2, narrow_SSE2, 8, 0};
 }
 
 /* A pass over n samples whose taps hold samples plus `bias` (FAST_BIASED; the vector code needs not know it). */
@@ -316,7 +327,12 @@ static void run_strip(const strip_job *job, int64_t x0, int64_t x1) {
     const int64_t a = x0 - passes * hpad < 0 ? 0 : x0 - passes * hpad;
     const int64_t b = x1 + passes * hpad > W ? W : x1 + passes * hpad;
     uint16_t *seg[2] = {job->seg[0] + hpad * B, job->seg[1] + hpad * B}; /* pixel a of each */
-#define RING(s, y) (job->rings + sw * ((size_t)(s) * (size_t)span + (size_t)((y) % span)))
+    /* row y of a ring lies in its slot y mod span: tslot is t's; back[s] = s lag mod span, how far back row
+       t - s lag lies (no division in the loop) */
+    size_t back[5], tslot = 0;
+    for (int s = 0; s <= passes + 1; s++) back[s] = (size_t)(s * lag % span);
+#define BACK(slot, d) ((slot) >= (d) ? (slot) - (d) : (slot) + (size_t)span - (d))
+#define RING(s, slot) (job->rings + sw * ((size_t)(s) * (size_t)span + (slot)))
     for (int64_t t = 0; t <= last + passes * lag; t++) {
         if (t + PREFETCH_ROWS <= last) { /* the strip's input and output a few rows ahead: rows a page apart */
             const uint8_t *ahead = job->in->pixels + (size_t)(t + PREFETCH_ROWS) * n + (size_t)(a * B);
@@ -335,7 +351,7 @@ static void run_strip(const strip_job *job, int64_t x0, int64_t x1) {
                 const uint16_t *src = seg[(i - 1) & 1] + (ai - a) * B;
                 const uint16_t *tap[2 * FUSED_MAX_IR + 3];
                 for (int64_t k = 0; k <= 2 * hpad; k++) tap[k] = src + (k - hpad) * B;
-                uint16_t *dst = i == passes ? RING(0, t) : seg[i & 1] + (ai - a) * B;
+                uint16_t *dst = i == passes ? RING(0, tslot) : seg[i & 1] + (ai - a) * B;
                 run_pass(&job->lv, tap, dst, (size_t)((bi - ai) * B), &job->bx, (uint16_t)((i - 1) * job->bx.step));
                 if (i < passes) fill_pads(seg[i & 1], a, ai, bi, W, B, hpad);
             }
@@ -344,16 +360,23 @@ static void run_strip(const strip_job *job, int64_t x0, int64_t x1) {
             const int64_t y = t - s * lag;
             if (y < 0 || y > last) continue;
             const uint16_t *rows[2 * FUSED_MAX_IR + 3];
-            for (int64_t k = 0; k < span; k++) rows[k] = RING(s - 1, clampi(y - lag + k, last));
-            uint16_t *dst = s == passes ? job->fin : RING(s, y);
+            const size_t first = BACK(tslot, back[s + 1]); /* the slot of row y - lag; clamped rows further on */
+            for (int64_t k = 0; k < span; k++) {
+                size_t slot = first + (size_t)(clampi(y - lag + k, last) - (y - lag));
+                if (slot >= (size_t)span) slot -= (size_t)span;
+                rows[k] = RING(s - 1, slot);
+            }
+            uint16_t *dst = s == passes ? job->fin : RING(s, BACK(tslot, back[s]));
             run_pass(&job->lv, rows, dst, sw, &job->by, (uint16_t)(passes * job->bx.step + (s - 1) * job->by.step));
             if (s == passes) {
                 const size_t at = (size_t)y * n + (size_t)(x0 * B);
                 finish_row(job, job->in->pixels + at, job->out->pixels + at, sw);
             }
         }
+        tslot = tslot + 1 == (size_t)span ? 0 : tslot + 1;
     }
 #undef RING
+#undef BACK
 }
 
 int if_boxblur_fused(const if_image *in, if_image *out, box_params px, box_params py, int passes,
@@ -376,7 +399,7 @@ int if_boxblur_fused(const if_image *in, if_image *out, box_params px, box_param
     job.fin = job.rings + (size_t)(passes * span) * sw;
     job.seg[0] = job.fin + sw;
     job.seg[1] = job.seg[0] + segw;
-    job.stream = job.lv.align > 1 && (size_t)W * (size_t)B * in->height >= STREAM_MIN_BYTES;
+    job.stream = job.lv.streams && (size_t)W * (size_t)B * in->height >= STREAM_MIN_BYTES;
     for (int64_t x0 = 0; x0 < W; x0 += width) run_strip(&job, x0, x0 + width < W ? x0 + width : W);
     if (job.stream) _mm_sfence(); /* the non-temporal stores ordered before whatever reads the image next */
     return 1;

@@ -42,7 +42,7 @@ struct if_sharpen {
 int if_sharpen_setup(if_sharpen *u, int32_t threshold, int32_t percent); /* -1: out of memory */
 void if_sharpen_free(if_sharpen *u);
 /* out[j] (j < n) sharpened from in[j] and its blurred value blurred[j] - bias; stream: non-temporal stores, out
-   aligned to the level's STREAM_ALIGN (filter_blur_lanes.h). */
+   aligned to 64 bytes and n a multiple of 64. */
 void if_sharpen_words(const if_sharpen *u, const uint8_t *in, const uint16_t *blurred, uint8_t *out, size_t n,
                       int stream, uint16_t bias);
 

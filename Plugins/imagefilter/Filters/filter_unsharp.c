@@ -30,9 +30,17 @@ static inline uint8_t unsharp_one(int32_t a, int32_t b, int32_t th, int32_t pc) 
 }
 
 #ifdef IF_X86
-/* LANES samples a step over whole vectors of [0, n), in 16-bit lanes in sample order; returns how many samples
-   it did, non-temporal stores when `stream` (out then aligned). BLURRED(VU, WIDEN16, j): the blurred values of
-   samples j .. as words. */
+/* 2 LANES samples a step over whole vectors of [0, n), in 16-bit lanes in sample order; returns how many samples
+   it did, non-temporal stores when `stream` (out then aligned, n a multiple of 2 LANES). BLURRED(VU, WIDEN16, j):
+   the blurred values of samples j .. as words. */
+#define SHARPEN_STEP(LEVEL, VU, VS, BLURRED, J, OUT)                                                        \
+    do {                                                                                                     \
+        const VS a = (VS)WIDEN16_##LEVEL(in + (J)), diff = a - (VS)BLURRED(VU, WIDEN16_##LEVEL, (J));        \
+        const VS sg = diff >> 15, ad = (diff ^ sg) - sg;                                                     \
+        const VU q = (VU)ad * vq0 + (MULHU_##LEVEL((VU)ad * vr0, vmagic) >> 6);                              \
+        const VS m = sg ^ vneg; /* all ones where the quotient is negative */                                \
+        (OUT) = a + ((((VS)q ^ m) - m) & (ad > vth));                                                        \
+    } while (0)
 #define SHARPEN_BODY(LEVEL, VU, VS, LANES, BLURRED)                                                          \
     do {                                                                                                     \
         const int32_t ap = u->pc < 0 ? -u->pc : u->pc, th = u->th;                                           \
@@ -41,13 +49,17 @@ static inline uint8_t unsharp_one(int32_t a, int32_t b, int32_t th, int32_t pc) 
         const VS vth = (int16_t)(th < -1 ? -1 : th > 255 ? 255 : th) - (VS){0};                              \
         const VS vneg = (int16_t)(u->pc < 0 ? -1 : 0) - (VS){0};                                             \
         size_t j = 0;                                                                                        \
-        for (; j + LANES <= n; j += LANES) {                                                                 \
-            const VS a = (VS)WIDEN16_##LEVEL(in + j), diff = a - (VS)BLURRED(VU, WIDEN16_##LEVEL, j);        \
-            const VS sg = diff >> 15, ad = (diff ^ sg) - sg;                                                 \
-            const VU q = (VU)ad * vq0 + (MULHU_##LEVEL((VU)ad * vr0, vmagic) >> 6);                          \
-            const VS m = sg ^ vneg; /* all ones where the quotient is negative */                            \
-            const VS v = a + ((((VS)q ^ m) - m) & (ad > vth));                                               \
-            PUT8(LEVEL, out + j, PACK16S_##LEVEL(v), stream);                                                \
+        for (; j + 2 * LANES <= n; j += 2 * LANES) { /* two vectors packed into one store */                 \
+            VS v0, v1;                                                                                       \
+            SHARPEN_STEP(LEVEL, VU, VS, BLURRED, j, v0);                                                     \
+            SHARPEN_STEP(LEVEL, VU, VS, BLURRED, j + LANES, v1);                                             \
+            PUT2(LEVEL, out + j, PACK2_##LEVEL(v0, v1), stream);                                             \
+        }                                                                                                    \
+        if (j + LANES <= n) {                                                                                \
+            VS v0;                                                                                           \
+            SHARPEN_STEP(LEVEL, VU, VS, BLURRED, j, v0);                                                     \
+            STORE8_##LEVEL(out + j, PACK16S_##LEVEL(v0));                                                    \
+            j += LANES;                                                                                      \
         }                                                                                                    \
         return j;                                                                                            \
     } while (0)
