@@ -46,7 +46,7 @@ static void products_scalar(const uint8_t *s, float m, size_t from, size_t to, f
 
 /* One output row, 32 samples a step (the last step moved back to end at hi): rows below (y + 1) and centre (y)
    as bytes, the products of the centre row and of the row above (y - 1); the products of the row below are
-   written into prod_below as they are made. VF/VI: LANES binary32 / int32 lanes. */
+   written into prod_below as they are made. VF: a vector of LANES binary32; STORE32: 32 results to bytes. */
 #define CROSS_ROW_BODY(VF, LANES, WIDEN_CVT, STORE32)                                                        \
     do {                                                                                                     \
         for (size_t j = lo, next; j + 32 <= hi; j = next) {                                                  \
@@ -141,12 +141,12 @@ int if_kernel_cross_apply(const kernel_plan *plan, const uint8_t *in, uint8_t *o
             const uint8_t *centre = in + (size_t)y * rowlen + s0, *below = centre + rowlen;
             float *prod_below = ring + ringw * ((y + 1) % 3) + B;
             const float *prod_centre = ring + ringw * (y % 3) + B, *prod_above = ring + ringw * ((y - 1) % 3) + B;
-            /* the vector steps make the products of [0, w); the margins' are made here */
             if (y + 1 + CROSS_PREFETCH < H) { /* each strip's row starts cold: fetch the row four below now */
                 const uint8_t *ahead = below + (size_t)CROSS_PREFETCH * rowlen - B;
                 for (size_t i = 0; i < w + 2 * (size_t)B; i += 64) __builtin_prefetch(ahead + i, 0, 3);
                 __builtin_prefetch(ahead + w + 2 * (size_t)B - 1, 0, 3);
             }
+            /* the vector steps make the products of [0, w); the margins' are made here */
             products_scalar(below - B, m, 0, B, prod_below - B);
             products_scalar(below, m, w, w + B, prod_below);
             row(below, centre, prod_centre, prod_above, prod_below, m, k, off, B, 0, w, out + (size_t)y * rowlen + s0);
