@@ -63,8 +63,10 @@ public final class WorkerProcess: @unchecked Sendable {
         core.onWorkerExit = { [weak self] _, status in self?.set { $0._status = status } }
         // Chunks of 2 for one item: the source's end is seen with it, so the
         // worker is told to quit right after it, in the same spawn request.
+        let deliver: (Int, TaskResult) -> Void = { [weak self] _, result in self?.set { $0._result = result } }
+        if startInSpare(deliver: deliver) { return }
         let job = Job(task: task, chunksize: 2, source: SequenceSource(AnyIterator([arguments].makeIterator())), deadline: nil,
-                      deliver: { [weak self] _, result in self?.set { $0._result = result } }, finished: {})
+                      deliver: deliver, finished: {})
         host.supervisor.perform { [supervisor = host.supervisor] in
             // The semaphore is captured itself: `self?.finished.signal()` would hold
             // this process through the signal, so the joiner's last reference could
@@ -74,6 +76,45 @@ public final class WorkerProcess: @unchecked Sendable {
                 finished.signal()
             })
         }
+    }
+
+    /// Starts the process in a spare worker the host keeps forked ahead (where
+    /// exits come through pidfds, `SpareWorker`), from this thread: its
+    /// settings, RUN and QUIT go into the spare's pipe at once, and the
+    /// supervisor adopts it with the item in flight. False when there is none
+    /// for it (a sandboxed process never takes one).
+    private func startInSpare(deliver: @escaping (Int, TaskResult) -> Void) -> Bool {
+        let supervisor = host.supervisor, core = self.core, finished = self.finished
+        guard core.config.sandbox == nil, let spare = supervisor.spareShelf.take() else { return false }
+        let frame = FrameBuilder()
+        var settings = th__msg_settings(memory_limit: core.config.memoryLimit ?? 0,
+                                        task_output: UInt8(core.config.taskOutput == .stdout ? TH_OUTPUT_STDOUT : TH_OUTPUT_STDERR))
+        frame.withBuffer { th__msg_settings_put($0, &settings) }
+        let item = ItemRun(index: 0, arguments: Arguments(arguments), attempts: 1)
+        frame.beginChunk(TH_MSG_RUN, of: task, count: 1)
+        frame.put(item.arguments)
+        frame.end()
+        frame.begin(TH_MSG_QUIT)
+        frame.end()
+        guard !frame.failed else {
+            supervisor.spareShelf.putBack(spare)
+            return false
+        }
+        let sentAt = monotonicNanoseconds()
+        guard th__write_all(spare.requestFD, frame.bytes.baseAddress, frame.bytes.count) == 0 else {
+            spare.close()  // it died just now; the kernel has reaped it
+            return false
+        }
+        let job = Job(task: task, chunksize: 1, source: nil, deadline: nil, deliver: deliver, finished: {})
+        job.outstanding = 1
+        let chunk = Chunk(job: job, items: [item], sentAt: sentAt)
+        supervisor.perform {
+            supervisor.adoptStarted(core, job: job, chunk: chunk, spare: spare, whenDone: { [weak self, finished] in
+                self?.set { $0.done = true }
+                finished.signal()
+            })
+        }
+        return true
     }
 
     private func set(_ change: (WorkerProcess) -> Void) {

@@ -1,4 +1,5 @@
 import CTaskHost
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +13,7 @@ import Glibc
 /// meanwhile. Only where exits come through pidfds (`ExitWatch`): elsewhere
 /// the server must reap each process itself and a fork beside it would delay
 /// that, so the server keeps its own spare (spare.c).
-struct ParkedSpare {
+struct ParkedSpare: Sendable {
     let pid: pid_t
     let requestFD: Int32
     let resultFD: Int32
@@ -22,6 +23,32 @@ struct ParkedSpare {
     func close() {
         for fd in [requestFD, resultFD, pageFD, exitFD] { Glibc.close(fd) }
     }
+}
+
+/// The parked spares, oldest first: the supervisor parks them, and a
+/// caller starting a `WorkerProcess` takes one itself (`WorkerProcess.start`
+/// writes the process's requests into it and hands it to the supervisor),
+/// so that the process starts without waiting for the supervisor's thread.
+final class SpareShelf: Sendable {
+    private let spares = Mutex<[ParkedSpare]>([])
+
+    var count: Int { spares.withLock { $0.count } }
+
+    func park(_ spare: ParkedSpare) { spares.withLock { $0.append(spare) } }
+
+    /// Puts back one taken but not used, as the oldest.
+    func putBack(_ spare: ParkedSpare) { spares.withLock { $0.insert(spare, at: 0) } }
+
+    /// The oldest spare still alive; the dead ones before it are closed.
+    func take() -> ParkedSpare? {
+        while let spare = spares.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
+            if th__pidfd_exited(spare.exitFD) == 0 { return spare }
+            spare.close()  // died while parked
+        }
+        return nil
+    }
+
+    func takeAll() -> [ParkedSpare] { spares.withLock { all in defer { all.removeAll() }; return all } }
 }
 
 extension Supervisor {
@@ -38,14 +65,9 @@ extension Supervisor {
     func startInSpare(_ pool: PoolCore) -> Bool {
         thread.assertConfined()
         guard fitsSpare(pool), !pool.terminated else { return false }
-        while let spare = parkedSpares.first {
-            parkedSpares.removeFirst()
-            guard th__pidfd_exited(spare.exitFD) == 0 else {
-                spare.close()  // died while parked
-                continue
-            }
+        if let spare = spareShelf.take() {
             if start(pool, in: spare) { return true }
-            parkedSpares.insert(spare, at: 0)
+            spareShelf.putBack(spare)
             return false
         }
         guard !spareRequests.isEmpty else { return false }
@@ -81,6 +103,40 @@ extension Supervisor {
         return true
     }
 
+    /// A caller started `pool`'s process in a spare it took from the shelf
+    /// (`WorkerProcess.start`: the worker's settings, RUN and QUIT are in its
+    /// pipe): the worker becomes the pool's, with `chunk` in flight, as if
+    /// this thread had started it.
+    func adoptStarted(_ pool: PoolCore, job: Job, chunk: Chunk, spare: ParkedSpare,
+                      whenDone: @escaping @Sendable () -> Void) {
+        thread.assertConfined()
+        pools.append(pool)
+        pool.closed = true
+        pool.joinWaiters.append(whenDone)
+        pool.jobs.append(job)
+        pool.spawnRequests += 1
+        let page = WorkerPage(memfd: spare.pageFD)
+        Glibc.close(spare.pageFD)
+        guard let page else {
+            server.kill(spare.pid)
+            for fd in [spare.requestFD, spare.resultFD, spare.exitFD] { Glibc.close(fd) }
+            job.resolve(chunk.index(at: 0), .failure(TaskHostError(.systemError, "cannot map a worker's counters page")))
+            checkJoined(pool)
+            return
+        }
+        let worker = Worker(pid: spare.pid, link: WorkerLink(requestFD: spare.requestFD, resultFD: spare.resultFD),
+                            page: page, exitDescriptor: spare.exitFD, pool: pool)
+        workers[spare.pid] = worker
+        pool.workers.append(worker)
+        worker.chunk = chunk
+        worker.beginItems(chunk.count, at: chunk.sentAt)
+        worker.retiring = true
+        pool.onWorkerStart?(spare.pid)
+        keepSpareWanted()
+        requestSpare()
+        if pool.terminated || broken != nil { kill(worker, .terminated) }
+    }
+
     /// A single process started or ended: a spare is kept from now on, until
     /// `SupervisorLimits.spareKeep` after the last one.
     func keepSpareWanted() {
@@ -93,7 +149,7 @@ extension Supervisor {
     /// still being forked would otherwise wait for it.
     func requestSpare() {
         thread.assertConfined()
-        while exitsByPidfd, parkedSpares.count + spareRequests.count < SupervisorLimits.spares, broken == nil, !serverDown,
+        while exitsByPidfd, spareShelf.count + spareRequests.count < SupervisorLimits.spares, broken == nil, !serverDown,
               monotonicNanoseconds() < spareWantedUntil {
             let request = nextSpawnRequest
             nextSpawnRequest &+= 1
@@ -116,7 +172,7 @@ extension Supervisor {
         guard let stale = spareRequests.removeValue(forKey: request) else { return false }
         let wanted = !stale && (monotonicNanoseconds() < spareWantedUntil || !spareWaiters.isEmpty)
         if pid > 0, fds.count == 4, wanted {
-            parkedSpares.append(ParkedSpare(pid: pid, requestFD: fds[0], resultFD: fds[1], pageFD: fds[2], exitFD: fds[3]))
+            spareShelf.park(ParkedSpare(pid: pid, requestFD: fds[0], resultFD: fds[1], pageFD: fds[2], exitFD: fds[3]))
         } else {
             if pid > 0 { server.kill(pid) }
             for fd in fds { Glibc.close(fd) }
@@ -134,11 +190,10 @@ extension Supervisor {
     /// (a shared object came or went: a spare forked before would not match).
     func discardSpare() {
         thread.assertConfined()
-        for spare in parkedSpares {
+        for spare in spareShelf.takeAll() {
             server.kill(spare.pid)
             spare.close()
         }
-        parkedSpares.removeAll()
         for request in spareRequests.keys { spareRequests[request] = true }
     }
 
@@ -146,8 +201,7 @@ extension Supervisor {
     /// are spawned anew with the others).
     func forgetSpare() {
         thread.assertConfined()
-        for spare in parkedSpares { spare.close() }
-        parkedSpares.removeAll()
+        for spare in spareShelf.takeAll() { spare.close() }
         spareRequests.removeAll()
         spareWaiters.removeAll()
     }
@@ -160,13 +214,13 @@ extension Supervisor {
     /// Kills the spare once none is wanted: `spareKeep` after the last single process.
     func checkSpare(at now: UInt64) {
         thread.assertConfined()
-        guard !parkedSpares.isEmpty, now >= spareWantedUntil, !singleProcessRuns else { return }
+        guard spareShelf.count > 0, now >= spareWantedUntil, !singleProcessRuns else { return }
         discardSpare()
     }
 
     /// Milliseconds until `checkSpare` may have work; nil when never.
     func spareCheckMilliseconds(at now: UInt64) -> Int32? {
-        guard !parkedSpares.isEmpty, !singleProcessRuns else { return nil }
+        guard spareShelf.count > 0, !singleProcessRuns else { return nil }
         return spareWantedUntil > now ? Int32(min(1000, (spareWantedUntil - now) / 1_000_000 + 1)) : 0
     }
 }

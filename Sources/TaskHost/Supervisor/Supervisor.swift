@@ -50,7 +50,7 @@ final class Supervisor: @unchecked Sendable {
     /// the spawn requests bringing more (true: stale, let it go when it
     /// comes), the processes waiting for one of those, and until when
     /// spares are wanted (monotonic ns).
-    var parkedSpares: [ParkedSpare] = []
+    let spareShelf = SpareShelf()
     var spareRequests: [UInt32: Bool] = [:]
     var spareWaiters: [PoolCore] = []
     var spareWantedUntil: UInt64 = 0
