@@ -1,12 +1,15 @@
 import Testing
 import imagefilter
 
-/// The box blur's 16-bit arithmetic (filter_blur_fused.c) against Pillow's formula, at every SIMD level:
-/// every (inner sum, outer sum) pair a pass can meet, for a radius of each of its four ways of computing
-/// `(acc * ww + sf * fw + 2^23) >> 24`; then whole blurs and UnsharpMask against the models on images wide
-/// enough to be cut into several strips.
+/// The box blur's 16-bit arithmetic against Pillow's formula, at every SIMD level and in both of its engines (the
+/// strips of words of filter_blur_fused.c, which GaussianBlur and UnsharpMask take, and the rows of bytes of
+/// filter_blur_rows8.c, BoxBlur's): every (inner sum, outer sum) pair a pass can meet, for a radius of each way
+/// of computing `(acc * ww + sf * fw + 2^23) >> 24`; then whole blurs and UnsharpMask against the models on
+/// images wide enough to be cut into several strips.
 @Suite struct BoxBlurArithmeticTests {
     static let levels = [IF_SIMD_AUTO, IF_SIMD_AVX2, IF_SIMD_BASELINE]
+    /// BoxBlur's own rows of bytes (0), or the strips GaussianBlur takes (1).
+    static let engines: [Int32] = [0, 1]
 
     /// Pillow's box constants for a radius, as the plugin computes them.
     static func weights(_ radius: Float) -> (ir: Int, ww: UInt64, fw: UInt64) {
@@ -39,17 +42,24 @@ import imagefilter
         return (samples, expected)
     }
 
-    /// FAST (GaussianBlur(2)'s 1.375 and 1.25), EVEN (1.21484375), GENERAL (1.203125) and FW0 (1, 2).
+    /// The strips' FAST (GaussianBlur(2)'s 1.375, with the bias carried between passes, and 1.25 without), EVEN
+    /// (1.21484375), GENERAL (1.203125) and FW0 (1, 2); the rows' ways for the same radii.
     @Test(arguments: [Float(1.375), 1.25, 1.21484375, 1.203125, 1, 2])
     func everyPairMatchesPillowsFormula(_ radius: Float) {
-        defer { if_filter_set_simd(Int32(IF_SIMD_AUTO)) }
+        defer {
+            if_filter_set_simd(Int32(IF_SIMD_AUTO))
+            if_filter_set_box_strips(0)
+        }
         let (samples, expected) = Self.everyPair(radius)
         let image = ReferenceModelTests.Image(width: samples.count, height: 1, bands: 1, samples: samples)
-        for level in Self.levels {
-            if_filter_set_simd(Int32(level))
-            guard let got = ReferenceModelTests.filtered("BoxBlur(\(radius))", image) else { continue }
-            let wrong = expected.filter { got[$0.index] != $0.value }
-            #expect(wrong.isEmpty, "BoxBlur(\(radius)) level \(level): \(wrong.count) of \(expected.count) pairs, first \(wrong.first.map { "sample \($0.index): \(got[$0.index]), Pillow \($0.value)" } ?? "")")
+        for engine in Self.engines {
+            if_filter_set_box_strips(engine)
+            for level in Self.levels {
+                if_filter_set_simd(Int32(level))
+                guard let got = ReferenceModelTests.filtered("BoxBlur(\(radius))", image) else { continue }
+                let wrong = expected.filter { got[$0.index] != $0.value }
+                #expect(wrong.isEmpty, "BoxBlur(\(radius)) engine \(engine) level \(level): \(wrong.count) of \(expected.count) pairs, first \(wrong.first.map { "sample \($0.index): \(got[$0.index]), Pillow \($0.value)" } ?? "")")
+            }
         }
     }
 
@@ -57,7 +67,10 @@ import imagefilter
     static let shapes = [(1000, 9, 3), (1500, 7, 4), (2000, 5, 1), (700, 23, 2), (9, 40, 3), (3, 3, 4)]
 
     @Test func blursAcrossStripsMatchTheModel() {
-        defer { if_filter_set_simd(Int32(IF_SIMD_AUTO)) }
+        defer {
+            if_filter_set_simd(Int32(IF_SIMD_AUTO))
+            if_filter_set_box_strips(0)
+        }
         let boxRadii: [Float] = [0.5, 1, 1.203125, 1.21484375, 1.375, 2, 2.5, 3.3, 4.4, 6.9]
         let sigmas: [Float] = [1, 2, 3, 5]
         for (n, (w, h, b)) in Self.shapes.enumerated() {
@@ -68,12 +81,16 @@ import imagefilter
             }
             for level in Self.levels {
                 if_filter_set_simd(Int32(level))
-                for (r, expected) in zip(boxRadii, boxes) {
-                    if let got = ReferenceModelTests.filtered("BoxBlur(\(r))", image) {
-                        let problem = ReferenceModelTests.difference(got, expected)
-                        #expect(problem == nil, "BoxBlur(\(r)) \(w)x\(h)x\(b) level \(level): \(problem ?? "")")
+                for engine in Self.engines {
+                    if_filter_set_box_strips(engine)
+                    for (r, expected) in zip(boxRadii, boxes) {
+                        if let got = ReferenceModelTests.filtered("BoxBlur(\(r))", image) {
+                            let problem = ReferenceModelTests.difference(got, expected)
+                            #expect(problem == nil, "BoxBlur(\(r)) \(w)x\(h)x\(b) engine \(engine) level \(level): \(problem ?? "")")
+                        }
                     }
                 }
+                if_filter_set_box_strips(0)
                 for (sigma, expected) in zip(sigmas, gaussians) {
                     if let got = ReferenceModelTests.filtered("GaussianBlur(\(sigma))", image) {
                         let problem = ReferenceModelTests.difference(got, expected)

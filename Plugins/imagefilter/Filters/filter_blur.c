@@ -222,6 +222,10 @@ static int passes_v(const uint8_t *src, uint8_t *dst, uint32_t W, uint32_t H, ui
     return 0;
 }
 
+static _Atomic int box_strips = 0;
+
+void if_filter_set_box_strips(int strips) { box_strips = strips; }
+
 int if_boxblur_raw(const if_image *in, if_image *out, float xradius, float yradius, int passes,
                    char *err, size_t err_size) {
     if (!(xradius >= 0.0f) || !(yradius >= 0.0f)) {
@@ -239,7 +243,9 @@ int if_boxblur_raw(const if_image *in, if_image *out, float xradius, float yradi
         return 0;
     }
     if (xradius != 0.0f && yradius != 0.0f) {
-        const int fused = if_boxblur_fused(in, out, box_setup(xradius), box_setup(yradius), passes, NULL);
+        const box_params px = box_setup(xradius), py = box_setup(yradius);
+        const int fused = passes == 1 && !box_strips ? if_boxblur_rows8(in, out, px, py)
+                                                     : if_boxblur_fused(in, out, px, py, passes, NULL);
         if (fused < 0) if_filter_seterr(err, err_size, "out of memory");
         if (fused != 0) return fused < 0 ? -1 : 0;
     }

@@ -1,4 +1,5 @@
-/* Pillow's box blur (BoxBlur, GaussianBlur, UnsharpMask's blur) in cache-sized strips, in 16-bit lanes.
+/* Pillow's box blur of three passes each way (GaussianBlur, UnsharpMask's blur; BoxBlur's single pass takes
+   filter_blur_rows8.c unless if_filter_set_box_strips) in cache-sized strips, in 16-bit lanes.
    (A little over 400 lines: the four ways of the pass arithmetic, their instances per SIMD level and the strip
    pipeline that runs them are one unit; the lanes themselves are in filter_blur_lanes.h.)
 

@@ -1,6 +1,7 @@
 /*
- * Pillow's box blur constants, the fused row pipeline (filter_blur_fused.c) and UnsharpMask's step
- * (filter_unsharp.c), shared by filter_blur.c, filter_blur_fused.c and filter_unsharp.c. Private to Filters/.
+ * Pillow's box blur constants, the strip pipeline (filter_blur_fused.c), the one-pass rows of bytes
+ * (filter_blur_rows8.c) and UnsharpMask's step (filter_unsharp.c), shared by those files and filter_blur.c.
+ * Private to Filters/.
  */
 #ifndef IF_FILTER_BOX_H
 #define IF_FILTER_BOX_H
@@ -52,6 +53,9 @@ void if_sharpen_words(const if_sharpen *u, const uint8_t *in, const uint16_t *bl
  *  whole-image passes), -1 when out of memory. */
 int if_boxblur_fused(const if_image *in, if_image *out, box_params px, box_params py, int passes,
                      const if_sharpen *sharpen);
+
+/** One box pass each way (BoxBlur) a row at a time on bytes (filter_blur_rows8.c); returns as if_boxblur_fused. */
+int if_boxblur_rows8(const if_image *in, if_image *out, box_params px, box_params py);
 
 #pragma GCC visibility pop
 

@@ -54,6 +54,10 @@ void if_row_filter_free(if_row_filter *rf);
    Process-wide. */
 enum { IF_SIMD_AUTO = 0, IF_SIMD_BASELINE = 1, IF_SIMD_AVX2 = 2 };
 void if_filter_set_simd(int level);
+/* Which code a box blur of one pass each way (BoxBlur) runs: 0 (the default) its own rows of bytes, 1 the strips
+   of 16-bit words that GaussianBlur and UnsharpMask take. Results are identical; this exists so that tests can
+   check both. Process-wide. */
+void if_filter_set_box_strips(int strips);
 
 #ifdef IF_FILTER_INTERNAL
 /* Shared between the files of Plugins/imagefilter/Filters only. */
