@@ -144,7 +144,18 @@ static char *transcode(th_context *ctx, const char *path, const char *output_dir
     return NULL;
 }
 
-/* Megapixels per second of one filter alone, on one core, over `rounds`. */
+/* Megapixels per second of one filter alone, on one core: one untimed round
+ * first (the output's pages faulted in, the code and tables warm), then at
+ * least `rounds` timed rounds, and with more than one, at least
+ * SPEED_SECONDS of them, so a fast filter is timed as long as a slow one.
+ * bench/python_baseline.py times Pillow the same way. */
+#define SPEED_SECONDS 0.25
+static double monotonic_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 static double filter_speed(th_context *ctx, const char *path, const char *spec, int32_t rounds) {
     char err[ERROR_SIZE];
     if_filter *filter = if_filter_parse(spec, err, sizeof err);
@@ -159,18 +170,17 @@ static double filter_speed(th_context *ctx, const char *path, const char *spec, 
         if_filter_free(filter);
         return 0;
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int n = rounds > 0 ? rounds : 1;
-    for (int i = 0; i < n; i++) {
+    int least = rounds > 0 ? rounds : 1, n = -1; /* round -1 is the untimed one */
+    double start = 0, seconds = 0;
+    while (n < least || (least > 1 && seconds < SPEED_SECONDS)) {
         if (if_filter_apply(filter, &image, &output, err, sizeof err) != 0) {
             th_set_error(ctx, err);
             break;
         }
         if_image_free(&output);
+        if (++n == 0) start = monotonic_seconds();
+        else seconds = monotonic_seconds() - start;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     double megapixels = (double)image.width * image.height * n / 1e6;
     if_image_free(&image);
     if_filter_free(filter);
@@ -202,7 +212,7 @@ static const th_task tasks[] = {
     {.name = "transcode", .summary = "decodes and re-encodes only (to measure the codecs alone)",
      .function = TH_FN(transcode), .result = TH_STRING, .params = transcode_params, .param_count = 2,
      .flags = TH_TASK_CONTEXT},
-    {.name = "filter_speed", .summary = "Mpx/s of one filter alone on one decoded image",
+    {.name = "filter_speed", .summary = "Mpx/s of one filter alone on one decoded image (a warm-up, then >= rounds, >= 0.25 s if rounds > 1)",
      .function = TH_FN(filter_speed), .result = TH_DOUBLE, .params = speed_params, .param_count = 3,
      .flags = TH_TASK_CONTEXT},
 };

@@ -9,9 +9,11 @@ enum SandboxBenchmarks {
                                   note: "skipped: this kernel cannot sandbox")
 
     /// Process start + join, sandboxed and not, in alternating rounds (best
-    /// of 3 each): the difference per process is what entering the sandbox
-    /// adds to a worker's start (the fork server's ruleset kept warm, as in
-    /// a pool).
+    /// of 3 each): the difference per process is what a sandboxed start costs
+    /// over a plain one. That is more than entering the sandbox (README:
+    /// "What it costs"): a plain start takes one of the host's ready spare
+    /// workers, while a sandboxed worker is forked for its process by the fork
+    /// server (its ruleset kept warm, as in a pool).
     static func workerStart(_ host: PluginHost, quick: Bool) throws -> [BenchRow] {
         guard Sandbox.isSupported else { return [skipped] }
         let count = quick ? 50 : 300
@@ -33,7 +35,7 @@ enum SandboxBenchmarks {
         }
         return [BenchRow(key: "process_sandboxed_ms", workload: "process start + join, sandboxed",
                          value: sandboxed * 1e3, unit: "ms"),
-                BenchRow(key: "sandbox_start_us", workload: "  what the sandbox adds to a worker's start",
+                BenchRow(key: "sandbox_start_us", workload: "  a sandboxed start's extra (plain ones take a ready spare)",
                          value: (sandboxed - plain) * 1e6, unit: "µs", note: String(format: "unsandboxed: %.3f ms", plain * 1e3))]
     }
 
