@@ -99,7 +99,7 @@ PY
 # The [Value] square map and Python's Pool.map again, alternating, a few
 # rounds: on a machine loaded by other work, one pair of runs can land on a
 # busy and a quiet moment; the median of the rounds' ratios does not.
-ROUNDS=5
+ROUNDS=7
 [ -n "$QUICK" ] && ROUNDS=3
 echo "== [Value] square map and Python's Pool.map, alternating, $ROUNDS rounds" >&2
 for _ in $(seq "$ROUNDS"); do

@@ -82,7 +82,7 @@ def main():
         filter_speeds(images, quick)
 
 
-SPEED_SECONDS = 0.25
+SPEED_SECONDS = 0.5
 
 
 def filter_speeds(images, quick):

@@ -149,7 +149,7 @@ static char *transcode(th_context *ctx, const char *path, const char *output_dir
  * least `rounds` timed rounds, and with more than one, at least
  * SPEED_SECONDS of them, so a fast filter is timed as long as a slow one.
  * bench/python_baseline.py times Pillow the same way. */
-#define SPEED_SECONDS 0.25
+#define SPEED_SECONDS 0.5
 static double monotonic_seconds(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -212,7 +212,7 @@ static const th_task tasks[] = {
     {.name = "transcode", .summary = "decodes and re-encodes only (to measure the codecs alone)",
      .function = TH_FN(transcode), .result = TH_STRING, .params = transcode_params, .param_count = 2,
      .flags = TH_TASK_CONTEXT},
-    {.name = "filter_speed", .summary = "Mpx/s of one filter alone on one decoded image (a warm-up, then >= rounds, >= 0.25 s if rounds > 1)",
+    {.name = "filter_speed", .summary = "Mpx/s of one filter alone on one decoded image (a warm-up, then >= rounds, >= 0.5 s if rounds > 1)",
      .function = TH_FN(filter_speed), .result = TH_DOUBLE, .params = speed_params, .param_count = 3,
      .flags = TH_TASK_CONTEXT},
 };

@@ -290,7 +290,7 @@ struct ImageBenchmarks {
         defer { single.terminate() }
         var rows: [BenchRow] = []
         for filter in Self.filters {
-            let rounds: Int32 = quick ? 1 : 3 // at least; and at least 0.25 s but with --quick (filter_speed)
+            let rounds: Int32 = quick ? 1 : 3 // at least; and at least 0.5 s but with --quick (filter_speed)
             let speed = try single.apply("imagefilter.filter_speed", [.string(path), .string(filter), .int32(rounds)])
             guard case .double(let mpx) = speed else { continue }
             rows.append(BenchRow(key: "filter_\(filter)", workload: "  \(filter), one 1920x1080 RGB image, 1 core",
