@@ -99,7 +99,7 @@ extension Supervisor {
         worker.retiring = first.quits
         pool.onWorkerStart?(spare.pid)
         keepSpareWanted()
-        requestSpare()
+        requestSpare()  // last: a fork server found dead by it buries every worker, this one too
         return true
     }
 
@@ -133,8 +133,12 @@ extension Supervisor {
         worker.retiring = true
         pool.onWorkerStart?(spare.pid)
         keepSpareWanted()
+        if pool.terminated || broken != nil {
+            kill(worker, .terminated)
+            return
+        }
+        // Last: a fork server found dead by this request buries every worker, this one too.
         requestSpare()
-        if pool.terminated || broken != nil { kill(worker, .terminated) }
     }
 
     /// A single process started or ended: a spare is kept from now on, until

@@ -93,7 +93,6 @@ extension Supervisor {
         workers[pid] = worker
         pool.workers.append(worker)
         if fds.count == 4 { exitsByPidfd = true }
-        if fitsSpare(pool) { requestSpare() }
         if let first {
             attach(first.chunk, to: worker)
             worker.retiring = first.quits
@@ -113,6 +112,8 @@ extension Supervisor {
             worker.link.send(frame.bytes)
         }
         if pool.closed && pool.jobs.isEmpty { retire(worker) }
+        // Last: a fork server found dead by this request buries every worker, this one too.
+        if fitsSpare(pool) { requestSpare() }
     }
 
     /// A spawn request failed: try again, unless it keeps failing with no
