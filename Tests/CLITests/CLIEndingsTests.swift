@@ -64,7 +64,7 @@ final class Background: @unchecked Sendable {
 /// Endings (issue 3): Ctrl-C, SIGTERM, a closed stdout and kill -9 of the
 /// host all end every worker and the fork server; where the CLI can still
 /// speak it reports the partial results, the rest `cancelled`.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct CLIEndingsTests {
     /// Two quick items, then four that would take 30 s each.
     static let slowMap = ["map", "faulty.sleepy", "10", "10", "30000", "30000", "30000", "30000", "-p", "2", "--chunksize", "1"]

@@ -4,7 +4,7 @@ import TestSupport
 
 /// Crash-safe supervision (issue 3) through the CLI: error objects at the
 /// item's position, exit status 1, a summary on stderr, and every option.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct CLISupervisionTests {
     func map(_ task: String, _ arguments: [String], _ options: [String] = []) throws -> TestSupport.Output {
         try CLI.taskhost(["map", task] + arguments + ["--plugin", CLI.faulty] + options)

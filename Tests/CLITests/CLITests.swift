@@ -44,7 +44,7 @@ extension Array where Element == String {
 }
 
 /// The CLI surface of issue 2, item 8 and "Must show", through the real binary.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct CLITests {
     // MARK: map
 

@@ -8,7 +8,7 @@ import TestSupport
 
 /// `apply` on a warm pool talks to an idle worker from the calling thread.
 /// Everything that goes wrong there ends exactly as on the supervisor's path.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct DirectApplyTests {
     static let host = TestHosts.withFaulty()
 

@@ -5,7 +5,7 @@ import TestSupport
 
 /// Typed arrays travel packed (raw bytes per chunk) and keep every guarantee
 /// of the Value path: exact results, per-item failures, retries, cancellation.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct PackedMapTests {
     static let host: PluginHost = {
         let root = TestSupport.repositoryRoot + "/Tests/Plugins/"

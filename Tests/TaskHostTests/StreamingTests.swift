@@ -101,7 +101,7 @@ final class CountingSequence: Sequence, @unchecked Sendable {
         await #expect(throws: TaskHostError.self) { try await failing.value() }
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func cancellingTheConsumingTaskLeavesNoWorkerBusy() async throws {
         let host = try PluginHost(pluginFiles: [TestSupport.faultyPlugin])
         let pool = try Pool(host: host, processes: 2)

@@ -47,7 +47,7 @@ enum Supervision {
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct SupervisionTests {
     static let host = TestHosts.withFaulty()
 

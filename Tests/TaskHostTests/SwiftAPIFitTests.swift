@@ -6,7 +6,7 @@ import TestSupport
 /// The Swift API as a user writes it (issue 12): streaming from the main
 /// actor, an async context and an actor; values from Swift arrays; errors
 /// caught by type; readable descriptions; structured error fields; exact int64 → double.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct SwiftAPIFitTests {
     static let host: PluginHost = {
         let types = try! TestSupport.buildPlugin(TestSupport.repositoryRoot + "/Tests/Plugins/types/types.c", name: "types")
