@@ -108,17 +108,16 @@ for _ in $(seq "$ROUNDS"); do
 done
 python3 - "$WORK/values_rounds.tsv" <<'PY'
 import statistics, sys
-rounds = {"square_values": [], "values_result_array": [], "square_map": []}
-for line in open(sys.argv[1]):
-    key, value, _ = line.rstrip("\n").split("\t")
-    rounds.setdefault(key, []).append(float(value))
-ratios = [a / b for a, b in zip(rounds["square_values"], rounds["square_map"])]
+sys.path.insert(0, "bench")
+import tsv
+rounds = tsv.rounds(sys.argv[1])
+ratios = tsv.round_ratios(rounds, "square_values", "square_map")
 if ratios:
     print()
     print(f"square map as Values, {len(ratios)} rounds alternating with Python: median {statistics.median(ratios):.2f}x "
           f"(rounds: {', '.join(f'{r:.2f}x' for r in ratios)}; TaskHost median {statistics.median(rounds['square_values']):.4g} "
           f"items/s, Python {statistics.median(rounds['square_map']):.4g})")
-if rounds["values_result_array"]:
+if rounds.get("values_result_array"):
     print(f"  its [TaskResult] alone, written, read and freed: median {statistics.median(rounds['values_result_array']):.4g} items/s")
 PY
 
@@ -132,11 +131,10 @@ for _ in $(seq "$ROUNDS"); do
 done
 python3 - "$WORK/process_rounds.tsv" <<'PY'
 import statistics, sys
-rounds = {"process_ms": [], "raw_fork_ms": []}
-for line in open(sys.argv[1]):
-    key, value, _ = line.rstrip("\n").split("\t")
-    rounds.setdefault(key, []).append(float(value))
-ratios = [a / b for a, b in zip(rounds["process_ms"], rounds["raw_fork_ms"])]
+sys.path.insert(0, "bench")
+import tsv
+rounds = tsv.rounds(sys.argv[1])
+ratios = tsv.round_ratios(rounds, "process_ms", "raw_fork_ms")
 if ratios:
     print()
     print(f"process start + join, {len(ratios)} rounds alternating with the raw C fork + _exit + waitpid loop: "
