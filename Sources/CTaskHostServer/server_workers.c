@@ -43,14 +43,6 @@ int th__forget_worker(th__server *s, pid_t pid) {
     return 0;
 }
 
-/* SIGKILLs a worker's process group and the worker. */
-void th__kill_process(pid_t pid, int pidfd) {
-    kill(-pid, SIGKILL);
-    /* Through its pidfd when there is one: once reaped, its pid may be another's. */
-    if (pidfd >= 0) th__pidfd_kill(pidfd, SIGKILL);
-    else kill(pid, SIGKILL);
-}
-
 void th__kill_worker(th__server *s, pid_t pid) {
     for (size_t i = 0; i < s->worker_count; i++) {
         if (s->workers[i].pid == pid) {

@@ -24,6 +24,13 @@ void th__fresh_worker_close(th__fresh_worker *w) {
     th__fresh_worker_clear(w);
 }
 
+void th__kill_process(pid_t pid, int pidfd) {
+    kill(-pid, SIGKILL);
+    /* Through its pidfd when there is one: once reaped, its pid may be another's. */
+    if (pidfd >= 0) th__pidfd_kill(pidfd, SIGKILL);
+    else kill(pid, SIGKILL);
+}
+
 /* In the child: set up, sandbox, serve. Never returns. */
 _Noreturn static void become_worker(th__plugin_set *plugins, int request, int result, th__worker_page *page,
                                     const th__sandbox_prepared *sandbox, int spare) {
@@ -94,8 +101,7 @@ int th__fork_worker(th__plugin_set *plugins, th__fresh_worker *w, const th__sand
             }
             if (pid > 0 && start && !ahead && th__write_all(requests[1], start, start_length) != 0) {
                 snprintf(error, error_size, "a new worker died before it started");
-                if (pidfd >= 0) th__pidfd_kill(pidfd, SIGKILL);
-                else kill(pid, SIGKILL); /* reaped (and ignored) with the others */
+                th__kill_process(pid, pidfd); /* reaped (and ignored) with the others */
                 pid = -1;
             }
         }

@@ -87,9 +87,7 @@ public final class WorkerProcess: @unchecked Sendable {
         let supervisor = host.supervisor, core = self.core, finished = self.finished
         guard core.config.sandbox == nil, let spare = supervisor.spareShelf.take() else { return false }
         let frame = FrameBuilder()
-        var settings = th__msg_settings(memory_limit: core.config.memoryLimit ?? 0,
-                                        task_output: UInt8(core.config.taskOutput == .stdout ? TH_OUTPUT_STDOUT : TH_OUTPUT_STDERR))
-        frame.withBuffer { th__msg_settings_put($0, &settings) }
+        frame.putSettings(of: core.config)
         let item = ItemRun(index: 0, arguments: Arguments(arguments), attempts: 1)
         frame.beginChunk(TH_MSG_RUN, of: task, count: 1)
         frame.put(item.arguments)

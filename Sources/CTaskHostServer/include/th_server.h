@@ -83,9 +83,6 @@ void th__remember_worker(th__server *s, pid_t pid, int pidfd, int single);
 /** Forgets a worker that ended (closing its pidfd): 1, or 0 when `pid` was none of them. */
 int th__forget_worker(th__server *s, pid_t pid);
 
-/** SIGKILLs a process's group and the process (through `pidfd` when not -1). */
-void th__kill_process(pid_t pid, int pidfd);
-
 /** SIGKILLs a live worker (and its group) on the host's request; others are ignored. */
 void th__kill_worker(th__server *s, pid_t pid);
 

@@ -32,6 +32,9 @@ void th__fresh_worker_clear(th__fresh_worker *w);
 /** Closes the host's ends (the process, if any, is the caller's) and clears `w`. */
 void th__fresh_worker_close(th__fresh_worker *w);
 
+/** SIGKILLs a worker's process group and the worker (through `pidfd` when not -1). */
+void th__kill_process(pid_t pid, int pidfd);
+
 /**
  * Forks a worker running `plugins` that sets itself up, enters `sandbox`
  * (NULL: none), and waits on its request pipe for its settings. `start`

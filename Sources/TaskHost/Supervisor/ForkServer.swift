@@ -114,7 +114,7 @@ final class ForkServer {
                firstRequests: UnsafeRawBufferPointer?, bare: Bool = false) throws {
         let frame = FrameBuilder()
         var message = th__msg_spawn(request: request, memory_limit: memoryLimit ?? 0,
-                                    task_output: UInt8(taskOutput == .stdout ? TH_OUTPUT_STDOUT : TH_OUTPUT_STDERR),
+                                    task_output: taskOutput.wireCode,
                                     bare: bare ? 1 : 0)
         var start = 0
         frame.withBuffer { start = th__msg_spawn_begin($0, &message) }
@@ -269,4 +269,9 @@ final class ForkServer {
         _ = fcntl(socket, F_SETFL, flags | O_NONBLOCK)
         nonBlocking = true
     }
+}
+
+extension TaskOutput {
+    /// How spawn and settings messages name it (TH_OUTPUT_*).
+    var wireCode: UInt8 { UInt8(self == .stdout ? TH_OUTPUT_STDOUT : TH_OUTPUT_STDERR) }
 }

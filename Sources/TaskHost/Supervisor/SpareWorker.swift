@@ -85,9 +85,7 @@ extension Supervisor {
         }
         Glibc.close(spare.pageFD)
         let settings = FrameBuilder()
-        var message = th__msg_settings(memory_limit: pool.config.memoryLimit ?? 0,
-                                       task_output: UInt8(pool.config.taskOutput == .stdout ? TH_OUTPUT_STDOUT : TH_OUTPUT_STDERR))
-        settings.withBuffer { th__msg_settings_put($0, &message) }
+        settings.putSettings(of: pool.config)
         let worker = Worker(pid: spare.pid, link: WorkerLink(requestFD: spare.requestFD, resultFD: spare.resultFD),
                             page: page, exitDescriptor: spare.exitFD, pool: pool)
         worker.link.send(settings.bytes)
@@ -226,5 +224,14 @@ extension Supervisor {
     func spareCheckMilliseconds(at now: UInt64) -> Int32? {
         guard spareShelf.count > 0, !singleProcessRuns else { return nil }
         return spareWantedUntil > now ? Int32(min(1000, (spareWantedUntil - now) / 1_000_000 + 1)) : 0
+    }
+}
+
+extension FrameBuilder {
+    /// A spare worker's first message: the settings the fork server gives a
+    /// worker it forks for a pool (a spare is forked bare, without them).
+    func putSettings(of config: PoolConfig) {
+        var message = th__msg_settings(memory_limit: config.memoryLimit ?? 0, task_output: config.taskOutput.wireCode)
+        withBuffer { th__msg_settings_put($0, &message) }
     }
 }
