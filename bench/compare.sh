@@ -111,12 +111,12 @@ import statistics, sys
 sys.path.insert(0, "bench")
 import tsv
 rounds = tsv.rounds(sys.argv[1])
-ratios = tsv.round_ratios(rounds, "square_values", "square_map")
-if ratios:
+summary = tsv.alternating(rounds, "square_values", "square_map")
+if summary:
+    count, median, each, ours, python = summary
     print()
-    print(f"square map as Values, {len(ratios)} rounds alternating with Python: median {statistics.median(ratios):.2f}x "
-          f"(rounds: {', '.join(f'{r:.2f}x' for r in ratios)}; TaskHost median {statistics.median(rounds['square_values']):.4g} "
-          f"items/s, Python {statistics.median(rounds['square_map']):.4g})")
+    print(f"square map as Values, {count} rounds alternating with Python: median {median:.2f}x "
+          f"(rounds: {each}; TaskHost median {ours:.4g} items/s, Python {python:.4g})")
 if rounds.get("values_result_array"):
     print(f"  its [TaskResult] alone, written, read and freed: median {statistics.median(rounds['values_result_array']):.4g} items/s")
 PY
@@ -130,17 +130,15 @@ for _ in $(seq "$ROUNDS"); do
     "$WORK/raw_fork" 300 .build/release/lib{square,print,text,imagefilter}.so >> "$WORK/process_rounds.tsv"
 done
 python3 - "$WORK/process_rounds.tsv" <<'PY'
-import statistics, sys
+import sys
 sys.path.insert(0, "bench")
 import tsv
-rounds = tsv.rounds(sys.argv[1])
-ratios = tsv.round_ratios(rounds, "process_ms", "raw_fork_ms")
-if ratios:
+summary = tsv.alternating(tsv.rounds(sys.argv[1]), "process_ms", "raw_fork_ms")
+if summary:
+    count, median, each, ours, raw = summary
     print()
-    print(f"process start + join, {len(ratios)} rounds alternating with the raw C fork + _exit + waitpid loop: "
-          f"median {statistics.median(ratios):.2f}x the raw loop's time "
-          f"(rounds: {', '.join(f'{r:.2f}x' for r in ratios)}; TaskHost median {statistics.median(rounds['process_ms']):.4g} ms, "
-          f"raw loop {statistics.median(rounds['raw_fork_ms']):.4g} ms)")
+    print(f"process start + join, {count} rounds alternating with the raw C fork + _exit + waitpid loop: "
+          f"median {median:.2f}x the raw loop's time (rounds: {each}; TaskHost median {ours:.4g} ms, raw loop {raw:.4g} ms)")
 PY
 
 # Each filter alone on one core, TaskHost's and Pillow's runs alternating, the same

@@ -1,5 +1,7 @@
 """The benchmark's TSV rows (key, value, unit per line), for bench/compare.sh's tables."""
 
+import statistics
+
 
 def load(path):
     """{key: (value, unit)} of a TSV file; lines without three fields are skipped."""
@@ -21,6 +23,12 @@ def rounds(path):
     return values
 
 
-def round_ratios(values, key, base_key):
-    """Each round's value of `key` over the same round's value of `base_key`."""
-    return [a / b for a, b in zip(values.get(key, []), values.get(base_key, []))]
+def alternating(values, key, base_key):
+    """Rounds that alternated `key` with `base_key`: (how many, the median of
+    the rounds' ratios, each round's ratio as "1.23x, …", key's median,
+    base_key's median), or None when there are no rounds."""
+    ratios = [a / b for a, b in zip(values.get(key, []), values.get(base_key, []))]
+    if not ratios:
+        return None
+    return (len(ratios), statistics.median(ratios), ", ".join(f"{r:.2f}x" for r in ratios),
+            statistics.median(values[key]), statistics.median(values[base_key]))
